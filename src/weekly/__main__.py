@@ -1,0 +1,7 @@
+"""Allow `python -m weekly`."""
+
+from __future__ import annotations
+
+from weekly.cli import main
+
+main()

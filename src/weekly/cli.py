@@ -1,0 +1,46 @@
+"""The `weekly` command: thin click commands that import their implementation lazily."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The newsletter's folder (where weekly.toml is).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="weekly")
+def main() -> None:
+    """Write, compose, send and archive a numbered weekly newsletter."""
+
+
+@main.command()
+@click.argument("number", type=int, required=False)
+@click.option("--strict", is_flag=True, help="Treat every pre-send warning as an error.")
+@root_option
+def compose(number: int | None, strict: bool, root: Path) -> None:
+    """Compose issue NUMBER (default: the newest) into build/NUMBER/."""
+    from weekly.compose import compose_to_build
+
+    summary = compose_to_build(root, number, strict=strict)
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(summary.line())
+
+
+@main.command()
+@click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Issue date (default today).")
+@root_option
+def new(on: object, root: Path) -> None:
+    """Scaffold the next issue folder with today's date and one example section."""
+    from weekly.scaffold import scaffold_next_issue
+
+    folder = scaffold_next_issue(root, on.date() if on else None)  # type: ignore[attr-defined]
+    click.echo(str(folder))

@@ -1,0 +1,211 @@
+"""`weekly.toml`: every setting declared once with type, default and meaning, then validated.
+
+Unknown keys, wrong types and missing required values are errors naming the key and line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Literal
+
+from weekly.errors import ConfigError
+
+CONFIG_NAME = "weekly.toml"
+LANGUAGES = ("ko", "en")
+
+
+def setting(default: Any = dataclasses.MISSING, *, doc: str, key: str | None = None) -> Any:
+    """Declare one setting: its default (none means required), what it is for, its TOML key."""
+    return field(default=default, metadata={"doc": doc, "key": key})
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewsletterSettings:
+    """`[newsletter]`: who publishes, in what language, and where the archive lives."""
+
+    name: str = setting(doc="Newsletter name, shown in the header and as the sender's name.")
+    language: Literal["ko", "en"] = setting("ko", doc="Language of fixed strings and dates.")
+    site_url: str = setting(doc="Root URL of the web archive; issue N lives at site_url/N/.")
+    sender: str = setting(doc="From header, e.g. 'Name <addr@example.com>'.", key="from")
+    reply_to: str = setting("", doc="Reply-To address; empty means replies go to From.")
+    postal_address: str = setting(doc="Postal address printed in every footer (CAN-SPAM).")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliverySettings:
+    """`[delivery]`: the SMTP relay and how hard to push it."""
+
+    host: str = setting("127.0.0.1", doc="SMTP relay host.")
+    port: int = setting(1025, doc="SMTP relay port.")
+    security: Literal["none", "starttls", "tls"] = setting("starttls", doc="Transport security.")
+    username: str = setting("", doc="AUTH user; the password comes from WEEKLY_SMTP_PASSWORD.")
+    concurrency: int = setting(8, doc="Persistent SMTP connections.")
+    rate: float = setting(50.0, doc="Messages per second over all connections.")
+    max_attempts: int = setting(5, doc="Tries per recipient before a 4xx counts as failed.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnsubscribeSettings:
+    """`[unsubscribe]`: where one-click and mailto unsubscribes go."""
+
+    url: str = setting(doc="Unsubscribe page; {token} is replaced by the recipient's token.")
+    mailto: str = setting("", doc="Address for List-Unsubscribe mailto requests.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComposeSettings:
+    """`[compose]`: limits the pre-send checks apply."""
+
+    html_warn_kb: int = setting(90, doc="Warn above this HTML size (Gmail clips at 102 KB).")
+    subject_max_chars: int = setting(78, doc="Warn when the subject is longer than this.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """All settings of one newsletter, plus where they were read from."""
+
+    newsletter: NewsletterSettings = setting(doc="The newsletter itself.")
+    delivery: DeliverySettings = setting(DeliverySettings(), doc="SMTP delivery.")
+    unsubscribe: UnsubscribeSettings = setting(doc="Unsubscribe handling.")
+    compose: ComposeSettings = setting(ComposeSettings(), doc="Pre-send check limits.")
+    root: Path = field(default=Path("."), metadata={"internal": True})
+
+    @property
+    def path(self) -> Path:
+        """The `weekly.toml` these settings came from."""
+        return self.root / CONFIG_NAME
+
+
+def load_config(root: Path) -> Config:
+    """Read and validate `root/weekly.toml`."""
+    path = root / CONFIG_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "not found: run weekly in the newsletter's folder") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, f"not UTF-8 ({exc.reason})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(match.group(1)) if match else None
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(path, f"invalid TOML: {message}", line) from None
+    locate = _KeyLocator(path, text)
+    config = _build(Config, data, (), locate)
+    return dataclasses.replace(config, root=root)
+
+
+class _KeyLocator:
+    """Finds the line where a dotted key is written, so errors can point at it."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, keys: tuple[str, ...]) -> int | None:
+        table: tuple[str, ...] = ()
+        for number, raw in enumerate(self.lines, start=1):
+            line = raw.strip()
+            header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", line)
+            if header:
+                table = tuple(part.strip().strip('"') for part in header.group(1).split("."))
+                if table == keys:
+                    return number
+                continue
+            assign = re.match(r"([A-Za-z0-9_\-\"]+)\s*=", line)
+            if assign and (*table, assign.group(1).strip('"')) == keys:
+                return number
+        return None
+
+    def error(self, keys: tuple[str, ...], message: str) -> ConfigError:
+        line = self.line_of(keys) or self.line_of(keys[:-1])
+        return ConfigError(self.path, f"{'.'.join(keys)}: {message}", line)
+
+
+def _build(cls: type, data: Any, prefix: tuple[str, ...], locate: _KeyLocator) -> Any:
+    """Turn one TOML table into the dataclass `cls`, checking keys, types and required values."""
+    if not isinstance(data, dict):
+        raise locate.error(prefix, "must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {
+        (f.metadata.get("key") or f.name): f
+        for f in dataclasses.fields(cls)
+        if not f.metadata.get("internal")
+    }
+    for key in data:
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise locate.error((*prefix, key), f"unknown setting (known: {known})")
+    values: dict[str, Any] = {}
+    for key, f in fields.items():
+        keys = (*prefix, key)
+        kind = hints[f.name]
+        if key not in data:
+            if f.default is dataclasses.MISSING:
+                raise locate.error(keys, "required setting is missing")
+            continue
+        if dataclasses.is_dataclass(kind):
+            values[f.name] = _build(kind, data[key], keys, locate)
+        else:
+            values[f.name] = _check_value(kind, data[key], keys, locate)
+    obj = cls(**values)
+    _validate_meaning(obj, prefix, locate)
+    return obj
+
+
+def _check_value(kind: Any, value: Any, keys: tuple[str, ...], locate: _KeyLocator) -> Any:
+    """Check one scalar against its declared type; ints are accepted where floats are."""
+    if typing.get_origin(kind) is Literal:
+        choices = typing.get_args(kind)
+        if value not in choices:
+            options = " | ".join(map(str, choices))
+            raise locate.error(keys, f"must be one of {options}, not {value!r}")
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise locate.error(keys, f"must be {_type_name(kind)}, not {_type_name(type(value))}")
+    return value
+
+
+def _type_name(kind: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        kind, getattr(kind, "__name__", str(kind))
+    )
+
+
+def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) -> None:
+    """Checks beyond the type: URLs, addresses, ranges."""
+    if isinstance(obj, NewsletterSettings):
+        if not re.match(r"https?://[^/]+", obj.site_url):
+            raise locate.error((*prefix, "site_url"), "must be an http(s) URL")
+        if "@" not in parseaddr(obj.sender)[1]:
+            raise locate.error((*prefix, "from"), f"not an email address: {obj.sender!r}")
+        if obj.reply_to and "@" not in parseaddr(obj.reply_to)[1]:
+            raise locate.error((*prefix, "reply_to"), f"not an email address: {obj.reply_to!r}")
+        if not obj.name.strip():
+            raise locate.error((*prefix, "name"), "must not be empty")
+    elif isinstance(obj, DeliverySettings):
+        if not 0 < obj.port < 65536:
+            raise locate.error((*prefix, "port"), "must be between 1 and 65535")
+        for key in ("concurrency", "max_attempts"):
+            if getattr(obj, key) < 1:
+                raise locate.error((*prefix, key), "must be at least 1")
+        if obj.rate <= 0:
+            raise locate.error((*prefix, "rate"), "must be greater than 0")
+    elif isinstance(obj, UnsubscribeSettings):
+        if "{token}" not in obj.url or not obj.url.startswith("https://"):
+            raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
+
+
+def issue_url(config: Config, number: int) -> str:
+    """The web archive address of issue `number`."""
+    return f"{config.newsletter.site_url.rstrip('/')}/{number}/"

@@ -1,0 +1,56 @@
+"""Per-subscriber values left in the composed email as `%%key%%` tokens, filled in at send time.
+
+The token survives MJML, premailer (which URL-encodes `{{ }}` in href) and HTML escaping
+unchanged. A composed part is split once into literal chunks and keys, so filling it for a
+recipient is one join, never a re-render.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+
+NAME = "name"
+EMAIL = "email"
+UNSUBSCRIBE_URL = "unsubscribe_url"
+STANDARD_KEYS = (NAME, EMAIL, UNSUBSCRIBE_URL)
+
+_TOKEN = re.compile(r"%%([a-z][a-z0-9_]*)%%")
+
+
+def placeholder(key: str) -> str:
+    """The token standing for `key` in a composed part."""
+    if not _TOKEN.fullmatch(f"%%{key}%%"):
+        raise ValueError(f"placeholder keys are lower-case identifiers, not {key!r}")
+    return f"%%{key}%%"
+
+
+def keys_in(text: str) -> set[str]:
+    """Every placeholder key that occurs in `text`."""
+    return set(_TOKEN.findall(text))
+
+
+class Filler:
+    """A composed part pre-split around its placeholders; `fill` makes one recipient's copy."""
+
+    __slots__ = ("_chunks", "_escape", "_slots", "keys")
+
+    def __init__(self, text: str, *, escape_html: bool) -> None:
+        parts = _TOKEN.split(text)
+        self._chunks = parts
+        self._slots = range(1, len(parts), 2)
+        self._escape = escape_html
+        self.keys = frozenset(parts[1::2])
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        """The part with every placeholder replaced; values are HTML-escaped in HTML parts.
+
+        A key with no value becomes the empty string, so a token never reaches a reader.
+        """
+        chunks = list(self._chunks)
+        escape = self._escape
+        for i in self._slots:
+            value = values.get(chunks[i], "")
+            chunks[i] = html.escape(value, quote=True) if escape else value
+        return "".join(chunks)

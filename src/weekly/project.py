@@ -1,0 +1,38 @@
+"""Where a newsletter keeps things: issue folders, templates, builds and send state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from weekly.errors import WeeklyError
+
+ISSUES_DIR = "issues"
+TEMPLATES_DIR = "templates"
+BUILD_DIR = "build"
+STATE_DIR = ".weekly"
+
+
+def issue_dir(root: Path, number: int) -> Path:
+    """The folder holding issue `number`'s Markdown files."""
+    return root / ISSUES_DIR / str(number)
+
+
+def build_dir(root: Path, number: int) -> Path:
+    """The folder `weekly compose` writes issue `number`'s email into."""
+    return root / BUILD_DIR / str(number)
+
+
+def issue_numbers(root: Path) -> list[int]:
+    """Numbers of every issue folder, ascending; folders whose name is not digits are skipped."""
+    base = root / ISSUES_DIR
+    if not base.is_dir():
+        return []
+    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def newest_issue_number(root: Path) -> int:
+    """The highest issue number, for commands run without one."""
+    numbers = issue_numbers(root)
+    if not numbers:
+        raise WeeklyError(f"no issues in {root / ISSUES_DIR}: create one with `weekly new`")
+    return numbers[-1]

@@ -1,0 +1,58 @@
+"""The editor's Markdown (CommonMark + tables + strikethrough), parsed once into tokens.
+
+HTML for the email and the archive comes from the same tokens as the plain-text part.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+_ABSOLUTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|#|%%)", re.IGNORECASE)
+
+
+@cache
+def parser() -> MarkdownIt:
+    """One CommonMark parser with GFM tables and strikethrough; raw HTML stays allowed."""
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def parse(markdown: str) -> list[Token]:
+    """Block tokens of `markdown`."""
+    return parser().parse(markdown)
+
+
+def is_relative(url: str) -> bool:
+    """True for a URL that only means something next to the page (no scheme, host or anchor)."""
+    return bool(url) and not _ABSOLUTE.match(url)
+
+
+def to_html(markdown: str, *, image_base: str | None, heading_shift: int = 1) -> str:
+    """Render `markdown` as HTML for a section body.
+
+    Headings move down `heading_shift` levels so they sit below the section title; relative
+    image paths are joined to `image_base` (the issue's web address) when one is given, since
+    a mail client has no folder to look in.
+    """
+    tokens = parse(markdown)
+    for token in _walk(tokens):
+        if token.type in ("heading_open", "heading_close") and heading_shift:
+            level = min(int(token.tag[1]) + heading_shift, 6)
+            token.tag = f"h{level}"
+        elif token.type == "image" and image_base:
+            src = str(token.attrGet("src") or "")
+            if is_relative(src):
+                token.attrSet("src", image_base + src.removeprefix("./"))
+        elif token.type == "table_open":
+            token.attrSet("class", "data")
+    return parser().renderer.render(tokens, parser().options, {})
+
+
+def _walk(tokens: list[Token]):
+    for token in tokens:
+        yield token
+        if token.children:
+            yield from _walk(token.children)

@@ -201,9 +201,10 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
                 raise locate.error((*prefix, key), "must be at least 1")
         if obj.rate <= 0:
             raise locate.error((*prefix, "rate"), "must be greater than 0")
-    elif isinstance(obj, UnsubscribeSettings):
-        if "{token}" not in obj.url or not obj.url.startswith("https://"):
-            raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
+    elif isinstance(obj, UnsubscribeSettings) and (
+        "{token}" not in obj.url or not obj.url.startswith("https://")
+    ):
+        raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
 
 
 def issue_url(config: Config, number: int) -> str:

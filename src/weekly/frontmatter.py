@@ -26,10 +26,10 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].rstrip("\r\n") != "---":
         return FrontMatter({}, {}, text, 1)
-    for end, line in enumerate(lines[1:], start=1):
-        if line.rstrip("\r\n") in ("---", "..."):
-            break
-    else:
+    end = next(
+        (i for i, line in enumerate(lines) if i and line.rstrip("\r\n") in ("---", "...")), 0
+    )
+    if not end:
         raise IssueError(path, "front matter starts with --- but never ends with ---", 1)
     source = "".join(lines[1:end])
     try:

@@ -48,7 +48,9 @@ def render(env: jinja2.Environment, name: str, **context: Any) -> str:
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(exc.filename or name, exc.message or "syntax error", exc.lineno) from None
+        raise TemplateError(
+            exc.filename or name, exc.message or "syntax error", exc.lineno
+        ) from None
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(name, f"template not found: {exc.name}") from None
     except jinja2.UndefinedError as exc:

@@ -1,0 +1,225 @@
+"""Compose: an issue folder and the settings become one finished email, rendered once.
+
+read → Markdown (HTML and text) → Jinja (MJML, text, subject) → MJML → premailer → checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mjml
+
+from weekly.build import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, write_build
+from weekly.checks import Finding, check_email
+from weekly.config import Config, issue_url, load_config
+from weekly.errors import CheckFailed, RenderError
+from weekly.inline import inline_css
+from weekly.issue import Issue, read_issue
+from weekly.markdown import to_html
+from weekly.placeholders import placeholder
+from weekly.project import build_dir, issue_dir, newest_issue_number
+from weekly.templates import environment, render
+from weekly.text import limit_line_octets, markdown_to_plain_line, markdown_to_text, underline, wrap
+
+PREHEADER_COLUMNS = 110
+
+
+class Stopwatch:
+    """Seconds spent per named stage, added up over calls (for the benchmark)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+class SubscriberPlaceholders:
+    """`subscriber.<key>` in a template: a token the sender fills per recipient."""
+
+    def __getattr__(self, key: str) -> str:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return placeholder(key)
+        except ValueError:
+            raise AttributeError(key) from None
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """A section as templates see it."""
+
+    title: str
+    anchor: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One issue's finished email, before per-recipient values are filled in."""
+
+    number: int
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    mjml: str
+    section_titles: list[str]
+    findings: list[Finding] = field(default_factory=list)
+
+    def meta(self, issue: Issue) -> dict[str, Any]:
+        """What send, preview and the archive need to know without re-reading the files."""
+        return {
+            "number": self.number,
+            "title": issue.title,
+            "date": issue.date.isoformat(),
+            "draft": issue.draft,
+            "subject": self.subject,
+            "preheader": self.preheader,
+            "sections": self.section_titles,
+            "html_bytes": len(self.html.encode("utf-8")),
+            "text_bytes": len(self.text.encode("utf-8")),
+            "fingerprint": hashlib.sha256(f"{self.html}\0{self.text}".encode()).hexdigest(),
+            "warnings": [asdict(f) for f in self.findings],
+        }
+
+
+def render_issue(
+    root: Path, config: Config, issue: Issue, watch: Stopwatch | None = None
+) -> Rendered:
+    """Render `issue` into HTML and text with placeholders for per-subscriber values."""
+    watch = watch or Stopwatch()
+    language = config.newsletter.language
+    view_url = issue_url(config, issue.number)
+    with watch.stage("markdown"):
+        lead_html = to_html(issue.lead, image_base=view_url) if issue.lead else ""
+        html_bodies = [to_html(s.body, image_base=view_url) for s in issue.sections]
+    with watch.stage("text"):
+        lead_text = markdown_to_text(issue.lead) if issue.lead else ""
+        text_bodies = [markdown_to_text(s.body) for s in issue.sections]
+        preheader = issue.preheader or _preheader_from(issue)
+    sections = [
+        SectionView(title=s.title, anchor=f"section-{i}", html=h, text=t)
+        for i, (s, h, t) in enumerate(
+            zip(issue.sections, html_bodies, text_bodies, strict=True), start=1
+        )
+    ]
+    with watch.stage("jinja"):
+        env = environment(root, language)
+        env.filters["wrap"] = wrap
+        env.filters["underline"] = underline
+        context = {
+            "newsletter": config.newsletter,
+            "issue": issue,
+            "sections": sections,
+            "view_url": view_url,
+            "lead_html": lead_html,
+            "lead_text": lead_text,
+            "subscriber": SubscriberPlaceholders(),
+        }
+        subject = issue.subject or " ".join(render(env, "subject.txt", **context).split())
+        context["subject"] = subject
+        context["preheader"] = preheader
+        mjml_source = render(env, "email.mjml", **context)
+        text = limit_line_octets(render(env, "email.txt", **context).strip("\n") + "\n")
+    with watch.stage("mjml"):
+        try:
+            raw_html = mjml.mjml2html(mjml_source, fonts={})
+        except ValueError as exc:
+            raise RenderError(f"email.mjml: the template produced invalid MJML: {exc}") from None
+    with watch.stage("premailer"):
+        html = inline_css(raw_html)
+    findings = check_email(subject=subject, html=html, text=text, limits=config.compose)
+    return Rendered(
+        number=issue.number,
+        subject=subject,
+        preheader=preheader,
+        html=html,
+        text=text,
+        mjml=mjml_source,
+        section_titles=[s.title for s in issue.sections],
+        findings=findings,
+    )
+
+
+def _preheader_from(issue: Issue) -> str:
+    """The lead's (or first section's) opening words, cut at a word near the inbox preview width."""
+    source = issue.lead or (issue.sections[0].body if issue.sections else "")
+    words = markdown_to_plain_line(source)
+    first_line = wrap(words, PREHEADER_COLUMNS).split("\n")[0]
+    return first_line if first_line == words else f"{first_line}…"
+
+
+@dataclass(frozen=True)
+class ComposeSummary:
+    """What compose did, for its one-line report."""
+
+    number: int
+    subject: str
+    sections: int
+    html_bytes: int
+    warnings: list[str]
+    folder: Path
+
+    def line(self) -> str:
+        count = len(self.warnings)
+        noun = "warning" if count == 1 else "warnings"
+        return (
+            f"#{self.number} {self.subject!r}: {self.sections} sections, "
+            f"HTML {self.html_bytes / 1024:.1f} KB, {count} {noun} → {self.folder}"
+        )
+
+
+def compose_issue(
+    root: Path, number: int | None, watch: Stopwatch | None = None
+) -> tuple[Issue, Rendered]:
+    """Read the settings and issue `number` (default: newest) and render it."""
+    watch = watch or Stopwatch()
+    with watch.stage("read"):
+        config = load_config(root)
+        number = newest_issue_number(root) if number is None else number
+        issue = read_issue(issue_dir(root, number))
+    return issue, render_issue(root, config, issue, watch)
+
+
+def compose_to_build(root: Path, number: int | None, *, strict: bool = False) -> ComposeSummary:
+    """Compose issue `number` into `build/<number>/`; with `strict`, any warning is an error."""
+    issue, rendered = compose_issue(root, number)
+    warnings = [str(f) for f in rendered.findings]
+    if strict and warnings:
+        raise CheckFailed(
+            f"issue {issue.number}: {len(warnings)} pre-send check(s) failed "
+            f"under --strict: {'; '.join(warnings)}"
+        )
+    folder = build_dir(root, issue.number)
+    write_build(
+        folder,
+        {
+            HTML_FILE: rendered.html,
+            TEXT_FILE: rendered.text,
+            MJML_FILE: rendered.mjml,
+            META_FILE: json.dumps(rendered.meta(issue), ensure_ascii=False, indent=2) + "\n",
+        },
+    )
+    return ComposeSummary(
+        number=issue.number,
+        subject=rendered.subject,
+        sections=len(issue.sections),
+        html_bytes=len(rendered.html.encode("utf-8")),
+        warnings=warnings,
+        folder=folder,
+    )

@@ -44,3 +44,21 @@ def new(on: object, root: Path) -> None:
 
     folder = scaffold_next_issue(root, on.date() if on else None)  # type: ignore[attr-defined]
     click.echo(str(folder))
+
+
+@main.command()
+@click.argument("address")
+@click.option(
+    "--source",
+    type=click.Choice(["manual", "mailto"]),
+    default="manual",
+    show_default=True,
+    help="How the request reached you: by hand, or as a mail to the unsubscribe address.",
+)
+@root_option
+def unsubscribe(address: str, source: str, root: Path) -> None:
+    """Record that ADDRESS unsubscribed; no later send mails it."""
+    from weekly.optout import unsubscribe_by_hand
+
+    event = unsubscribe_by_hand(root, address, source)
+    click.echo(f"Unsubscribed {event.email} ({event.source}) at {event.at}")

@@ -1,0 +1,87 @@
+"""The subscription log: events fold into a standing; `weekly unsubscribe` records one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from weekly.state import (
+    BOUNCED,
+    COMPLAINED,
+    CONFIRMED,
+    SOFT_BOUNCED,
+    UNSUBSCRIBED,
+    Event,
+    StateStore,
+    fold,
+    state_path,
+)
+
+
+def event(at: str, kind: str, source: str = "test", **extra: str) -> Event:
+    return Event(at=at, email="Kim@Example.com", kind=kind, source=source, **extra)
+
+
+def test_confirmation_then_unsubscribe_suppresses() -> None:
+    standing = fold(
+        [
+            event("2026-01-01T00:00:00+00:00", CONFIRMED, "web", name="김"),
+            event("2026-02-01T00:00:00+00:00", UNSUBSCRIBED, "one-click"),
+        ]
+    )
+    assert standing is not None and standing.suppressed and standing.status == UNSUBSCRIBED
+    assert standing.name == "김"
+    # A list row subscribed before the unsubscribe stays off; one re-subscribed after is back on.
+    assert standing.suppresses("2025-12-31")
+    assert standing.suppresses("")
+    assert not standing.suppresses("2026-03-01T09:00:00+09:00")
+
+
+def test_confirmation_after_complaint_resubscribes() -> None:
+    standing = fold(
+        [
+            event("2026-01-01T00:00:00+00:00", COMPLAINED),
+            event("2026-01-05T00:00:00+00:00", CONFIRMED, "web"),
+        ]
+    )
+    assert standing is not None and not standing.suppressed
+    assert not standing.suppresses("")
+
+
+def test_three_soft_bounces_in_a_row_suppress() -> None:
+    soft = [event(f"2026-01-0{day}T00:00:00+00:00", SOFT_BOUNCED) for day in (1, 2)]
+    assert fold(soft) is None
+    reset = fold([*soft, event("2026-01-03T00:00:00+00:00", CONFIRMED), soft[0]])
+    assert reset is not None and not reset.suppressed
+    third = fold([*soft, event("2026-01-04T00:00:00+00:00", SOFT_BOUNCED)])
+    assert third is not None and third.status == BOUNCED
+
+
+def test_hard_bounce_suppresses_at_once() -> None:
+    standing = fold([event("2026-01-01T00:00:00+00:00", BOUNCED)])
+    assert standing is not None and standing.status == BOUNCED
+
+
+def test_same_ref_is_recorded_once(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state.sqlite") as store:
+        bounce = event("2026-01-01T00:00:00+00:00", BOUNCED, ref="dsn:abc:kim@example.com")
+        assert store.record([bounce]) == 1
+        assert store.record([bounce]) == 0
+        assert len(store.history("KIM@example.com")) == 1
+        assert set(store.standings()) == {"kim@example.com"}
+
+
+def test_unsubscribe_command_records_manual_event(newsletter: Path, run_weekly) -> None:
+    result = run_weekly("unsubscribe", " Lee@Example.COM ")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Unsubscribed Lee@example.com (manual) at ")
+    with StateStore(state_path(newsletter)) as store:
+        (recorded,) = store.history("lee@example.com")
+    assert (recorded.kind, recorded.source) == (UNSUBSCRIBED, "manual")
+    assert run_weekly("unsubscribe", "x@y.z", "--source", "mailto").exit_code == 0
+
+
+def test_unsubscribe_command_rejects_bad_address(newsletter: Path, run_weekly) -> None:
+    result = run_weekly("unsubscribe", "not-an-address")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: 'not-an-address' is not a valid address")
+    assert not state_path(newsletter).exists()

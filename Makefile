@@ -31,6 +31,7 @@ golden: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/compose.py
+	$(BIN)/python bench/dkim_sign.py
 
 clean:
 	rm -rf $(VENV) build site .weekly

@@ -62,3 +62,29 @@ def unsubscribe(address: str, source: str, root: Path) -> None:
 
     event = unsubscribe_by_hand(root, address, source)
     click.echo(f"Unsubscribed {event.email} ({event.source}) at {event.at}")
+
+
+@main.group()
+def dkim() -> None:
+    """DKIM keys for signing outgoing mail ([dkim] in weekly.toml)."""
+
+
+@dkim.command("keygen")
+@click.option("--force", is_flag=True, help="Replace an existing key file.")
+@root_option
+def dkim_keygen(force: bool, root: Path) -> None:
+    """Write a new 2048-bit RSA key to [dkim] key_file and print the DNS TXT record."""
+    from weekly.dkim_keys import generate
+
+    pair = generate(root, force=force)
+    click.echo(f"Wrote {pair.path} (keep it secret); publish this record:", err=True)
+    click.echo(pair.zone_line())
+
+
+@dkim.command("record")
+@root_option
+def dkim_record(root: Path) -> None:
+    """Print the DNS TXT record for the key in [dkim] key_file."""
+    from weekly.dkim_keys import published
+
+    click.echo(published(root).zone_line())

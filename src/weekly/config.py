@@ -67,6 +67,19 @@ class ComposeSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DkimSettings:
+    """`[dkim]`: sign every message so mailbox providers can tell it really comes from us."""
+
+    domain: str = setting("", doc="Signing domain (d=); empty turns signing off.")
+    selector: str = setting("", doc="Selector (s=): the key is published at selector._domainkey.")
+    key_file: str = setting("", doc="PEM private key, relative to the newsletter's folder.")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.domain)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """All settings of one newsletter, plus where they were read from."""
 
@@ -74,6 +87,7 @@ class Config:
     delivery: DeliverySettings = setting(DeliverySettings(), doc="SMTP delivery.")
     unsubscribe: UnsubscribeSettings = setting(doc="Unsubscribe handling.")
     compose: ComposeSettings = setting(ComposeSettings(), doc="Pre-send check limits.")
+    dkim: DkimSettings = setting(DkimSettings(), doc="DKIM signing of outgoing mail.")
     root: Path = field(default=Path("."), metadata={"internal": True})
 
     @property
@@ -201,10 +215,27 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
                 raise locate.error((*prefix, key), "must be at least 1")
         if obj.rate <= 0:
             raise locate.error((*prefix, "rate"), "must be greater than 0")
+    elif isinstance(obj, DkimSettings):
+        _validate_dkim(obj, prefix, locate)
     elif isinstance(obj, UnsubscribeSettings) and (
         "{token}" not in obj.url or not obj.url.startswith("https://")
     ):
         raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
+
+
+_DNS_LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")
+
+
+def _validate_dkim(obj: DkimSettings, prefix: tuple[str, ...], locate: _KeyLocator) -> None:
+    """All three DKIM settings or none; domain and selector must be DNS names."""
+    given = {key: getattr(obj, key) for key in ("domain", "selector", "key_file")}
+    if any(given.values()):
+        for key, value in given.items():
+            if not value:
+                raise locate.error((*prefix, key), "required when [dkim] is used")
+    for key in ("domain", "selector"):
+        if given[key] and not _DNS_LABELS.fullmatch(given[key]):
+            raise locate.error((*prefix, key), f"not a DNS name: {given[key]!r}")
 
 
 def issue_url(config: Config, number: int) -> str:

@@ -1,0 +1,149 @@
+"""DKIM: keys from `weekly dkim keygen`, signatures checked by dkimpy's own verifier."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+
+import dkim
+import pytest
+from dkim.canonicalization import Relaxed
+
+from weekly.config import load_config
+from weekly.dkim_keys import load_private_key, txt_value
+from weekly.dkim_signer import SIGNED_HEADERS, DkimSigner, header_fields, relaxed_body
+
+DKIM_SECTION = """
+[dkim]
+domain = "news.example.com"
+selector = "weekly2026"
+key_file = "secrets/dkim.pem"
+"""
+
+
+def message(body: str = "") -> bytes:
+    """A message shaped like the ones `weekly send` writes: CRLF, encoded Korean subject."""
+    subject = base64.b64encode("AI 주간 동향 #324 - 소넷 4.5".encode()).decode()
+    html = base64.b64encode("<p>안녕하세요</p>".encode()).decode()
+    lines = [
+        "Date: Thu, 02 Oct 2025 09:00:00 +0000",
+        "Message-ID: <324.abc.1@news.example.com>",
+        "To: =?utf-8?b?6rmA7LKg7IiY?= <kim@example.com>",
+        "List-Unsubscribe: <https://news.example.com/weekly/unsubscribe/a.b>,",
+        " <mailto:unsubscribe@news.example.com?subject=unsubscribe%20a.b>",
+        "From: =?utf-8?b?QUkg7KO86rCEIOuPmeuPmQ==?= <weekly@news.example.com>",
+        f"Subject: =?utf-8?b?{subject}?=",
+        "List-Id: AI <weekly.news.example.com>",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/alternative; boundary="=_b"',
+        "",
+        "--=_b",
+        "Content-Type: text/html; charset=utf-8",
+        "Content-Transfer-Encoding: base64",
+        "",
+        html,
+        *([body] if body else []),
+        "--=_b--",
+        "",
+    ]
+    return "\r\n".join(lines).encode("ascii")
+
+
+@pytest.fixture
+def signer(newsletter: Path, run_weekly) -> DkimSigner:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write(DKIM_SECTION)
+    result = run_weekly("dkim", "keygen")
+    assert result.exit_code == 0, result.output
+    made = DkimSigner.from_config(load_config(newsletter))
+    assert made is not None
+    return made
+
+
+@pytest.fixture
+def dns(newsletter: Path, signer: DkimSigner) -> Callable[..., bytes | None]:
+    """A DNS lookup that knows only the TXT record `weekly dkim keygen` asked to publish."""
+    record = txt_value(load_private_key(newsletter / "secrets/dkim.pem")).encode()
+
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        return record if name == b"weekly2026._domainkey.news.example.com." else None
+
+    return lookup
+
+
+def test_keygen_writes_private_key_and_prints_record(newsletter: Path, signer, run_weekly) -> None:
+    key = newsletter / "secrets/dkim.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert load_private_key(key).key_size == 2048
+    printed = run_weekly("dkim", "record").output
+    name = "weekly2026._domainkey.news.example.com."
+    assert printed.startswith(f'{name} IN TXT ( "v=DKIM1; k=rsa; p=')
+    assert all(len(part) <= 255 for part in printed.split('"')[1::2])
+    again = run_weekly("dkim", "keygen")
+    assert again.exit_code == 1 and "--force" in again.output
+    assert run_weekly("dkim", "keygen", "--force").exit_code == 0
+
+
+def test_signed_message_verifies_with_dkimpy(signer: DkimSigner, dns) -> None:
+    signed = signer.sign(message())
+    assert signed.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;")
+    assert dkim.verify(signed, dnsfunc=dns)
+    field = dict(header_fields(signed.partition(b"\r\n\r\n")[0]))[b"DKIM-Signature"]
+    covered = field.split(b"h=")[1].split(b";")[0].replace(b"\r\n", b"").decode().split(":")
+    assert set(covered) == set(SIGNED_HEADERS) - {"reply-to"}
+
+
+def test_whitespace_in_body_is_canonicalised_like_dkimpy(signer: DkimSigner, dns) -> None:
+    signed = signer.sign(message("a \t b  \r\ntrailing \t\r\n\r\n\r\n"))
+    assert dkim.verify(signed, dnsfunc=dns)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"--=_b--", b"--=_b--\r\nappended"),
+        (b"Message-ID: <324.abc.1", b"Message-ID: <324.abc.2"),
+        (b"unsubscribe/a.b>", b"unsubscribe/x.y>"),
+    ],
+)
+def test_tampered_message_fails(signer: DkimSigner, dns, old: bytes, new: bytes) -> None:
+    signed = signer.sign(message())
+    assert old in signed
+    assert not dkim.verify(signed.replace(old, new, 1), dnsfunc=dns)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\r\n\r\n",
+        b"QUJD\r\nREVG\r\n\r\n",
+        b"a \r\n",
+        b"a  b\r\n\r\n",
+        b"x\tb \t\r\nc ",
+        b"abc",
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nQUJD\r\n",
+        b"many " * 100 + b" \r\n",
+    ],
+)
+def test_relaxed_body_matches_dkimpy(body: bytes) -> None:
+    assert relaxed_body(body) == Relaxed.canonicalize_body(body)
+
+
+def test_dkim_settings_must_come_together(newsletter: Path, run_weekly) -> None:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[dkim]\ndomain = "news.example.com"\n')
+    result = run_weekly("dkim", "keygen")
+    assert result.exit_code == 1
+    assert "weekly.toml:" in result.output and "dkim.selector: required" in result.output
+
+
+def test_unusable_key_file_is_named(newsletter: Path) -> None:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write(DKIM_SECTION)
+    (newsletter / "secrets").mkdir()
+    (newsletter / "secrets/dkim.pem").write_text("not a key\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"secrets/dkim.pem: not an unencrypted PEM"):
+        DkimSigner.from_config(load_config(newsletter))

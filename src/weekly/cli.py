@@ -64,6 +64,20 @@ def unsubscribe(address: str, source: str, root: Path) -> None:
     click.echo(f"Unsubscribed {event.email} ({event.source}) at {event.at}")
 
 
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@root_option
+def bounces(path: Path, root: Path) -> None:
+    """Record the bounces and complaints in PATH (a Maildir or an mbox file).
+
+    A hard bounce or a complaint stops mail to the address at once, three soft bounces in a
+    row do too. Reading the same mail again changes nothing.
+    """
+    from weekly.bounces import record_bounces
+
+    click.echo(record_bounces(root, path).line())
+
+
 @main.group()
 def dkim() -> None:
     """DKIM keys for signing outgoing mail ([dkim] in weekly.toml)."""

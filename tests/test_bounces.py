@@ -1,0 +1,96 @@
+"""`weekly bounces`: DSN fixtures for hard, soft and not-a-bounce, complaints, idempotency."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+import pytest
+
+from weekly.state import BOUNCED, COMPLAINED, SOFT_BOUNCED, StateStore, state_path
+
+FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def maildir(path: Path, *messages: bytes) -> Path:
+    box = mailbox.Maildir(path, create=True)
+    for data in messages:
+        box.add(data)
+    return path
+
+
+def standings(root: Path) -> dict[str, str]:
+    with StateStore(state_path(root)) as store:
+        return {address: s.status for address, s in store.standings().items()}
+
+
+def soft_bounce(day: int) -> bytes:
+    """The 4.2.2 fixture as returned for a different issue on a later day."""
+    data = fixture("soft-4.2.2.eml")
+    data = data.replace(b"Date: Fri, 3 Oct 2025", f"Date: Fri, {3 + 7 * day} Oct 2025".encode())
+    return data.replace(b"soft1@", f"soft{day}@".encode())
+
+
+def test_maildir_read_twice_changes_nothing(newsletter: Path, run_weekly) -> None:
+    box = maildir(
+        newsletter / "bounces",
+        *(fixture(n) for n in ("hard-5.1.1.eml", "soft-4.2.2.eml", "auto-reply.eml")),
+        fixture("qmail-hard.eml"),
+        fixture("complaint-arf.eml"),
+    )
+    first = run_weekly("bounces", str(box))
+    assert first.exit_code == 0, first.output
+    assert first.output == (
+        "Read 5 messages: 2 hard bounces, 1 soft bounces, 1 complaints, 1 not bounces;"
+        " 4 new events recorded\n"
+    )
+    found = standings(newsletter)
+    assert found == {
+        "gone@example.org": BOUNCED,
+        "nobody@example.com": BOUNCED,
+        "annoyed@example.com": COMPLAINED,
+    }  # one soft bounce suppresses nobody; the out-of-office reply names no one
+    with StateStore(state_path(newsletter)) as store:
+        (soft,) = store.history("full@example.net")
+    assert (soft.kind, soft.at) == (SOFT_BOUNCED, "2025-10-03T11:20:00+00:00")
+    assert soft.detail.startswith("4.2.2 SMTP; 452 4.2.2")
+
+    again = run_weekly("bounces", str(box))
+    assert again.output.endswith("; 0 new events recorded\n")
+    assert standings(newsletter) == found
+
+
+def test_three_soft_bounces_in_a_row_suppress(newsletter: Path, run_weekly) -> None:
+    box = maildir(newsletter / "bounces", soft_bounce(0), soft_bounce(1))
+    assert run_weekly("bounces", str(box)).exit_code == 0
+    assert "full@example.net" not in standings(newsletter)
+    mailbox.Maildir(box).add(soft_bounce(2))
+    assert run_weekly("bounces", str(box)).output.endswith("; 1 new events recorded\n")
+    assert standings(newsletter) == {"full@example.net": BOUNCED}
+
+
+def test_mbox_is_read_too(newsletter: Path, run_weekly) -> None:
+    path = newsletter / "returned.mbox"
+    box = mailbox.mbox(path)
+    box.add(fixture("hard-5.1.1.eml"))
+    box.add(fixture("auto-reply.eml"))
+    box.close()
+    result = run_weekly("bounces", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Read 2 messages: 1 hard bounces")
+    assert standings(newsletter) == {"gone@example.org": BOUNCED}
+
+
+@pytest.mark.parametrize("make", ["missing", "plain folder"])
+def test_not_a_mailbox_is_an_error(newsletter: Path, run_weekly, make: str) -> None:
+    path = newsletter / "nothing"
+    if make == "plain folder":
+        path.mkdir()
+    result = run_weekly("bounces", str(path))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: ")
+    assert not state_path(newsletter).exists()

@@ -48,3 +48,9 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
     if isinstance(node, yaml.MappingNode):
         key_lines = {str(k.value): k.start_mark.line + 2 for k, _ in node.value}
     return FrontMatter(values, key_lines, "".join(lines[end + 1 :]), end + 2)
+
+
+def join_front_matter(values: dict[str, Any], body: str) -> str:
+    """The text of a Markdown file with `values` as YAML front matter above `body`."""
+    yaml_text = yaml.safe_dump(values, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{yaml_text}---\n{body.strip()}\n" if body.strip() else f"---\n{yaml_text}---\n"

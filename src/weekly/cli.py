@@ -73,3 +73,13 @@ def import_(
     for note in made.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(made.report())
+
+
+@main.command()
+@click.argument("number", type=int, required=False)
+@root_option
+def export(number: int | None, root: Path) -> None:
+    """Print issue NUMBER (default: the newest) as one Hugo-style Markdown file."""
+    from weekly.export import export_number
+
+    click.echo(export_number(root, number), nl=False)

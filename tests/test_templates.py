@@ -57,8 +57,11 @@ def test_syntax_error_names_template_and_line(newsletter: Path, run_weekly) -> N
 def test_invalid_mjml_is_an_error_and_keeps_previous_build(newsletter: Path, run_weekly) -> None:
     assert run_weekly("compose", "324").exit_code == 0
     before = (newsletter / "build/324/email.html").read_bytes()
-    (newsletter / "templates" / "email.mjml").write_text("<mjml><mj-body>", encoding="utf-8")
+    (newsletter / "templates" / "email.mjml").write_text(
+        "<mjml>\n<mj-body>\n<mj-section>\n</mj-body>\n</mjml>\n", encoding="utf-8"
+    )
     result = run_weekly("compose", "324")
     assert result.exit_code == 1
     assert "email.mjml: the template produced invalid MJML" in result.output
+    assert "rendered line 4: mismatched tag: '</mj-body>'" in result.output
     assert (newsletter / "build/324/email.html").read_bytes() == before

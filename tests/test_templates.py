@@ -6,20 +6,14 @@ from pathlib import Path
 
 from weekly.compose import compose_to_build
 
+from .conftest import drop_lines
+
 
 def test_user_template_overrides_builtin(newsletter: Path) -> None:
     (newsletter / "templates" / "subject.txt").write_text(
         "[{{ newsletter.name }}] {{ issue.title }}", encoding="utf-8"
     )
-    issue_md = newsletter / "issues/324/issue.md"
-    issue_md.write_text(
-        "\n".join(
-            line
-            for line in issue_md.read_text(encoding="utf-8").splitlines()
-            if not line.startswith("subject:")
-        ),
-        encoding="utf-8",
-    )
+    drop_lines(newsletter / "issues/324/issue.md", "subject:")
     summary = compose_to_build(newsletter, 324)
     assert summary.subject == "[AI 주간 동향] 소넷 4.5, 소라 2와 인공지능의 미래"
 

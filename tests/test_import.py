@@ -155,7 +155,10 @@ def test_force_replaces_the_whole_folder(newsletter: Path, run_weekly) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"\xc0\xb0\xc0\xcc \xb4\xba\xbd\xba\n", "article.txt:1: not UTF-8 text (byte 0)"),
+        (
+            b"\xc0\xb0\xc0\xcc \xb4\xba\xbd\xba\n",
+            "article.txt:1: not UTF-8 text (byte 0); it looks",
+        ),
         ("제목\n\n본문\n".encode() + b"\xff\n", "article.txt:4: not UTF-8 text (byte 15)"),
         (b"", "article.txt:1: no recognisable title: the file has no text"),
         ("\n- 목록으로 시작하는 글\n".encode(), "article.txt:2: no recognisable title"),
@@ -189,3 +192,23 @@ def test_existing_folder_needs_force(newsletter: Path, run_weekly) -> None:
         "pass --force to replace it\n"
     )
     assert _listing(newsletter) == before
+
+
+def test_images_beside_the_article_come_along(newsletter: Path, run_weekly, tmp_path) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "images").mkdir(parents=True)
+    chart = (REPO / "issues/324/sora-timeline.png").read_bytes()
+    (bundle / "images" / "chart 1.png").write_bytes(chart)
+    (bundle / "index.md").write_text(
+        "---\ntitle: 그림이 있는 호\ndate: 2025-12-26\n---\n"
+        "## 그래프\n\n![막대 그래프](images/chart%201.png)\n\n![없는 그림](./gone.png)\n",
+        encoding="utf-8",
+    )
+    result = run_weekly("import", str(bundle / "index.md"))
+    assert result.exit_code == 0, result.output
+    folder = newsletter / "issues/325"
+    assert (folder / "images" / "chart 1.png").read_bytes() == chart
+    assert not (folder / "gone.png").exists()
+    assert result.stderr == (
+        f"note: image ./gone.png is not beside {bundle / 'index.md'}: copy it into {folder}\n"
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 import click
 
@@ -13,6 +14,7 @@ from weekly.build import write_build
 from weekly.errors import LocatedError, WeeklyError
 from weekly.frontmatter import join_front_matter
 from weekly.issue import ISSUE_FILE
+from weekly.markdown import is_relative, parse
 from weekly.project import issue_dir, issue_numbers
 from weekly.slug import slugify
 
@@ -65,16 +67,18 @@ def import_article(
     if folder.exists() and not force:
         raise LocatedError(path, f"{folder} already exists: pass --force to replace it")
     files = issue_files(article, date)
+    images, missing = _images(source, article)
+    notes += [f"image {src} is not beside {name}: copy it into {folder}" for src in missing]
     if article.dropped:
         notes.append(f"dropped front matter an issue has no use for: {', '.join(article.dropped)}")
     replaced = folder.exists()
-    write_build(folder, files)
+    write_build(folder, {**files, **images})
     return Imported(
         folder=folder,
         source=name,
         article=article,
         date=date,
-        section_files=tuple(name for name in files if name != ISSUE_FILE),
+        section_files=tuple(file for file in files if file != ISSUE_FILE),
         replaced=replaced,
         notes=tuple(notes),
     )
@@ -95,6 +99,32 @@ def issue_files(article: Article, date: dt.date) -> dict[str, str]:
     return files
 
 
+def _images(source: str, article: Article) -> tuple[dict[str, bytes], list[str]]:
+    """Images the article shows by a relative path, read from beside the source file (as in a
+    Hugo page bundle) so the issue folder is whole; and the ones that are not there."""
+    base = None if source == STDIN else Path(source).parent
+    found: dict[str, bytes] = {}
+    missing = []
+    for src in sorted(_relative_images([article.lead, *(p.body for p in article.sections)])):
+        relative = PurePosixPath(unquote(src))
+        file = base / relative if base is not None and ".." not in relative.parts else None
+        if file is not None and file.is_file():
+            found[str(relative)] = file.read_bytes()
+        else:
+            missing.append(src)
+    return found, missing
+
+
+def _relative_images(texts: list[str]) -> set[str]:
+    return {
+        str(child.attrGet("src"))
+        for text in texts
+        for token in parse(text)
+        for child in token.children or []
+        if child.type == "image" and is_relative(str(child.attrGet("src") or ""))
+    }
+
+
 def _read_bytes(source: str) -> bytes:
     try:
         with click.open_file(source, "rb") as stream:
@@ -109,9 +139,19 @@ def _decode(path: Path, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise LocatedError(
-            path, f"not UTF-8 text (byte {exc.start}): save it as UTF-8 and import again", line
-        ) from None
+        advice = "save it as UTF-8 and import again"
+        if _reads_as_cp949(data):
+            advice = "it looks like CP949/EUC-KR: convert it with `iconv -f cp949 -t utf-8`"
+        raise LocatedError(path, f"not UTF-8 text (byte {exc.start}); {advice}", line) from None
+
+
+def _reads_as_cp949(data: bytes) -> bool:
+    """Korean text saved on Windows is usually CP949, a superset of EUC-KR."""
+    try:
+        data.decode("cp949")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _choose_number(

@@ -212,3 +212,18 @@ def test_images_beside_the_article_come_along(newsletter: Path, run_weekly, tmp_
     assert result.stderr == (
         f"note: image ./gone.png is not beside {bundle / 'index.md'}: copy it into {folder}\n"
     )
+
+
+def test_windows_text_with_bom_crlf_and_dotted_date(newsletter: Path, run_weekly, tmp_path) -> None:
+    article = tmp_path / "windows.txt"
+    text = "주간 소식 #400 | 윈도에서 쓴 글\r\n2025. 12. 19.\r\n\r\n인사말입니다.\r\n\r\n"
+    article.write_bytes(b"\xef\xbb\xbf" + (text + "**첫 소식**\r\n\r\n내용입니다.\r\n").encode())
+    result = run_weekly("import", str(article))
+    assert result.exit_code == 0, result.output
+    issue = read_issue(newsletter / "issues/400")
+    assert (issue.title, issue.date, issue.lead) == (
+        "윈도에서 쓴 글",
+        dt.date(2025, 12, 19),
+        "인사말입니다.",
+    )
+    assert [(s.title, s.body) for s in issue.sections] == [("첫 소식", "내용입니다.")]

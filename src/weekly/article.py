@@ -27,11 +27,14 @@ PLAIN = "plain text"
 MAX_TITLE = 100
 MAX_PLAIN_HEADING = 50
 
-_KOREAN_DATE = r"(?P<ky>\d{4})\s*년\s*(?P<km>\d{1,2})\s*월\s*(?P<kd>\d{1,2})\s*일"
-_ISO_DATE = r"(?<!\d)(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})(?!\d)"
-_DATE = re.compile(f"{_KOREAN_DATE}|{_ISO_DATE}")
+_DATES = (
+    r"(?P<ky>\d{4})\s*년\s*(?P<km>\d{1,2})\s*월\s*(?P<kd>\d{1,2})\s*일",  # 2025년 12월 12일
+    r"(?<!\d)(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})(?!\d)",  # 2025-12-12
+    r"(?<![\d.])(?P<dy>\d{4})\.\s?(?P<dm>\d{1,2})\.\s?(?P<dd>\d{1,2})(?![\d])\.?",  # 2025. 12. 12.
+)
+_DATE = re.compile("|".join(_DATES))
 _DATE_LINE = re.compile(
-    rf"^[\s*_]*(?:{_KOREAN_DATE}|{_ISO_DATE})[\s,]*(?:\(?[월화수목금토일](?:요일)?\)?)?[\s*_.]*$"
+    rf"^[\s*_]*(?:{_DATE.pattern})[\s,]*(?:\(?[월화수목금토일](?:요일)?\)?)?[\s*_.]*$"
 )
 _BOLD_LINE = re.compile(r"^\s*\*\*(?P<title>[^*\s](?:.*?[^*\s])?)\*\*\s*:?\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•●▪◦·]|\d{1,3}[.)])\s")
@@ -290,8 +293,8 @@ def _find_date(path: Path, lead: list[str], first_line: int) -> tuple[dt.date | 
 
 
 def _to_date(path: Path, found: re.Match[str], line: int | None) -> dt.date:
-    names = ("ky", "km", "kd") if found["ky"] else ("iy", "im", "id")
-    year, month, day = (int(found[name]) for name in names)
+    form = next(letter for letter in "kid" if found[f"{letter}y"])
+    year, month, day = (int(found[form + part]) for part in "ymd")
     try:
         return dt.date(year, month, day)
     except ValueError:

@@ -234,13 +234,13 @@ def _standalone_headings(lines: list[str], title_index: int) -> list[_Heading]:
     def blank(index: int) -> bool:
         return index >= len(lines) or not lines[index].strip()
 
+    last_text = max(i for i in range(len(lines)) if not blank(i))
     return [
         _Heading(i, i + 1, lines[i].strip())
-        for i in range(title_index + 2, len(lines))
+        for i in range(title_index + 1, last_text)
         if not blank(i)
         and blank(i - 1)
         and blank(i + 1)
-        and any(line.strip() for line in lines[i + 1 :])
         and len(lines[i].strip()) <= MAX_PLAIN_HEADING
         and not lines[i].strip().endswith(_SENTENCE_END)
         and not _LIST_ITEM.match(lines[i])
@@ -280,9 +280,7 @@ def _find_date(path: Path, lead: list[str], first_line: int) -> tuple[dt.date | 
     """The date of a lead line that holds only a date (that line is dropped), or else of the
     first date written in the lead; with the lead's text."""
     for index, line in enumerate(lead):
-        if _DATE_LINE.match(line):
-            found = _DATE.search(line)
-            assert found is not None
+        if _DATE_LINE.match(line) and (found := _DATE.search(line)):
             rest = lead[:index] + lead[index + 1 :]
             return _to_date(path, found, first_line + index + 1), "\n".join(rest)
     for index, line in enumerate(lead):

@@ -227,3 +227,15 @@ def test_windows_text_with_bom_crlf_and_dotted_date(newsletter: Path, run_weekly
         "인사말입니다.",
     )
     assert [(s.title, s.body) for s in issue.sections] == [("첫 소식", "내용입니다.")]
+
+
+def test_english_plain_text(newsletter: Path, run_weekly: Callable[..., Result]) -> None:
+    issue = _imported(newsletter, run_weekly, str(FIXTURES / "english.txt"))
+    assert (issue.title, issue.date) == ("AI Weekly: the year in review", dt.date(2025, 12, 12))
+    assert issue.lead == "Hello. In this last issue of the year we look back, and ahead."
+    assert [s.path.name for s in issue.sections] == [
+        "10-the-model-of-the-year.md",
+        "20-what-to-watch-next-year.md",
+        "30-further-reading.md",
+    ]
+    assert issue.sections[2].body == "- [1] [The year in AI](https://example.com/2025-review)"

@@ -15,6 +15,7 @@ from typing import Any
 
 from markdown_it.token import Token
 
+from weekly.datetext import DATE, DATE_LINE, written_date
 from weekly.errors import LocatedError
 from weekly.frontmatter import FrontMatter, split_front_matter
 from weekly.issue import ISSUE_KEYS, optional_bool, optional_text
@@ -27,15 +28,6 @@ PLAIN = "plain text"
 MAX_TITLE = 100
 MAX_PLAIN_HEADING = 50
 
-_DATES = (
-    r"(?P<ky>\d{4})\s*년\s*(?P<km>\d{1,2})\s*월\s*(?P<kd>\d{1,2})\s*일",  # 2025년 12월 12일
-    r"(?<!\d)(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})(?!\d)",  # 2025-12-12
-    r"(?<![\d.])(?P<dy>\d{4})\.\s?(?P<dm>\d{1,2})\.\s?(?P<dd>\d{1,2})(?![\d])\.?",  # 2025. 12. 12.
-)
-_DATE = re.compile("|".join(_DATES))
-_DATE_LINE = re.compile(
-    rf"^[\s*_]*(?:{_DATE.pattern})[\s,]*(?:\(?[월화수목금토일](?:요일)?\)?)?[\s*_.]*$"
-)
 _BOLD_LINE = re.compile(r"^\s*\*\*(?P<title>[^*\s](?:.*?[^*\s])?)\*\*\s*:?\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•●▪◦·]|\d{1,3}[.)])\s")
 _BULLET = re.compile(r"^(\s*)[•●▪◦·]\s+")
@@ -90,7 +82,7 @@ def read_article(path: Path, text: str) -> Article:
     bold = [
         _Heading(i, i + 1, m["title"])
         for i, line in enumerate(lines)
-        if i > title_index and (m := _BOLD_LINE.match(line)) and not _DATE_LINE.match(line)
+        if i > title_index and (m := _BOLD_LINE.match(line)) and not DATE_LINE.match(line)
     ]
     if bold:
         return _read_plain(path, BOLD, lines, title_index, bold)
@@ -214,7 +206,7 @@ def _first_text_line(path: Path, lines: list[str], offset: int = 0) -> int:
         if (
             len(text) > MAX_TITLE
             or _LIST_ITEM.match(text)
-            or _DATE_LINE.match(text)
+            or DATE_LINE.match(text)
             or "://" in text
             or _ATX.match(text)
         ):
@@ -244,7 +236,7 @@ def _standalone_headings(lines: list[str], title_index: int) -> list[_Heading]:
         and len(lines[i].strip()) <= MAX_PLAIN_HEADING
         and not lines[i].strip().endswith(_SENTENCE_END)
         and not _LIST_ITEM.match(lines[i])
-        and not _DATE_LINE.match(lines[i])
+        and not DATE_LINE.match(lines[i])
         and "://" not in lines[i]
     ]
 
@@ -268,7 +260,7 @@ def _front_matter_date(path: Path, matter: FrontMatter) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     text = str(value).strip()
-    found = _DATE.match(text)
+    found = DATE.match(text)
     if not found:
         raise LocatedError(
             path, f"date: expected YYYY-MM-DD, got {value!r}", matter.key_lines.get("date")
@@ -280,21 +272,19 @@ def _find_date(path: Path, lead: list[str], first_line: int) -> tuple[dt.date | 
     """The date of a lead line that holds only a date (that line is dropped), or else of the
     first date written in the lead; with the lead's text."""
     for index, line in enumerate(lead):
-        if _DATE_LINE.match(line) and (found := _DATE.search(line)):
+        if DATE_LINE.match(line) and (found := DATE.search(line)):
             rest = lead[:index] + lead[index + 1 :]
             return _to_date(path, found, first_line + index + 1), "\n".join(rest)
     for index, line in enumerate(lead):
-        found = _DATE.search(line)
+        found = DATE.search(line)
         if found:
             return _to_date(path, found, first_line + index + 1), "\n".join(lead)
     return None, "\n".join(lead)
 
 
 def _to_date(path: Path, found: re.Match[str], line: int | None) -> dt.date:
-    form = next(letter for letter in "kid" if found[f"{letter}y"])
-    year, month, day = (int(found[form + part]) for part in "ymd")
     try:
-        return dt.date(year, month, day)
+        return written_date(found)
     except ValueError:
         raise LocatedError(path, f"not a real date: {found[0]}", line) from None
 

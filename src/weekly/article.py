@@ -96,7 +96,12 @@ def _read_markdown(
     cuts the sections, deeper headings stay inside them."""
     offset = matter.body_line - 1
     headings = [
-        _Heading(token.map[0], token.map[1], tokens[index + 1].content.strip(), int(token.tag[1]))
+        _Heading(
+            token.map[0],
+            token.map[1],
+            " ".join(tokens[index + 1].content.split()),
+            int(token.tag[1]),
+        )
         for index, token in enumerate(tokens)
         if token.type == "heading_open" and token.map
     ]

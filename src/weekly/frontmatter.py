@@ -40,6 +40,8 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise IssueError(path, f"invalid YAML front matter: {problem}", line) from None
+    except ValueError as exc:  # well-formed YAML naming an impossible date, such as 2025-13-01
+        raise IssueError(path, f"invalid date in the front matter: {exc}") from None
     if values is None:
         values, node = {}, None
     if not isinstance(values, dict):

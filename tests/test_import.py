@@ -240,3 +240,25 @@ def test_english_plain_text(newsletter: Path, run_weekly: Callable[..., Result])
         "30-further-reading.md",
     ]
     assert issue.sections[2].body == "- [1] [The year in AI](https://example.com/2025-review)"
+
+
+def test_hugo_toml_front_matter(newsletter: Path, run_weekly: Callable[..., Result]) -> None:
+    result = run_weekly("import", str(FIXTURES / "hugo-toml.md"))
+    assert result.exit_code == 0, result.output
+    assert "dropped front matter an issue has no use for: tags, params" in result.stderr
+    issue = read_issue(newsletter / "issues/325")
+    assert (issue.title, issue.date, issue.draft) == (
+        "토요일 특집: 오픈소스 에이전트",
+        dt.date(2025, 12, 6),
+        True,
+    )
+    assert issue.lead == "주말에 읽을 만한 긴 글을 모았습니다."
+    assert [s.title for s in issue.sections] == ["직접 만드는 에이전트"]
+
+
+def test_broken_toml_front_matter_names_the_line(run_weekly, tmp_path: Path) -> None:
+    article = tmp_path / "broken.md"
+    article.write_text('+++\ntitle = "제목"\ndate = 2025-12-06\ndraft = 네\n+++\n본문\n', "utf-8")
+    result = run_weekly("import", str(article))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {article}:4: invalid TOML front matter: ")

@@ -17,7 +17,7 @@ from markdown_it.token import Token
 
 from weekly.datetext import DATE, DATE_LINE, written_date
 from weekly.errors import LocatedError
-from weekly.frontmatter import FrontMatter, split_front_matter
+from weekly.frontmatter import FrontMatter, split_front_matter, split_toml_front_matter
 from weekly.issue import ISSUE_KEYS, optional_bool, optional_text
 from weekly.links import link_markdown
 from weekly.markdown import parser
@@ -72,7 +72,7 @@ class _Heading:
 def read_article(path: Path, text: str) -> Article:
     """Detect the form of `text` (the content of `path`) and cut it into an Article."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    matter = split_front_matter(path, text)
+    matter = split_toml_front_matter(path, text) or split_front_matter(path, text)
     lines = matter.body.split("\n")
     env: dict[str, Any] = {}
     tokens = parser().parse(matter.body, env)

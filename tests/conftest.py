@@ -39,3 +39,29 @@ def drop_lines(path: Path, prefix: str) -> None:
     """Remove the lines of `path` that start with `prefix` (e.g. an optional front matter key)."""
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("".join(line for line in lines if not line.startswith(prefix)), "utf-8")
+
+
+DKIM_SECTION = """
+[dkim]
+domain = "news.example.com"
+selector = "weekly2026"
+key_file = "secrets/dkim.pem"
+"""
+
+
+@pytest.fixture
+def dkim_dns(newsletter: Path, run_weekly) -> Callable[..., bytes | None]:
+    """Turn DKIM on with a key from `weekly dkim keygen`; returns a DNS lookup for dkimpy's
+    verifier that knows only the TXT record keygen asked to publish."""
+    from weekly.dkim_keys import load_private_key, txt_value
+
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write(DKIM_SECTION)
+    result = run_weekly("dkim", "keygen")
+    assert result.exit_code == 0, result.output
+    record = txt_value(load_private_key(newsletter / "secrets/dkim.pem")).encode()
+
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        return record if name == b"weekly2026._domainkey.news.example.com." else None
+
+    return lookup

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from pathlib import Path
 
 import dkim
@@ -11,15 +10,10 @@ import pytest
 from dkim.canonicalization import Relaxed
 
 from weekly.config import load_config
-from weekly.dkim_keys import load_private_key, txt_value
+from weekly.dkim_keys import load_private_key
 from weekly.dkim_signer import SIGNED_HEADERS, DkimSigner, header_fields, relaxed_body
 
-DKIM_SECTION = """
-[dkim]
-domain = "news.example.com"
-selector = "weekly2026"
-key_file = "secrets/dkim.pem"
-"""
+from .conftest import DKIM_SECTION
 
 
 def message(body: str = "") -> bytes:
@@ -52,25 +46,10 @@ def message(body: str = "") -> bytes:
 
 
 @pytest.fixture
-def signer(newsletter: Path, run_weekly) -> DkimSigner:
-    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
-        toml.write(DKIM_SECTION)
-    result = run_weekly("dkim", "keygen")
-    assert result.exit_code == 0, result.output
+def signer(newsletter: Path, dkim_dns) -> DkimSigner:
     made = DkimSigner.from_config(load_config(newsletter))
     assert made is not None
     return made
-
-
-@pytest.fixture
-def dns(newsletter: Path, signer: DkimSigner) -> Callable[..., bytes | None]:
-    """A DNS lookup that knows only the TXT record `weekly dkim keygen` asked to publish."""
-    record = txt_value(load_private_key(newsletter / "secrets/dkim.pem")).encode()
-
-    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
-        return record if name == b"weekly2026._domainkey.news.example.com." else None
-
-    return lookup
 
 
 def test_keygen_writes_private_key_and_prints_record(newsletter: Path, signer, run_weekly) -> None:
@@ -86,18 +65,18 @@ def test_keygen_writes_private_key_and_prints_record(newsletter: Path, signer, r
     assert run_weekly("dkim", "keygen", "--force").exit_code == 0
 
 
-def test_signed_message_verifies_with_dkimpy(signer: DkimSigner, dns) -> None:
+def test_signed_message_verifies_with_dkimpy(signer: DkimSigner, dkim_dns) -> None:
     signed = signer.sign(message())
     assert signed.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;")
-    assert dkim.verify(signed, dnsfunc=dns)
+    assert dkim.verify(signed, dnsfunc=dkim_dns)
     field = dict(header_fields(signed.partition(b"\r\n\r\n")[0]))[b"DKIM-Signature"]
     covered = field.split(b"h=")[1].split(b";")[0].replace(b"\r\n", b"").decode().split(":")
     assert set(covered) == set(SIGNED_HEADERS) - {"reply-to"}
 
 
-def test_whitespace_in_body_is_canonicalised_like_dkimpy(signer: DkimSigner, dns) -> None:
+def test_whitespace_in_body_is_canonicalised_like_dkimpy(signer: DkimSigner, dkim_dns) -> None:
     signed = signer.sign(message("a \t b  \r\ntrailing \t\r\n\r\n\r\n"))
-    assert dkim.verify(signed, dnsfunc=dns)
+    assert dkim.verify(signed, dnsfunc=dkim_dns)
 
 
 @pytest.mark.parametrize(
@@ -108,10 +87,10 @@ def test_whitespace_in_body_is_canonicalised_like_dkimpy(signer: DkimSigner, dns
         (b"unsubscribe/a.b>", b"unsubscribe/x.y>"),
     ],
 )
-def test_tampered_message_fails(signer: DkimSigner, dns, old: bytes, new: bytes) -> None:
+def test_tampered_message_fails(signer: DkimSigner, dkim_dns, old: bytes, new: bytes) -> None:
     signed = signer.sign(message())
     assert old in signed
-    assert not dkim.verify(signed.replace(old, new, 1), dnsfunc=dns)
+    assert not dkim.verify(signed.replace(old, new, 1), dnsfunc=dkim_dns)
 
 
 @pytest.mark.parametrize(

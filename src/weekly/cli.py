@@ -117,6 +117,21 @@ def bounces(path: Path, root: Path) -> None:
     click.echo(record_bounces(root, path).line())
 
 
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: serve.host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: serve.port, 8025).")
+@root_option
+def serve(host: str | None, port: int | None, root: Path) -> None:
+    """Run the unsubscribe and sign-up web service (put it behind your HTTPS proxy).
+
+    POST /unsubscribe/TOKEN is RFC 8058 one-click; GET shows a page with a button.
+    POST /subscribe mails a confirmation link; GET /confirm/TOKEN records the consent.
+    """
+    from weekly.serve import serve as run
+
+    run(root, host, port)
+
+
 @main.group()
 def dkim() -> None:
     """DKIM keys for signing outgoing mail ([dkim] in weekly.toml)."""

@@ -80,6 +80,21 @@ class DkimSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ServeSettings:
+    """`[serve]`: the unsubscribe and sign-up web service behind the site's HTTPS proxy."""
+
+    host: str = setting("127.0.0.1", doc="Address `weekly serve` listens on.")
+    port: int = setting(8025, doc="Port `weekly serve` listens on.")
+    confirm_url: str = setting(
+        "",
+        doc="Confirmation link with {token}; empty: unsubscribe.url with confirm/ for "
+        "unsubscribe/.",
+    )
+    confirm_hours: float = setting(48.0, doc="How long a confirmation link works.")
+    signups_per_hour: int = setting(10, doc="Sign-up requests one IP address may make an hour.")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """All settings of one newsletter, plus where they were read from."""
 
@@ -88,6 +103,7 @@ class Config:
     unsubscribe: UnsubscribeSettings = setting(doc="Unsubscribe handling.")
     compose: ComposeSettings = setting(ComposeSettings(), doc="Pre-send check limits.")
     dkim: DkimSettings = setting(DkimSettings(), doc="DKIM signing of outgoing mail.")
+    serve: ServeSettings = setting(ServeSettings(), doc="The unsubscribe and sign-up service.")
     root: Path = field(default=Path("."), metadata={"internal": True})
 
     @property
@@ -215,6 +231,16 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
                 raise locate.error((*prefix, key), "must be at least 1")
         if obj.rate <= 0:
             raise locate.error((*prefix, "rate"), "must be greater than 0")
+    elif isinstance(obj, ServeSettings):
+        if not 0 < obj.port < 65536:
+            raise locate.error((*prefix, "port"), "must be between 1 and 65535")
+        if obj.confirm_url and not (
+            obj.confirm_url.startswith("https://") and "{token}" in obj.confirm_url
+        ):
+            raise locate.error((*prefix, "confirm_url"), "must be an https:// URL with {token}")
+        for key in ("confirm_hours", "signups_per_hour"):
+            if getattr(obj, key) <= 0:
+                raise locate.error((*prefix, key), "must be greater than 0")
     elif isinstance(obj, DkimSettings):
         _validate_dkim(obj, prefix, locate)
     elif isinstance(obj, UnsubscribeSettings) and (
@@ -236,6 +262,13 @@ def _validate_dkim(obj: DkimSettings, prefix: tuple[str, ...], locate: _KeyLocat
     for key in ("domain", "selector"):
         if given[key] and not _DNS_LABELS.fullmatch(given[key]):
             raise locate.error((*prefix, key), f"not a DNS name: {given[key]!r}")
+
+
+def confirm_url(config: Config) -> str:
+    """The sign-up confirmation link pattern, with {token}."""
+    if config.serve.confirm_url:
+        return config.serve.confirm_url
+    return config.unsubscribe.url.replace("unsubscribe/{token}", "confirm/{token}")
 
 
 def issue_url(config: Config, number: int) -> str:

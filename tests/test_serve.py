@@ -1,0 +1,268 @@
+"""`weekly serve` over HTTP: httpx against uvicorn on 127.0.0.1, a real aiosmtpd relay for
+the confirmation mail, and the real subscription log."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email.message import Message
+from pathlib import Path
+
+import dkim
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from weekly.serve import create_app, server_config
+from weekly.signup import SignUp, confirm_token
+from weekly.state import CONFIRMED, UNSUBSCRIBED, Event, StateStore, now, state_path
+from weekly.tokens import list_id_of, make_token
+
+SECRET = "a-test-secret-that-is-long-enough"
+SENDER = "AI 주간 동향 <weekly@news.example.com>"
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message]] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(content)))
+        return "250 OK"
+
+    def wait(self, count: int, seconds: float = 10.0) -> list[tuple[list[str], Message]]:
+        deadline = time.monotonic() + seconds
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def settings(newsletter: Path, inbox, monkeypatch) -> Callable[[str], None]:
+    """Point [delivery] at the test relay; append more TOML with the returned function."""
+    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
+    toml = newsletter / "weekly.toml"
+    text = toml.read_text(encoding="utf-8").replace("port = 1025", f"port = {inbox[1]}")
+    toml.write_text(text, encoding="utf-8")
+
+    def add(more: str) -> None:
+        with toml.open("a", encoding="utf-8") as handle:
+            handle.write(more)
+
+    return add
+
+
+@pytest.fixture
+def service(newsletter: Path, settings) -> Iterator[Callable[..., httpx.Client]]:
+    """Start `weekly serve`'s app under uvicorn on a free port; yields a client factory."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    clients: list[httpx.Client] = []
+
+    def start(**headers: str) -> httpx.Client:
+        if not servers:
+            server = uvicorn.Server(server_config(create_app(newsletter), "127.0.0.1", 0))
+            server.config.log_level = "warning"
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            deadline = time.monotonic() + 10
+            while not server.started and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert server.started
+            servers.append((server, thread))
+        port = servers[0][0].servers[0].sockets[0].getsockname()[1]
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers)
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        client.close()
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def history(root: Path, address: str) -> list[tuple[str, str]]:
+    with StateStore(state_path(root)) as store:
+        return [(e.kind, e.source) for e in store.history(address)]
+
+
+def token_for(address: str) -> str:
+    return make_token(SECRET.encode(), list_id_of(SENDER), address)
+
+
+def test_one_click_post_unsubscribes_without_redirect(newsletter: Path, service) -> None:
+    client = service()
+    response = client.post(f"/unsubscribe/{token_for('kim@example.com')}", data=ONE_CLICK)
+    assert response.status_code == 200
+    assert "location" not in response.headers and "set-cookie" not in response.headers
+    assert "수신 거부되었습니다" in response.text
+    assert history(newsletter, "kim@example.com") == [(UNSUBSCRIBED, "one-click")]
+    with StateStore(state_path(newsletter)) as store:
+        assert store.standings()["kim@example.com"].suppresses("2025-01-01")
+
+
+def test_get_only_asks_and_the_button_unsubscribes(newsletter: Path, service) -> None:
+    client = service()
+    url = f"/unsubscribe/{token_for('lee@example.com')}"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert re.search(r'<form method="post">\s*<button type="submit">수신 거부</button>', page.text)
+    assert "lee@example.com" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert not state_path(newsletter).exists() or history(newsletter, "lee@example.com") == []
+    assert client.post(url).status_code == 200  # the page's button: an empty form
+    assert history(newsletter, "lee@example.com") == [(UNSUBSCRIBED, "link")]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # signature changed
+        lambda t: token_for("other@example.com").split(".")[0] + "." + t.split(".")[1],
+        lambda t: t.split(".")[0],  # signature missing
+        lambda t: "%%%",
+    ],
+)
+def test_tampered_token_gets_400_and_changes_nothing(newsletter: Path, service, tamper) -> None:
+    client = service()
+    bad = tamper(token_for("kim@example.com"))
+    assert client.get(f"/unsubscribe/{bad}").status_code == 400
+    response = client.post(f"/unsubscribe/{bad}", data=ONE_CLICK)
+    assert response.status_code == 400
+    assert "이 링크는 올바르지 않습니다" in response.text
+    with StateStore(state_path(newsletter)) as store:
+        assert store.standings() == {}
+
+
+def confirmation_link(message: Message) -> str:
+    body = message.get_payload(decode=True).decode("utf-8")
+    (link,) = re.findall(r"https://news\.example\.com/weekly/confirm/\S+", body)
+    return link.removeprefix("https://news.example.com/weekly")
+
+
+def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
+    handler, _ = inbox
+    client = service(**{"X-Forwarded-For": "203.0.113.9"})
+    response = client.post("/subscribe", data={"email": "Park@Example.com", "name": "박 지민"})
+    assert response.status_code == 200
+    assert "받은편지함을 확인해 주세요" in response.text
+    assert not state_path(newsletter).exists() or history(newsletter, "park@example.com") == []
+
+    ((recipients, message),) = handler.wait(1)
+    assert recipients == ["Park@example.com"]
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert "구독" in str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    link = confirmation_link(message)
+
+    confirmed = client.get(link)
+    assert confirmed.status_code == 200
+    assert "구독되었습니다" in confirmed.text
+    with StateStore(state_path(newsletter)) as store:
+        (event,) = store.history("park@example.com")
+        standing = store.standings()["park@example.com"]
+    assert (event.kind, event.source, event.name) == (CONFIRMED, "web", "박 지민")
+    assert event.ip == "203.0.113.9"
+    assert event.detail.startswith("double opt-in, asked 20")
+    assert not standing.suppressed and standing.name == "박 지민"
+    assert client.get(link).status_code == 200  # clicking twice records nothing new
+    assert history(newsletter, "park@example.com") == [(CONFIRMED, "web")]
+
+
+def test_confirmation_mail_is_dkim_signed(newsletter: Path, inbox, dkim_dns, service) -> None:
+    handler, _ = inbox
+    assert service().post("/subscribe", data={"email": "choi@example.com"}).status_code == 200
+    ((_, message),) = handler.wait(1)
+    assert dkim.verify(message.as_bytes(policy=email.policy.SMTP), dnsfunc=dkim_dns)
+
+
+def test_answer_does_not_tell_whether_the_address_is_listed(newsletter: Path, service) -> None:
+    with StateStore(state_path(newsletter)) as store:
+        store.record([Event(at=now(), email="old@example.com", kind=CONFIRMED, source="web")])
+    client = service()
+    fresh = client.post("/subscribe", data={"email": "new@example.com"})
+    listed = client.post("/subscribe", data={"email": "old@example.com"})
+    assert fresh.status_code == listed.status_code == 200
+    assert fresh.text.replace("new@", "X@") == listed.text.replace("old@", "X@")
+
+
+def test_expired_confirmation_link_gets_400(newsletter: Path, service) -> None:
+    client = service()
+    old = SignUp("late@example.com", "", int(time.time()) - 49 * 3600)
+    response = client.get(f"/confirm/{confirm_token(SECRET.encode(), old)}")
+    assert response.status_code == 400
+    fresh = SignUp("late@example.com", "", int(time.time()))
+    forged = confirm_token(b"another-secret-of-enough-length", fresh)
+    assert client.get(f"/confirm/{forged}").status_code == 400
+    assert not state_path(newsletter).exists() or history(newsletter, "late@example.com") == []
+
+
+def test_rate_limit_per_ip(newsletter: Path, settings, service, inbox) -> None:
+    settings("\n[serve]\nsignups_per_hour = 3\n")
+    first_ip = service(**{"X-Forwarded-For": "198.51.100.1"})
+    codes = [
+        first_ip.post("/subscribe", data={"email": f"r{n}@example.com"}).status_code
+        for n in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    other_ip = service(**{"X-Forwarded-For": "198.51.100.2"})
+    assert other_ip.post("/subscribe", data={"email": "r9@example.com"}).status_code == 200
+    assert len(inbox[0].wait(4)) == 4
+
+
+def test_bad_address_is_shown_back_with_the_form(service) -> None:
+    form = service().get("/subscribe")
+    assert form.status_code == 200
+    assert '<form method="post" action="/subscribe">' in form.text
+    response = service().post("/subscribe", data={"email": "not an address", "name": "x"})
+    assert response.status_code == 400
+    assert "올바른 이메일 주소가 아닙니다" in response.text
+    assert 'value="not an address"' in response.text
+
+
+def test_pages_speak_english_and_can_be_overridden(newsletter: Path, service) -> None:
+    toml = newsletter / "weekly.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('language = "ko"', 'language = "en"'),
+        encoding="utf-8",
+    )
+    (newsletter / "templates/serve").mkdir(parents=True)
+    (newsletter / "templates/serve/unsubscribed.html").write_text(
+        '{% extends "default:serve/unsubscribed.html" %}'
+        "{% block content %}<p>Bye, {{ email }}.</p>{{ super() }}{% endblock %}",
+        encoding="utf-8",
+    )
+    client = service()
+    url = f"/unsubscribe/{token_for('kim@example.com')}"
+    assert "Unsubscribe kim@example.com from AI 주간 동향?" in client.get(url).text
+    done = client.post(url, data=ONE_CLICK).text
+    assert "<p>Bye, kim@example.com.</p>" in done and "You are unsubscribed." in done

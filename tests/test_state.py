@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mailbox
 from pathlib import Path
 
 from weekly.state import (
@@ -15,6 +16,7 @@ from weekly.state import (
     fold,
     state_path,
 )
+from weekly.tokens import list_id_of, make_token
 
 
 def event(at: str, kind: str, source: str = "test", **extra: str) -> Event:
@@ -77,7 +79,33 @@ def test_unsubscribe_command_records_manual_event(newsletter: Path, run_weekly) 
     with StateStore(state_path(newsletter)) as store:
         (recorded,) = store.history("lee@example.com")
     assert (recorded.kind, recorded.source) == (UNSUBSCRIBED, "manual")
-    assert run_weekly("unsubscribe", "x@y.z", "--source", "mailto").exit_code == 0
+
+
+def test_unsubscribe_requests_mailed_to_the_mailto_address(
+    newsletter: Path, run_weekly, monkeypatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_SECRET", "a-test-secret-that-is-long-enough")
+    token = make_token(
+        b"a-test-secret-that-is-long-enough",
+        list_id_of("AI 주간 동향 <weekly@news.example.com>"),
+        "kim@example.com",
+    )
+    box = mailbox.Maildir(newsletter / "unsubscribes", create=True)
+    head = "From: someone@example.com\nTo: unsubscribe@news.example.com\n"
+    box.add(f"{head}Subject: unsubscribe {token}\n\n")
+    box.add(f"{head}Subject: unsubscribe {token[:-3]}xyz\n\nplease\n")  # forged
+    box.add(f"{head}Subject: Re: stop\nContent-Type: text/plain\n\nunsubscribe {token}\n")
+    result = run_weekly("unsubscribe", "--mailbox", str(newsletter / "unsubscribes"))
+    assert result.output == "Read 3 messages: 2 new unsubscribes, 1 without a valid token\n"
+    again = run_weekly("unsubscribe", "--mailbox", str(newsletter / "unsubscribes"))
+    assert again.output == "Read 3 messages: 0 new unsubscribes, 1 without a valid token\n"
+    with StateStore(state_path(newsletter)) as store:
+        assert [e.source for e in store.history("kim@example.com")] == ["mailto", "mailto"]
+
+
+def test_unsubscribe_needs_address_or_mailbox(run_weekly) -> None:
+    assert run_weekly("unsubscribe").exit_code == 2
+    assert run_weekly("unsubscribe", "a@example.com", "--mailbox", "x").exit_code == 2
 
 
 def test_unsubscribe_command_rejects_bad_address(newsletter: Path, run_weekly) -> None:

@@ -86,20 +86,26 @@ def export(number: int | None, root: Path) -> None:
 
 
 @main.command()
-@click.argument("address")
+@click.argument("address", required=False)
 @click.option(
-    "--source",
-    type=click.Choice(["manual", "mailto"]),
-    default="manual",
-    show_default=True,
-    help="How the request reached you: by hand, or as a mail to the unsubscribe address.",
+    "--mailbox",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Instead: record the requests mailed to [unsubscribe] mailto (a Maildir or mbox).",
 )
 @root_option
-def unsubscribe(address: str, source: str, root: Path) -> None:
+def unsubscribe(address: str | None, mailbox: Path | None, root: Path) -> None:
     """Record that ADDRESS unsubscribed; no later send mails it."""
+    if (address is None) == (mailbox is None):
+        raise click.UsageError("give either ADDRESS or --mailbox PATH")
+    if mailbox is not None:
+        from weekly.optout import unsubscribe_from_mailbox
+
+        click.echo(unsubscribe_from_mailbox(root, mailbox).line())
+        return
     from weekly.optout import unsubscribe_by_hand
 
-    event = unsubscribe_by_hand(root, address, source)
+    event = unsubscribe_by_hand(root, address or "")
     click.echo(f"Unsubscribed {event.email} ({event.source}) at {event.at}")
 
 

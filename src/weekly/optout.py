@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import hashlib
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
+from weekly.bounces import open_mailbox
 from weekly.config import load_config
 from weekly.state import (
     UNSUBSCRIBE_SOURCES,
@@ -13,6 +20,10 @@ from weekly.state import (
     normalize_address,
     now,
 )
+from weekly.tokens import list_id_of, secret_from_env, token_address
+
+# base64url address, a dot, base64url MAC: how tokens look in a subject or a body.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
 
 
 def unsubscribe(store: StateStore, email: str, source: str, *, ip: str = "") -> Event:
@@ -24,9 +35,64 @@ def unsubscribe(store: StateStore, email: str, source: str, *, ip: str = "") -> 
     return event
 
 
-def unsubscribe_by_hand(root: Path, raw: str, source: str) -> Event:
+def unsubscribe_by_hand(root: Path, raw: str) -> Event:
     """`weekly unsubscribe ADDRESS`: validate the address, then record the request."""
     load_config(root)  # only inside a newsletter's folder
     email, _ = normalize_address(raw)
     with StateStore.open(root) as store:
-        return unsubscribe(store, email, source)
+        return unsubscribe(store, email, "manual")
+
+
+@dataclass
+class MailtoReport:
+    """What a pass over the mailbox of `List-Unsubscribe: <mailto:…>` requests did."""
+
+    messages: int = 0
+    without_token: int = 0
+    recorded: int = 0
+
+    def line(self) -> str:
+        return (
+            f"Read {self.messages:,} messages: {self.recorded:,} new unsubscribes, "
+            f"{self.without_token:,} without a valid token"
+        )
+
+
+def unsubscribe_from_mailbox(root: Path, path: Path) -> MailtoReport:
+    """`weekly unsubscribe --mailbox PATH`: record each request whose subject or body holds
+    a valid token (the one our List-Unsubscribe mailto link put there). Rereading adds nothing."""
+    config = load_config(root)
+    secret = secret_from_env()
+    list_id = list_id_of(config.newsletter.sender)
+    box = open_mailbox(path)
+    report = MailtoReport()
+    with StateStore.open(root) as store:
+        for key in box.iterkeys():
+            data = box.get_bytes(key)
+            report.messages += 1
+            message = email.message_from_bytes(data, policy=email.policy.default)
+            address = _token_address(message, secret, list_id)
+            if address is None:
+                report.without_token += 1
+                continue
+            digest = hashlib.sha256(data).hexdigest()[:32]
+            event = Event(
+                at=now(),
+                email=address,
+                kind=UNSUBSCRIBED,
+                source="mailto",
+                ref=f"mailto:{digest}",
+            )
+            report.recorded += store.record([event])
+    return report
+
+
+def _token_address(message: EmailMessage, secret: bytes, list_id: str) -> str | None:
+    """The address named by the first valid token in the subject or the text of `message`."""
+    body = message.get_body(("plain",))
+    text = str(message.get("subject", "")) + "\n" + (body.get_content() if body else "")
+    for candidate in _TOKEN.findall(text):
+        address = token_address(secret, list_id, candidate)
+        if address is not None:
+            return address
+    return None

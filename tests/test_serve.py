@@ -266,3 +266,10 @@ def test_pages_speak_english_and_can_be_overridden(newsletter: Path, service) ->
     assert "Unsubscribe kim@example.com from AI 주간 동향?" in client.get(url).text
     done = client.post(url, data=ONE_CLICK).text
     assert "<p>Bye, kim@example.com.</p>" in done and "You are unsubscribed." in done
+
+
+def test_serve_needs_the_secret(newsletter: Path, run_weekly, monkeypatch) -> None:
+    monkeypatch.delenv("WEEKLY_SECRET", raising=False)
+    result = run_weekly("serve", "--port", "1")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: WEEKLY_SECRET ")

@@ -217,7 +217,8 @@ def create_app(root: Path) -> Starlette:
 
 
 def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
-    """How uvicorn runs the app: client IPs from a local proxy's X-Forwarded-For, no banner."""
+    """How uvicorn runs the app: client IPs from a local proxy's X-Forwarded-For, no banner,
+    and no access log (its URLs hold tokens, and tokens hold addresses)."""
     return uvicorn.Config(
         app,
         host=host,
@@ -225,6 +226,7 @@ def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         server_header=False,
+        access_log=False,
         log_level="info",
     )
 

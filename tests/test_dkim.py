@@ -69,9 +69,20 @@ def test_signed_message_verifies_with_dkimpy(signer: DkimSigner, dkim_dns) -> No
     signed = signer.sign(message())
     assert signed.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;")
     assert dkim.verify(signed, dnsfunc=dkim_dns)
+    added = signed.removesuffix(message()).split(b"\r\n")
+    assert max(len(line) for line in added) <= 78
     field = dict(header_fields(signed.partition(b"\r\n\r\n")[0]))[b"DKIM-Signature"]
     covered = field.split(b"h=")[1].split(b";")[0].replace(b"\r\n", b"").decode().split(":")
-    assert set(covered) == set(SIGNED_HEADERS) - {"reply-to"}
+    covered = [name.strip() for name in covered]
+    assert set(covered[: -len(SIGNED_HEADERS)]) == set(SIGNED_HEADERS) - {"reply-to"}
+    assert covered[-len(SIGNED_HEADERS) :] == list(SIGNED_HEADERS)  # over-signed
+
+
+def test_repeated_header_is_signed_in_every_instance(signer: DkimSigner, dkim_dns) -> None:
+    twice = message().replace(b"MIME-Version: 1.0", b"Subject: one more\r\nMIME-Version: 1.0")
+    signed = signer.sign(twice)
+    assert dkim.verify(signed, dnsfunc=dkim_dns)
+    assert not dkim.verify(signed.replace(b"one more", b"one less"), dnsfunc=dkim_dns)
 
 
 def test_whitespace_in_body_is_canonicalised_like_dkimpy(signer: DkimSigner, dkim_dns) -> None:
@@ -85,6 +96,8 @@ def test_whitespace_in_body_is_canonicalised_like_dkimpy(signer: DkimSigner, dki
         (b"--=_b--", b"--=_b--\r\nappended"),
         (b"Message-ID: <324.abc.1", b"Message-ID: <324.abc.2"),
         (b"unsubscribe/a.b>", b"unsubscribe/x.y>"),
+        (b"Date:", b"From: evil@example.net\r\nDate:"),  # a second From, above ours
+        (b"Date:", b"Reply-To: evil@example.net\r\nDate:"),  # a Reply-To where none was
     ],
 )
 def test_tampered_message_fails(signer: DkimSigner, dkim_dns, old: bytes, new: bytes) -> None:

@@ -84,6 +84,16 @@ def header_fields(head: bytes) -> list[tuple[bytes, bytes]]:
     return fields
 
 
+def _folded_list(names: list[bytes], width: int = 70) -> bytes:
+    """`a:b:c`, broken after a colon before a line would pass `width` (h= allows FWS)."""
+    lines = [b""]
+    for name in names:
+        if lines[-1] and len(lines[-1]) + len(name) + 1 > width:
+            lines.append(b"")
+        lines[-1] += (b":" if lines[-1] else b"") + name
+    return b":\r\n ".join(lines)
+
+
 class DkimSigner:
     """Signs messages for one domain and selector with one RSA key."""
 
@@ -97,7 +107,8 @@ class DkimSigner:
         self.domain = domain
         self.selector = selector
         self._key = key
-        self._wanted = {name.encode("ascii") for name in headers}
+        self._order = [name.encode("ascii") for name in headers]
+        self._wanted = frozenset(self._order)
 
     @classmethod
     def from_config(cls, config: Config) -> DkimSigner | None:
@@ -116,18 +127,25 @@ class DkimSigner:
     def signature(self, head: bytes, body: bytes) -> bytes:
         """The `DKIM-Signature:` field (ending in CRLF) for a header block and a body."""
         body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest())
-        chosen: dict[bytes, bytes] = {}
+        found: dict[bytes, list[bytes]] = {}
         for name, value in header_fields(head):
             lower = name.strip().lower()
             if lower in self._wanted:
-                chosen[lower] = value  # the last instance is the one a verifier takes
-        names = b":".join(chosen)
+                found.setdefault(lower, []).append(value)
+        listed: list[bytes] = []
+        signed = b""
+        for lower, values in found.items():
+            for value in reversed(values):  # a verifier takes instances from the bottom up
+                listed.append(lower)
+                signed += relaxed_header(lower, value)
+        # Each name once more than it occurs ("over-signing"): an added From, Subject or
+        # List-Unsubscribe, or a Reply-To where there was none, then breaks the signature.
+        names = _folded_list([*listed, *self._order])
         unsigned = (
-            f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={self.domain}; s={self.selector};\r\n"
-            f" t={int(time.time())}; h="
+            "v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
+            f" d={self.domain}; s={self.selector}; t={int(time.time())};\r\n h="
         ).encode("ascii")
         unsigned += names + b";\r\n bh=" + body_hash + b";\r\n b="
-        signed = b"".join(relaxed_header(name, value) for name, value in chosen.items())
         signed += relaxed_header(b"dkim-signature", b" " + unsigned).removesuffix(b"\r\n")
         digest = hashlib.sha256(signed).digest()
         value = base64.b64encode(self._key.sign(digest, _PADDING, _PREHASHED))

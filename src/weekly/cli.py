@@ -44,3 +44,18 @@ def new(on: object, root: Path) -> None:
 
     folder = scaffold_next_issue(root, on.date() if on else None)  # type: ignore[attr-defined]
     click.echo(str(folder))
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to build the site in (default: site/ in the newsletter's folder).",
+)
+@click.option("--drafts", is_flag=True, help="Include drafts and future-dated issues.")
+@root_option
+def archive(out: Path | None, drafts: bool, root: Path) -> None:
+    """Build the web archive of published issues; only what changed is rewritten."""
+    from weekly.archive import build_archive
+
+    click.echo(build_archive(root, out, drafts=drafts).line())

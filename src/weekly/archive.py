@@ -1,0 +1,347 @@
+"""`weekly archive`: the web archive of published issues, built incrementally into `site/`.
+
+A page per issue with its images, an index newest first, an Atom feed of the newest issues in
+full, a sitemap and a 404 page. Pages link to each other relatively, so the site works at a
+domain root or under a sub-path; only the feed, the sitemap and canonical links use site_url.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import itertools
+import sys
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from weekly import markdown
+from weekly.config import Config, issue_url, load_config
+from weekly.issue import Issue, read_issue
+from weekly.l10n import catalog_path
+from weekly.project import SITE_DIR, TEMPLATES_DIR, issue_dir, issue_numbers
+from weekly.site import Manifest, Report, Unit, digest, load_manifest, publish
+from weekly.templates import BUILTIN_DIR, environment, render
+
+SITE_TEMPLATES = "site"
+SUMMARY_CHARS = 160
+_CODE = (sys.modules[__name__], markdown)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the index, the feed and the neighbouring pages need to know about one issue."""
+
+    number: int
+    title: str
+    date: dt.date
+    draft: bool
+    summary: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class ArchiveSummary:
+    """The outcome of one `weekly archive`: where, how many issues, which files changed."""
+
+    out: Path
+    issues: int
+    report: Report
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        report = self.report
+        return (
+            f"{self.out}: {self.issues} issues, {len(report.written)} files written, "
+            f"{len(report.removed)} removed, {report.unchanged} unchanged"
+        )
+
+
+def build_archive(
+    root: Path, out: Path | None = None, *, drafts: bool = False, today: dt.date | None = None
+) -> ArchiveSummary:
+    """Build (or bring up to date) the archive of `root`'s issues in `out` (default `site/`).
+
+    Drafts and issues dated after `today` are left out unless `drafts` is true.
+    """
+    config = load_config(root)
+    out = out if out is not None else root / SITE_DIR
+    manifest = load_manifest(out)
+    entries = _scan(root, manifest)
+    today = today or dt.date.today()
+    shown = [e for e in entries if drafts or (not e.draft and e.date <= today)]
+    site = _SiteRenderer(root, config)
+    units = [
+        *site.issue_units(shown),
+        site.index_unit(shown),
+        site.feed_unit(shown),
+        site.sitemap_unit(shown),
+        site.static_unit(),
+    ]
+    cache = {"issues": {str(e.number): _entry_to_json(e) for e in entries}}
+    return ArchiveSummary(out, len(shown), publish(out, manifest, units, cache))
+
+
+def _scan(root: Path, manifest: Manifest) -> list[Entry]:
+    """Every issue's entry, ascending; an issue is only re-read when one of its files changed."""
+    cached = manifest.cache.get("issues", {})
+    entries = []
+    for number in issue_numbers(root):
+        folder = issue_dir(root, number)
+        folder_digest = _folder_digest(folder)
+        known = cached.get(str(number))
+        if known and known["digest"] == folder_digest:
+            entries.append(_entry_from_json(known))
+        else:
+            entries.append(_entry_of(read_issue(folder), folder_digest))
+    return entries
+
+
+def _entry_of(issue: Issue, folder_digest: str) -> Entry:
+    return Entry(
+        number=issue.number,
+        title=issue.title,
+        date=issue.date,
+        draft=issue.draft,
+        summary=_summary(issue),
+        digest=folder_digest,
+    )
+
+
+def _entry_to_json(entry: Entry) -> dict[str, Any]:
+    return {**dataclasses.asdict(entry), "date": entry.date.isoformat()}
+
+
+def _entry_from_json(data: dict[str, Any]) -> Entry:
+    return Entry(**{**data, "date": dt.date.fromisoformat(data["date"])})
+
+
+def _summary(issue: Issue) -> str:
+    """One line for the index: the preheader, else the first paragraph of the lead or a section."""
+    if issue.preheader:
+        return _shorten(issue.preheader)
+    for source in (issue.lead, *(section.body for section in issue.sections)):
+        text = _first_paragraph_text(source)
+        if text:
+            return _shorten(text)
+    return ""
+
+
+def _first_paragraph_text(source: str) -> str:
+    """The plain text of the first paragraph of Markdown `source`, markup dropped."""
+    tokens = markdown.parse(source)
+    for opening, inline in itertools.pairwise(tokens):
+        if opening.type == "paragraph_open" and inline.children is not None:
+            parts = [
+                " " if child.type in ("softbreak", "hardbreak") else child.content
+                for child in inline.children
+                if child.type in ("text", "code_inline", "softbreak", "hardbreak")
+            ]
+            return "".join(parts)
+    return ""
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= SUMMARY_CHARS:
+        return text
+    return text[: SUMMARY_CHARS - 1].rstrip() + "…"
+
+
+def _issue_files(folder: Path) -> list[Path]:
+    """Files of an issue folder that are published, in a stable order (hidden ones skipped)."""
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file()
+        and not any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
+    )
+
+
+def _folder_digest(folder: Path) -> str:
+    sha = hashlib.sha256()
+    for path in _issue_files(folder):
+        sha.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        sha.update(hashlib.sha256(path.read_bytes()).digest())
+    return sha.hexdigest()
+
+
+class _SiteRenderer:
+    """Turns entries into site units; every unit's inputs include what shapes all output."""
+
+    def __init__(self, root: Path, config: Config) -> None:
+        self.root = root
+        self.config = config
+        self.env = environment(root, config.newsletter.language)
+        self.site_url = config.newsletter.site_url.rstrip("/") + "/"
+        self.shape = digest(
+            _templates_digest(root, config.newsletter.language),
+            dataclasses.asdict(config.newsletter),
+            dataclasses.asdict(config.archive),
+        )
+
+    def issue_units(self, shown: list[Entry]) -> list[Unit]:
+        """One unit per issue page: its own files plus the titles of its neighbours."""
+        units = []
+        for index, entry in enumerate(shown):
+            previous = shown[index - 1] if index > 0 else None
+            following = shown[index + 1] if index + 1 < len(shown) else None
+            neighbours = [(e.number, e.title) if e else None for e in (previous, following)]
+            units.append(
+                Unit(
+                    key=f"issue/{entry.number}",
+                    inputs=digest(self.shape, entry.digest, neighbours),
+                    render=lambda e=entry, p=previous, f=following: self._issue_page(e, p, f),
+                )
+            )
+        return units
+
+    def index_unit(self, shown: list[Entry]) -> Unit:
+        """The index pages: `index.html`, then `page/2/index.html` … past `per_page` issues."""
+        listed = [(e.number, e.title, e.date, e.summary) for e in shown]
+        return Unit("index", digest(self.shape, listed), lambda: self._index_pages(shown))
+
+    def feed_unit(self, shown: list[Entry]) -> Unit:
+        """The Atom feed: the newest issues with their full content."""
+        newest = shown[::-1][: self.config.archive.feed_entries]
+        inputs = digest(self.shape, [(e.number, e.digest) for e in newest])
+        return Unit("feed", inputs, lambda: self._feed(newest))
+
+    def sitemap_unit(self, shown: list[Entry]) -> Unit:
+        """`sitemap.xml`: the index pages and every issue page."""
+        inputs = digest(self.shape, [(e.number, e.date) for e in shown])
+        return Unit("sitemap", inputs, lambda: self._sitemap(shown))
+
+    def static_unit(self) -> Unit:
+        """The stylesheet and the 404 page, which depend on nothing but templates and settings."""
+        return Unit("static", self.shape, self._static)
+
+    def _context(self, root: str) -> dict[str, Any]:
+        """What every site template gets; `root` leads from the page to the site's top."""
+        return {
+            "newsletter": self.config.newsletter,
+            "language": self.config.newsletter.language,
+            "site_url": self.site_url,
+            "subscribe_url": self.config.archive.subscribe_url or _mailto(self.config),
+            "root": root,
+        }
+
+    def _content(self, issue: Issue, image_base: str | None) -> str:
+        """The issue's lead and sections as HTML, shared by its page and its feed entry."""
+        return render(
+            self.env,
+            f"{SITE_TEMPLATES}/content.html",
+            lead=Markup(markdown.to_html(issue.lead, image_base=image_base)),
+            sections=[
+                {
+                    "title": section.title,
+                    "html": Markup(markdown.to_html(section.body, image_base=image_base)),
+                }
+                for section in issue.sections
+            ],
+        )
+
+    def _issue_page(
+        self, entry: Entry, previous: Entry | None, following: Entry | None
+    ) -> dict[str, bytes]:
+        folder = issue_dir(self.root, entry.number)
+        issue = read_issue(folder)
+        page = render(
+            self.env,
+            f"{SITE_TEMPLATES}/issue.html",
+            **self._context("../"),
+            issue=issue,
+            summary=entry.summary,
+            content=Markup(self._content(issue, image_base=None)),
+            previous=previous,
+            next=following,
+            canonical=issue_url(self.config, entry.number),
+        )
+        files = {f"{entry.number}/index.html": page.encode("utf-8")}
+        for path in _issue_files(folder):
+            if path.suffix.lower() != ".md":
+                files[f"{entry.number}/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+        return files
+
+    def _index_pages(self, shown: list[Entry]) -> dict[str, bytes]:
+        per_page = self.config.archive.per_page
+        newest_first = shown[::-1]
+        count = max(1, -(-len(newest_first) // per_page))
+        files = {}
+        for page in range(1, count + 1):
+            root = "./" if page == 1 else "../../"
+            html = render(
+                self.env,
+                f"{SITE_TEMPLATES}/index.html",
+                **self._context(root),
+                entries=newest_first[(page - 1) * per_page : page * per_page],
+                page=page,
+                pages=count,
+                newer=_page_href(root, page - 1) if page > 1 else None,
+                older=_page_href(root, page + 1) if page < count else None,
+            )
+            files[_page_href("", page) + "index.html"] = html.encode("utf-8")
+        return files
+
+    def _feed(self, newest: list[Entry]) -> dict[str, bytes]:
+        entries = []
+        for entry in newest:
+            url = issue_url(self.config, entry.number)
+            issue = read_issue(issue_dir(self.root, entry.number))
+            content = self._content(issue, image_base=url)
+            entries.append({"entry": entry, "url": url, "content": content})
+        updated = max((e.date for e in newest), default=dt.date(1970, 1, 1))
+        xml = render(
+            self.env,
+            f"{SITE_TEMPLATES}/feed.xml",
+            **self._context(self.site_url),
+            entries=entries,
+            updated=updated,
+        )
+        return {"feed.xml": xml.encode("utf-8")}
+
+    def _sitemap(self, shown: list[Entry]) -> dict[str, bytes]:
+        count = max(1, -(-len(shown) // self.config.archive.per_page))
+        xml = render(
+            self.env,
+            f"{SITE_TEMPLATES}/sitemap.xml",
+            **self._context(self.site_url),
+            pages=[_page_href(self.site_url, page) for page in range(1, count + 1)],
+            entries=[(issue_url(self.config, e.number), e.date) for e in reversed(shown)],
+        )
+        return {"sitemap.xml": xml.encode("utf-8")}
+
+    def _static(self) -> dict[str, bytes]:
+        # The 404 page is served at any depth, so its links start from the absolute site URL.
+        missing = render(self.env, f"{SITE_TEMPLATES}/404.html", **self._context(self.site_url))
+        style = render(self.env, f"{SITE_TEMPLATES}/style.css")
+        return {"404.html": missing.encode("utf-8"), "style.css": style.encode("utf-8")}
+
+
+def _page_href(root: str, page: int) -> str:
+    """The folder of index page `page`, from a page whose way to the top is `root`."""
+    return root if page == 1 else f"{root}page/{page}/"
+
+
+def _mailto(config: Config) -> str:
+    return f"mailto:{parseaddr(config.newsletter.sender)[1]}?subject=subscribe"
+
+
+def _templates_digest(root: Path, language: str) -> str:
+    """A hash of what shapes the site besides the issues: the site templates (built-in and the
+    newsletter's own), the language's catalog, and the code that renders."""
+    sha = hashlib.sha256()
+    named = [(f"catalog/{language}", catalog_path(language))]
+    named += [(f"code/{module.__name__}", Path(module.__file__ or "")) for module in _CODE]
+    for label, base in (("builtin", BUILTIN_DIR), ("user", root / TEMPLATES_DIR)):
+        folder = base / SITE_TEMPLATES
+        if folder.is_dir():
+            named += [(f"{label}/{p.relative_to(base)}", p) for p in sorted(folder.rglob("*"))]
+    for label, path in named:
+        if path.is_file():
+            sha.update(label.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return sha.hexdigest()

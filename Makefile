@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine with only Python and make:
-#   make run   composes the newest example issue end to end
+#   make run   composes the newest example issue end to end and builds the web archive
 #   make test  runs the whole suite (what CI runs)
 PYTHON ?= python3
 VENV := .venv
@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/weekly compose 324
+	$(BIN)/weekly archive
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -31,6 +32,7 @@ golden: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/compose.py
+	$(BIN)/python bench/archive.py
 
 clean:
 	rm -rf $(VENV) build site .weekly

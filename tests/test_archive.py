@@ -10,27 +10,15 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-import pytest
 from click.testing import CliRunner
 
 from weekly.archive import build_archive
 from weekly.cli import main
 from weekly.site import MANIFEST_NAME
 
-REPO = Path(__file__).resolve().parent.parent
 TODAY = dt.date(2026, 1, 1)
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITE_URL = "https://news.example.com/weekly/"
-
-
-@pytest.fixture
-def newsletter(tmp_path: Path) -> Path:
-    """A copy of the repo's weekly.toml and example issues in a temporary folder."""
-    root = tmp_path / "newsletter"
-    root.mkdir()
-    shutil.copy(REPO / "weekly.toml", root / "weekly.toml")
-    shutil.copytree(REPO / "issues", root / "issues")
-    return root
 
 
 def build(root: Path, **options: object):

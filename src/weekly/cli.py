@@ -59,3 +59,15 @@ def archive(out: Path | None, drafts: bool, root: Path) -> None:
     from weekly.archive import build_archive
 
     click.echo(build_archive(root, out, drafts=drafts).line())
+
+
+@main.command()
+@click.argument("number", type=int, required=False)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
+@root_option
+def preview(number: int | None, port: int, open_browser: bool, root: Path) -> None:
+    """Preview issue NUMBER (default: the newest) on 127.0.0.1, recomposing on every save."""
+    from weekly.preview import run_preview
+
+    run_preview(root, number, port, open_browser, announce=click.echo)

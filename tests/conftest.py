@@ -1,20 +1,41 @@
-"""Shared fixtures: a throwaway copy of this repository's newsletter to build and break."""
+"""Shared fixtures: a throwaway copy of this repository's newsletter to compose and break."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+
+from weekly.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def newsletter(tmp_path: Path) -> Path:
-    """A copy of the repo's weekly.toml and example issues in a temporary folder."""
+    """A copy of the repo's weekly.toml, issues and templates in a temporary folder."""
     root = tmp_path / "newsletter"
     root.mkdir()
     shutil.copy(REPO / "weekly.toml", root / "weekly.toml")
     shutil.copytree(REPO / "issues", root / "issues")
+    (root / "templates").mkdir()
     return root
+
+
+@pytest.fixture
+def run_weekly(newsletter: Path) -> Callable[..., Result]:
+    """Run `weekly ARGS --root <newsletter>` in-process and return click's result."""
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, [*args, "--root", str(newsletter)])
+
+    return run
+
+
+def drop_lines(path: Path, prefix: str) -> None:
+    """Remove the lines of `path` that start with `prefix` (e.g. an optional front matter key)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if not line.startswith(prefix)), "utf-8")

@@ -14,19 +14,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mjml
-
 from weekly.build import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, write_build
 from weekly.checks import Finding, check_email
 from weekly.config import Config, issue_url, load_config
-from weekly.errors import CheckFailed, RenderError
+from weekly.errors import CheckFailed
 from weekly.inline import inline_css
 from weekly.issue import Issue, read_issue
 from weekly.markdown import to_html
+from weekly.mjml_compile import compile_mjml
 from weekly.placeholders import placeholder
 from weekly.project import build_dir, issue_dir, newest_issue_number
 from weekly.templates import environment, render
-from weekly.text import limit_line_octets, markdown_to_plain_line, markdown_to_text, underline, wrap
+from weekly.text import limit_line_octets, markdown_to_plain_line, markdown_to_text, wrap
 
 PREHEADER_COLUMNS = 110
 
@@ -119,9 +118,7 @@ def render_issue(
         )
     ]
     with watch.stage("jinja"):
-        env = environment(root, language)
-        env.filters["wrap"] = wrap
-        env.filters["underline"] = underline
+        env = environment(root.resolve(), language)
         context = {
             "newsletter": config.newsletter,
             "issue": issue,
@@ -137,13 +134,11 @@ def render_issue(
         mjml_source = render(env, "email.mjml", **context)
         text = limit_line_octets(render(env, "email.txt", **context).strip("\n") + "\n")
     with watch.stage("mjml"):
-        try:
-            raw_html = mjml.mjml2html(mjml_source, fonts={})
-        except ValueError as exc:
-            raise RenderError(f"email.mjml: the template produced invalid MJML: {exc}") from None
+        raw_html = compile_mjml(mjml_source, "email.mjml")
     with watch.stage("premailer"):
         html = inline_css(raw_html)
-    findings = check_email(subject=subject, html=html, text=text, limits=config.compose)
+    with watch.stage("checks"):
+        findings = check_email(subject=subject, html=html, text=text, limits=config.compose)
     return Rendered(
         number=issue.number,
         subject=subject,
@@ -196,9 +191,12 @@ def compose_issue(
     return issue, render_issue(root, config, issue, watch)
 
 
-def compose_to_build(root: Path, number: int | None, *, strict: bool = False) -> ComposeSummary:
+def compose_to_build(
+    root: Path, number: int | None, *, strict: bool = False, watch: Stopwatch | None = None
+) -> ComposeSummary:
     """Compose issue `number` into `build/<number>/`; with `strict`, any warning is an error."""
-    issue, rendered = compose_issue(root, number)
+    watch = watch or Stopwatch()
+    issue, rendered = compose_issue(root, number, watch)
     warnings = [str(f) for f in rendered.findings]
     if strict and warnings:
         raise CheckFailed(
@@ -206,15 +204,16 @@ def compose_to_build(root: Path, number: int | None, *, strict: bool = False) ->
             f"under --strict: {'; '.join(warnings)}"
         )
     folder = build_dir(root, issue.number)
-    write_build(
-        folder,
-        {
-            HTML_FILE: rendered.html,
-            TEXT_FILE: rendered.text,
-            MJML_FILE: rendered.mjml,
-            META_FILE: json.dumps(rendered.meta(issue), ensure_ascii=False, indent=2) + "\n",
-        },
-    )
+    with watch.stage("write"):
+        write_build(
+            folder,
+            {
+                HTML_FILE: rendered.html,
+                TEXT_FILE: rendered.text,
+                MJML_FILE: rendered.mjml,
+                META_FILE: json.dumps(rendered.meta(issue), ensure_ascii=False, indent=2) + "\n",
+            },
+        )
     return ComposeSummary(
         number=issue.number,
         subject=rendered.subject,

@@ -7,6 +7,7 @@ StrictUndefined makes a typo an error that names the template file and line.
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +16,19 @@ import jinja2
 from weekly.errors import TemplateError
 from weekly.l10n import long_date, translations
 from weekly.project import TEMPLATES_DIR
+from weekly.text import underline, wrap
 
 BUILTIN_DIR = Path(__file__).with_name("templates")
 
 
+@cache
 def environment(root: Path, language: str) -> jinja2.Environment:
-    """A template environment for the newsletter at `root`, speaking `language`."""
-    builtin = jinja2.FileSystemLoader(BUILTIN_DIR)
-    loader = jinja2.ChoiceLoader(
-        [
-            jinja2.PrefixLoader({"default": builtin}, delimiter=":"),
-            jinja2.FileSystemLoader(root / TEMPLATES_DIR),
-            builtin,
-        ]
-    )
+    """A template environment for the newsletter at `root`, speaking `language`.
+
+    Cached, so templates compile once per process; Jinja still reloads a file that changed.
+    """
     env = jinja2.Environment(
-        loader=loader,
+        loader=_OverridableLoader(root / TEMPLATES_DIR),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "mjml", "xml"]),
         extensions=["jinja2.ext.i18n"],
@@ -40,7 +38,43 @@ def environment(root: Path, language: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["long_date"] = lambda date: long_date(date, language)
+    env.filters["wrap"] = wrap
+    env.filters["underline"] = underline
     return env
+
+
+class _OverridableLoader(jinja2.ChoiceLoader):
+    """User templates, then `default:` names, then built-ins.
+
+    A cached built-in goes stale when the user adds a file of the same name, so a running
+    preview picks up a new override without a restart.
+    """
+
+    def __init__(self, user_dir: Path) -> None:
+        builtin = jinja2.FileSystemLoader(BUILTIN_DIR)
+        super().__init__(
+            [
+                jinja2.PrefixLoader({"default": builtin}, delimiter=":"),
+                jinja2.FileSystemLoader(user_dir),
+                builtin,
+            ]
+        )
+        self.user_dir = user_dir
+
+    # ChoiceLoader.load asks each sub-loader directly; go through get_source below instead.
+    load = jinja2.BaseLoader.load
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        override = self.user_dir / template
+        overridden = override.is_file()
+
+        def fresh() -> bool:
+            return override.is_file() == overridden and (uptodate is None or uptodate())
+
+        return source, filename, fresh
 
 
 def render(env: jinja2.Environment, name: str, **context: Any) -> str:

@@ -6,14 +6,14 @@ import datetime as dt
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from click.testing import CliRunner
+from click.testing import Result
 
 from weekly.archive import build_archive
-from weekly.cli import main
 from weekly.site import MANIFEST_NAME
 
 TODAY = dt.date(2026, 1, 1)
@@ -289,17 +289,19 @@ def test_english_newsletter_speaks_english(newsletter: Path) -> None:
     assert "Previous issue" in " ".join(issue.text("span"))
 
 
-def test_bad_issue_fails_naming_file_and_line_and_writes_nothing(newsletter: Path) -> None:
+def test_bad_issue_fails_naming_file_and_line_and_writes_nothing(
+    newsletter: Path, run_weekly: Callable[..., Result]
+) -> None:
     edit_front_matter(newsletter / "issues/324/issue.md", "date", "next week")
-    result = CliRunner().invoke(main, ["archive", "--root", str(newsletter)])
+    result = run_weekly("archive")
     assert result.exit_code == 1
     assert re.search(r"issues/324/issue\.md:\d+: date", result.output)
     assert not (newsletter / "site").exists()
 
 
-def test_cli_prints_what_it_did(newsletter: Path, tmp_path: Path) -> None:
+def test_cli_prints_what_it_did(run_weekly: Callable[..., Result], tmp_path: Path) -> None:
     out = tmp_path / "public"
-    result = CliRunner().invoke(main, ["archive", "--out", str(out), "--root", str(newsletter)])
+    result = run_weekly("archive", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"{out}: 2 issues, 8 files written")
     assert (out / "324/index.html").is_file()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import itertools
 import sys
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -26,9 +25,10 @@ from weekly.l10n import catalog_path
 from weekly.project import SITE_DIR, TEMPLATES_DIR, issue_dir, issue_numbers
 from weekly.site import Manifest, Report, Unit, digest, load_manifest, publish
 from weekly.templates import BUILTIN_DIR, environment, render
+from weekly.text import opening_words
 
 SITE_TEMPLATES = "site"
-SUMMARY_CHARS = 160
+SUMMARY_COLUMNS = 160  # display columns: a Hangul syllable counts as two
 _CODE = (sys.modules[__name__], markdown)
 
 
@@ -121,35 +121,9 @@ def _entry_from_json(data: dict[str, Any]) -> Entry:
 
 
 def _summary(issue: Issue) -> str:
-    """One line for the index: the preheader, else the first paragraph of the lead or a section."""
-    if issue.preheader:
-        return _shorten(issue.preheader)
-    for source in (issue.lead, *(section.body for section in issue.sections)):
-        text = _first_paragraph_text(source)
-        if text:
-            return _shorten(text)
-    return ""
-
-
-def _first_paragraph_text(source: str) -> str:
-    """The plain text of the first paragraph of Markdown `source`, markup dropped."""
-    tokens = markdown.parse(source)
-    for opening, inline in itertools.pairwise(tokens):
-        if opening.type == "paragraph_open" and inline.children is not None:
-            parts = [
-                " " if child.type in ("softbreak", "hardbreak") else child.content
-                for child in inline.children
-                if child.type in ("text", "code_inline", "softbreak", "hardbreak")
-            ]
-            return "".join(parts)
-    return ""
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    if len(text) <= SUMMARY_CHARS:
-        return text
-    return text[: SUMMARY_CHARS - 1].rstrip() + "…"
+    """One line for the index: the preheader, else the opening words of the lead or a section."""
+    source = issue.lead or (issue.sections[0].body if issue.sections else "")
+    return issue.preheader or opening_words(source, SUMMARY_COLUMNS)
 
 
 def _issue_files(folder: Path) -> list[Path]:

@@ -10,26 +10,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import os
 import sys
 from dataclasses import dataclass
 from email.utils import parseaddr
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
-from weekly import markdown
+from weekly import frontmatter, markdown, text
+from weekly import issue as issue_module
 from weekly.config import Config, issue_url, load_config
 from weekly.issue import Issue, read_issue
 from weekly.l10n import catalog_path
 from weekly.project import SITE_DIR, TEMPLATES_DIR, issue_dir, issue_numbers
 from weekly.site import Manifest, Report, Unit, digest, load_manifest, publish
 from weekly.templates import BUILTIN_DIR, environment, render
-from weekly.text import opening_words
 
 SITE_TEMPLATES = "site"
 SUMMARY_COLUMNS = 160  # display columns: a Hangul syllable counts as two
-_CODE = (sys.modules[__name__], markdown)
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,10 @@ def build_archive(
     config = load_config(root)
     out = out if out is not None else root / SITE_DIR
     manifest = load_manifest(out)
-    entries = _scan(root, manifest)
+    entries, read = _scan(root, manifest)
     today = today or dt.date.today()
     shown = [e for e in entries if drafts or (not e.draft and e.date <= today)]
-    site = _SiteRenderer(root, config)
+    site = _SiteRenderer(root, config, read)
     units = [
         *site.issue_units(shown),
         site.index_unit(shown),
@@ -82,14 +83,17 @@ def build_archive(
         site.sitemap_unit(shown),
         site.static_unit(),
     ]
-    cache = {"issues": {str(e.number): _entry_to_json(e) for e in entries}}
+    cache = {"code": _code_digest(), "issues": {str(e.number): _entry_to_json(e) for e in entries}}
     return ArchiveSummary(out, len(shown), publish(out, manifest, units, cache))
 
 
-def _scan(root: Path, manifest: Manifest) -> list[Entry]:
-    """Every issue's entry, ascending; an issue is only re-read when one of its files changed."""
-    cached = manifest.cache.get("issues", {})
+def _scan(root: Path, manifest: Manifest) -> tuple[list[Entry], dict[int, Issue]]:
+    """Every issue's entry, ascending, and the issues that had to be read: only those with a
+    file changed since the last build (or all, when there was none)."""
+    fresh = manifest.cache.get("code") == _code_digest()
+    cached = manifest.cache.get("issues", {}) if fresh else {}
     entries = []
+    read: dict[int, Issue] = {}
     for number in issue_numbers(root):
         folder = issue_dir(root, number)
         folder_digest = _folder_digest(folder)
@@ -97,8 +101,9 @@ def _scan(root: Path, manifest: Manifest) -> list[Entry]:
         if known and known["digest"] == folder_digest:
             entries.append(_entry_from_json(known))
         else:
-            entries.append(_entry_of(read_issue(folder), folder_digest))
-    return entries
+            read[number] = read_issue(folder)
+            entries.append(_entry_of(read[number], folder_digest))
+    return entries, read
 
 
 def _entry_of(issue: Issue, folder_digest: str) -> Entry:
@@ -123,33 +128,37 @@ def _entry_from_json(data: dict[str, Any]) -> Entry:
 def _summary(issue: Issue) -> str:
     """One line for the index: the preheader, else the opening words of the lead or a section."""
     source = issue.lead or (issue.sections[0].body if issue.sections else "")
-    return issue.preheader or opening_words(source, SUMMARY_COLUMNS)
+    return issue.preheader or text.opening_words(source, SUMMARY_COLUMNS)
 
 
-def _issue_files(folder: Path) -> list[Path]:
-    """Files of an issue folder that are published, in a stable order (hidden ones skipped)."""
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.is_file()
-        and not any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
-    )
+def _issue_files(folder: Path) -> list[str]:
+    """Paths (relative, `/`-separated) of the files an issue folder publishes, in a stable
+    order; names starting with `.` or `_` are skipped, as for sections."""
+    found = []
+    for current, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith((".", "_"))]
+        base = os.path.relpath(current, folder)
+        for name in files:
+            if not name.startswith((".", "_")):
+                found.append(name if base == "." else f"{base}/{name}".replace(os.sep, "/"))
+    return sorted(found)
 
 
 def _folder_digest(folder: Path) -> str:
     sha = hashlib.sha256()
-    for path in _issue_files(folder):
-        sha.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
-        sha.update(hashlib.sha256(path.read_bytes()).digest())
+    for name in _issue_files(folder):
+        sha.update(name.encode("utf-8") + b"\0")
+        sha.update(hashlib.sha256((folder / name).read_bytes()).digest())
     return sha.hexdigest()
 
 
 class _SiteRenderer:
     """Turns entries into site units; every unit's inputs include what shapes all output."""
 
-    def __init__(self, root: Path, config: Config) -> None:
+    def __init__(self, root: Path, config: Config, read: dict[int, Issue]) -> None:
         self.root = root
         self.config = config
+        self.read = read
         self.env = environment(root, config.newsletter.language)
         self.site_url = config.newsletter.site_url.rstrip("/") + "/"
         self.shape = digest(
@@ -204,6 +213,12 @@ class _SiteRenderer:
             "root": root,
         }
 
+    def _issue(self, number: int) -> Issue:
+        """Issue `number`, read once per build."""
+        if number not in self.read:
+            self.read[number] = read_issue(issue_dir(self.root, number))
+        return self.read[number]
+
     def _content(self, issue: Issue, image_base: str | None) -> str:
         """The issue's lead and sections as HTML, shared by its page and its feed entry."""
         return render(
@@ -223,7 +238,7 @@ class _SiteRenderer:
         self, entry: Entry, previous: Entry | None, following: Entry | None
     ) -> dict[str, bytes]:
         folder = issue_dir(self.root, entry.number)
-        issue = read_issue(folder)
+        issue = self._issue(entry.number)
         page = render(
             self.env,
             f"{SITE_TEMPLATES}/issue.html",
@@ -236,9 +251,9 @@ class _SiteRenderer:
             canonical=issue_url(self.config, entry.number),
         )
         files = {f"{entry.number}/index.html": page.encode("utf-8")}
-        for path in _issue_files(folder):
-            if path.suffix.lower() != ".md":
-                files[f"{entry.number}/{path.relative_to(folder).as_posix()}"] = path.read_bytes()
+        for name in _issue_files(folder):
+            if not name.lower().endswith(".md"):
+                files[f"{entry.number}/{name}"] = (folder / name).read_bytes()
         return files
 
     def _index_pages(self, shown: list[Entry]) -> dict[str, bytes]:
@@ -265,7 +280,7 @@ class _SiteRenderer:
         entries = []
         for entry in newest:
             url = issue_url(self.config, entry.number)
-            issue = read_issue(issue_dir(self.root, entry.number))
+            issue = self._issue(entry.number)
             content = self._content(issue, image_base=url)
             entries.append({"entry": entry, "url": url, "content": content})
         updated = max((e.date for e in newest), default=dt.date(1970, 1, 1))
@@ -308,13 +323,24 @@ def _mailto(config: Config) -> str:
 def _templates_digest(root: Path, language: str) -> str:
     """A hash of what shapes the site besides the issues: the site templates (built-in and the
     newsletter's own), the language's catalog, and the code that renders."""
-    sha = hashlib.sha256()
     named = [(f"catalog/{language}", catalog_path(language))]
-    named += [(f"code/{module.__name__}", Path(module.__file__ or "")) for module in _CODE]
     for label, base in (("builtin", BUILTIN_DIR), ("user", root / TEMPLATES_DIR)):
         folder = base / SITE_TEMPLATES
         if folder.is_dir():
             named += [(f"{label}/{p.relative_to(base)}", p) for p in sorted(folder.rglob("*"))]
+    return digest(_code_digest(), _files_digest(named))
+
+
+@cache
+def _code_digest() -> str:
+    """A hash of the modules that read issues and turn them into pages and summaries, so a new
+    version of weekly rebuilds everything even where no issue changed."""
+    modules = (sys.modules[__name__], markdown, text, issue_module, frontmatter)
+    return _files_digest([(module.__name__, Path(module.__file__ or "")) for module in modules])
+
+
+def _files_digest(named: list[tuple[str, Path]]) -> str:
+    sha = hashlib.sha256()
     for label, path in named:
         if path.is_file():
             sha.update(label.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())

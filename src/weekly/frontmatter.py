@@ -10,6 +10,10 @@ import yaml
 
 from weekly.errors import IssueError
 
+# libyaml's loader when PyYAML was built with it: the same safe subset, many times faster,
+# which counts when the archive reads hundreds of issues.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class FrontMatter:
@@ -33,8 +37,8 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
         raise IssueError(path, "front matter starts with --- but never ends with ---", 1)
     source = "".join(lines[1:end])
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        values = yaml.safe_load(source)
+        node = yaml.compose(source, Loader=_LOADER)
+        values = yaml.load(source, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

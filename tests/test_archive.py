@@ -242,6 +242,8 @@ def test_changed_section_of_a_feed_issue_also_rewrites_the_feed(newsletter: Path
         section.read_text(encoding="utf-8") + "\n덧붙인 문단입니다.\n", encoding="utf-8"
     )
     assert build(newsletter).report.written == ("324/index.html", "feed.xml")
+    content = feed_entries(newsletter / "site")[0].findtext(f"{ATOM}content") or ""
+    assert "덧붙인 문단입니다." in " ".join(Page(content).text("p"))
 
 
 def test_changed_title_rewrites_the_index_feed_and_neighbour(newsletter: Path) -> None:
@@ -305,3 +307,15 @@ def test_cli_prints_what_it_did(run_weekly: Callable[..., Result], tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"{out}: 2 issues, 8 files written")
     assert (out / "324/index.html").is_file()
+
+
+def test_changed_content_template_reaches_the_feed(newsletter: Path) -> None:
+    build(newsletter)
+    override = newsletter / "templates/site/content.html"
+    override.parent.mkdir(parents=True)
+    override.write_text(
+        '<p class="marker">MARKER</p>\n{% include "default:site/content.html" %}', "utf-8"
+    )
+    assert "feed.xml" in build(newsletter).report.written
+    for entry in feed_entries(newsletter / "site"):
+        assert "MARKER" in Page(entry.findtext(f"{ATOM}content") or "").text("p")

@@ -75,7 +75,7 @@ def build_archive(
     entries, read = _scan(root, manifest)
     today = today or dt.date.today()
     shown = [e for e in entries if drafts or (not e.draft and e.date <= today)]
-    site = _SiteRenderer(root, config, read)
+    site = _SiteRenderer(root, config, read, dict(manifest.cache.get("feed", {})))
     units = [
         *site.issue_units(shown),
         site.index_unit(shown),
@@ -83,7 +83,11 @@ def build_archive(
         site.sitemap_unit(shown),
         site.static_unit(),
     ]
-    cache = {"code": _code_digest(), "issues": {str(e.number): _entry_to_json(e) for e in entries}}
+    cache = {
+        "code": _code_digest(),
+        "issues": {str(e.number): _entry_to_json(e) for e in entries},
+        "feed": site.feed_content,  # filled in while the feed renders, saved after
+    }
     return ArchiveSummary(out, len(shown), publish(out, manifest, units, cache))
 
 
@@ -155,10 +159,14 @@ def _folder_digest(folder: Path) -> str:
 class _SiteRenderer:
     """Turns entries into site units; every unit's inputs include what shapes all output."""
 
-    def __init__(self, root: Path, config: Config, read: dict[int, Issue]) -> None:
+    def __init__(
+        self, root: Path, config: Config, read: dict[int, Issue], feed_content: dict[str, Any]
+    ) -> None:
         self.root = root
         self.config = config
         self.read = read
+        # The feed entries' HTML from the last build, so one edit re-renders one entry, not 20.
+        self.feed_content = feed_content
         self.env = environment(root, config.newsletter.language)
         self.site_url = config.newsletter.site_url.rstrip("/") + "/"
         self.shape = digest(
@@ -277,12 +285,18 @@ class _SiteRenderer:
         return files
 
     def _feed(self, newest: list[Entry]) -> dict[str, bytes]:
-        entries = []
+        entries, kept = [], {}
         for entry in newest:
             url = issue_url(self.config, entry.number)
-            issue = self._issue(entry.number)
-            content = self._content(issue, image_base=url)
-            entries.append({"entry": entry, "url": url, "content": content})
+            inputs = digest(self.shape, entry.digest)
+            known = self.feed_content.get(str(entry.number))
+            if not known or known["inputs"] != inputs:
+                html = self._content(self._issue(entry.number), image_base=url)
+                known = {"inputs": inputs, "html": html}
+            kept[str(entry.number)] = known
+            entries.append({"entry": entry, "url": url, "content": known["html"]})
+        self.feed_content.clear()
+        self.feed_content.update(kept)
         updated = max((e.date for e in newest), default=dt.date(1970, 1, 1))
         xml = render(
             self.env,

@@ -67,9 +67,9 @@ def read_issue(folder: Path) -> Issue:
         folder=folder,
         title=title,
         date=date,
-        subject=_optional_text(head_path, head, "subject"),
-        preheader=_optional_text(head_path, head, "preheader"),
-        draft=_optional_bool(head_path, head, "draft"),
+        subject=optional_text(head_path, head, "subject"),
+        preheader=optional_text(head_path, head, "preheader"),
+        draft=optional_bool(head_path, head, "draft"),
         lead=lead,
         sections=sections,
     )
@@ -125,11 +125,11 @@ def _required_text(path: Path, matter: FrontMatter, key: str) -> str:
     return str(value).strip()
 
 
-def _optional_text(path: Path, matter: FrontMatter, key: str) -> str | None:
+def optional_text(path: Path, matter: FrontMatter, key: str) -> str | None:
     return _required_text(path, matter, key) if key in matter.values else None
 
 
-def _optional_bool(path: Path, matter: FrontMatter, key: str) -> bool:
+def optional_bool(path: Path, matter: FrontMatter, key: str) -> bool:
     value = matter.values.get(key)
     if value is None:
         return False

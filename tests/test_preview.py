@@ -88,6 +88,22 @@ def test_saving_a_section_recomposes_and_tells_the_page(
     assert "새로 쓴 문단." in server.previewer.snapshot.text
 
 
+def test_settings_replaced_on_save_are_seen_every_time(
+    server: PreviewServer, newsletter: Path
+) -> None:
+    """Editors save by writing a new file over the old one; each save must still be seen."""
+    settings = newsletter / "weekly.toml"
+    time.sleep(0.3)
+    for name in ("첫 이름", "둘째 이름"):
+        version = server.previewer.snapshot.version
+        text = re.sub(r'^name = ".*"$', f'name = "{name}"', settings.read_text("utf-8"), flags=re.M)
+        (newsletter / ".weekly.toml.new").write_text(text, encoding="utf-8")
+        (newsletter / ".weekly.toml.new").replace(settings)
+        snapshot = server.previewer.wait_past(version, timeout=3)
+        assert snapshot.version > version, f"save of {name!r} not seen"
+        assert name in snapshot.email_html
+
+
 def test_busy_port_is_a_clear_error(newsletter: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

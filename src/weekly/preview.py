@@ -63,6 +63,7 @@ class Previewer:
     language: str = "en"
     closed: bool = False
     _changed: threading.Condition = field(default_factory=threading.Condition)
+    _refreshing: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def site_dir(self) -> Path:
@@ -71,6 +72,10 @@ class Previewer:
 
     def refresh(self) -> Snapshot:
         """Recompose the issue and rebuild the archive, then wake everyone waiting."""
+        with self._refreshing:
+            return self._refresh()
+
+    def _refresh(self) -> Snapshot:
         old = self.snapshot
         try:
             config = load_config(self.root)
@@ -136,11 +141,35 @@ class Previewer:
             self._changed.notify_all()
 
     def watch(self, stop: threading.Event) -> None:
-        """Refresh after every batch of changes to the editor's files until `stop` is set."""
-        candidates = [self.root / ISSUES_DIR, self.root / TEMPLATES_DIR, self.root / CONFIG_NAME]
-        paths = [path for path in candidates if path.exists()]
+        """Refresh after every batch of saves until `stop` is set: the issues and templates are
+        watched as trees, `weekly.toml` through its folder, since editors replace it on save."""
+        trees = [
+            path for path in (self.root / ISSUES_DIR, self.root / TEMPLATES_DIR) if path.is_dir()
+        ]
+        settings = threading.Thread(
+            target=self._refresh_on_changes,
+            args=(stop, [self.root], False, lambda _change, path: Path(path).name == CONFIG_NAME),
+            name="preview-watch-settings",
+        )
+        settings.start()
+        self._refresh_on_changes(stop, trees, True, watchfiles.DefaultFilter())
+        settings.join()
+
+    def _refresh_on_changes(
+        self,
+        stop: threading.Event,
+        paths: list[Path],
+        recursive: bool,
+        accept: Callable[[watchfiles.Change, str], bool],
+    ) -> None:
         for _changes in watchfiles.watch(
-            *paths, stop_event=stop, debounce=DEBOUNCE_MS, step=50, raise_interrupt=False
+            *paths,
+            watch_filter=accept,
+            recursive=recursive,
+            stop_event=stop,
+            debounce=DEBOUNCE_MS,
+            step=50,
+            raise_interrupt=False,
         ):
             self.refresh()
 

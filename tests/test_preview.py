@@ -57,6 +57,17 @@ def test_render_error_is_shown_and_the_last_email_kept(newsletter: Path) -> None
     assert 'role="alert"' in bad.page and "20-sora.md" in bad.page
 
 
+def test_broken_other_issue_does_not_hide_this_email(newsletter: Path) -> None:
+    previewer = Previewer(newsletter, 324)
+    previewer.refresh()
+    (newsletter / "issues/323/issue.md").write_text("---\ntitle: 제목만\n---\n", "utf-8")
+    section = newsletter / "issues/324/10-sonnet.md"
+    section.write_text(section.read_text(encoding="utf-8") + "\n새 문단.\n", "utf-8")
+    snapshot = previewer.refresh()
+    assert "새 문단." in snapshot.text, "the email is recomposed"
+    assert snapshot.error is not None and "issues/323/issue.md" in snapshot.error
+
+
 def test_server_routes(server: PreviewServer) -> None:
     status, page = get(server.url)
     assert status == 200 and 'id="desktop"' in page and 'id="phone"' in page

@@ -77,34 +77,39 @@ class Previewer:
 
     def _refresh(self) -> Snapshot:
         old = self.snapshot
-        try:
-            config = load_config(self.root)
-            self.language = config.newsletter.language
-            summary = compose_to_build(self.root, self.number)
-            composed = load_composed(self.root, summary.number)
-            build_archive(self.root, self.site_dir, drafts=True)
-            values = _sample_values(config)
-            new = Snapshot(
-                version=old.version + 1,
-                number=summary.number,
-                subject=composed.subject,
-                preheader=composed.preheader,
-                email_html=_served_locally(
-                    Filler(composed.html, escape_html=True).fill(values), config
-                ),
-                text=Filler(composed.text, escape_html=False).fill(values),
-                warnings=tuple(summary.warnings),
-            )
-        except WeeklyError as exc:
-            new = dataclasses.replace(old, version=old.version + 1, error=exc.message)
-        except Exception:  # a bug shows in the page too, rather than ending the editor's session
-            error = traceback.format_exc(limit=-4)
-            new = dataclasses.replace(old, version=old.version + 1, error=error)
+        composed: list[Snapshot] = []
+        errors = [
+            _failure(lambda: composed.append(self._compose())),
+            # Its own step: a half-written other issue must not hide this issue's email.
+            _failure(lambda: build_archive(self.root, self.site_dir, drafts=True)),
+        ]
+        new = composed[0] if composed else old
+        error = "\n\n".join(filter(None, errors)) or None
+        new = dataclasses.replace(new, version=old.version + 1, error=error)
         new = dataclasses.replace(new, page=self._page(new))
         with self._changed:
             self.snapshot = new
             self._changed.notify_all()
         return new
+
+    def _compose(self) -> Snapshot:
+        """Compose the issue and make its parts ready to show (version and page come later)."""
+        config = load_config(self.root)
+        self.language = config.newsletter.language
+        summary = compose_to_build(self.root, self.number)
+        composed = load_composed(self.root, summary.number)
+        values = _sample_values(config)
+        return Snapshot(
+            version=0,
+            number=summary.number,
+            subject=composed.subject,
+            preheader=composed.preheader,
+            email_html=_served_locally(
+                Filler(composed.html, escape_html=True).fill(values), config
+            ),
+            text=Filler(composed.text, escape_html=False).fill(values),
+            warnings=tuple(summary.warnings),
+        )
 
     def _page(self, snapshot: Snapshot) -> str:
         """The preview page; if its own template fails, a bare page that still reloads."""
@@ -172,6 +177,17 @@ class Previewer:
             raise_interrupt=False,
         ):
             self.refresh()
+
+
+def _failure(step: Callable[[], object]) -> str | None:
+    """None when `step` ran; otherwise what went wrong, worded for the editor."""
+    try:
+        step()
+    except WeeklyError as exc:
+        return exc.message
+    except Exception:  # a bug shows in the page too, rather than ending the editor's session
+        return traceback.format_exc(limit=-4)
+    return None
 
 
 def dark_variant(email_html: str) -> str:

@@ -212,6 +212,8 @@ def test_drafts_and_future_issues_are_left_out_unless_asked(newsletter: Path) ->
     summary = build(newsletter, drafts=True)
     assert summary.issues == 2
     assert (site / "323/index.html").is_file() and (site / "324/index.html").is_file()
+    assert "초안" in page(site, "323/index.html").text("span"), "a draft says so"
+    assert "초안" not in page(site, "324/index.html").text("span")
 
 
 def test_second_build_writes_no_file(newsletter: Path) -> None:

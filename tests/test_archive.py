@@ -321,3 +321,16 @@ def test_changed_content_template_reaches_the_feed(newsletter: Path) -> None:
     assert "feed.xml" in build(newsletter).report.written
     for entry in feed_entries(newsletter / "site"):
         assert "MARKER" in Page(entry.findtext(f"{ATOM}content") or "").text("p")
+
+
+def test_archive_settings_are_checked(newsletter: Path, run_weekly: Callable[..., Result]) -> None:
+    set_archive_settings(newsletter, "per_page = 0")
+    result = run_weekly("archive")
+    assert result.exit_code == 1
+    assert re.search(r"weekly\.toml:\d+: archive\.per_page: must be at least 1", result.output)
+
+
+def test_subscribe_url_setting_is_the_subscribe_link(newsletter: Path) -> None:
+    set_archive_settings(newsletter, 'subscribe_url = "https://news.example.com/join"')
+    build(newsletter)
+    assert "https://news.example.com/join" in page(newsletter / "site", "324/index.html").links

@@ -334,3 +334,16 @@ def test_subscribe_url_setting_is_the_subscribe_link(newsletter: Path) -> None:
     set_archive_settings(newsletter, 'subscribe_url = "https://news.example.com/join"')
     build(newsletter)
     assert "https://news.example.com/join" in page(newsletter / "site", "324/index.html").links
+
+
+def test_hand_edited_output_is_restored_and_foreign_files_kept(newsletter: Path) -> None:
+    build(newsletter)
+    site = newsletter / "site"
+    (site / "CNAME").write_text("news.example.com\n", encoding="utf-8")
+    (site / "324/index.html").write_text("edited by hand", encoding="utf-8")
+    shutil.rmtree(newsletter / "issues/323")
+    report = build(newsletter).report
+    assert "324/index.html" in report.written
+    assert page(site, "324/index.html").text("h1") == ["소넷 4.5, 소라 2와 인공지능의 미래"]
+    assert report.removed == ("323/index.html",)
+    assert (site / "CNAME").read_text(encoding="utf-8") == "news.example.com\n"

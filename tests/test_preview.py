@@ -110,9 +110,16 @@ def test_settings_replaced_on_save_are_seen_every_time(
         text = re.sub(r'^name = ".*"$', f'name = "{name}"', settings.read_text("utf-8"), flags=re.M)
         (newsletter / ".weekly.toml.new").write_text(text, encoding="utf-8")
         (newsletter / ".weekly.toml.new").replace(settings)
-        snapshot = server.previewer.wait_past(version, timeout=3)
+        snapshot = server.previewer.wait_for_change(version, timeout=3)
         assert snapshot.version > version, f"save of {name!r} not seen"
         assert name in snapshot.email_html
+
+
+def test_a_page_from_before_a_restart_reloads_at_once(server: PreviewServer) -> None:
+    stale = server.previewer.snapshot.version + 41
+    with urllib.request.urlopen(f"{server.url}events?since={stale}", timeout=5) as events:
+        line = events.readline().decode()
+    assert line == f"data: {server.previewer.snapshot.version}\n"
 
 
 def test_busy_port_is_a_clear_error(newsletter: Path) -> None:

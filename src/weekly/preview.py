@@ -131,11 +131,12 @@ class Previewer:
                 '<script src="/preview.js"></script>'
             )
 
-    def wait_past(self, version: int, timeout: float) -> Snapshot:
-        """The snapshot once it is newer than `version`, or the current one after `timeout`."""
+    def wait_for_change(self, version: int, timeout: float) -> Snapshot:
+        """The snapshot once its version is not `version` (a page from before a restart counts
+        too), or the current one after `timeout`."""
         with self._changed:
             self._changed.wait_for(
-                lambda: self.closed or self.snapshot.version > version, timeout=timeout
+                lambda: self.closed or self.snapshot.version != version, timeout=timeout
             )
             return self.snapshot
 

@@ -125,8 +125,8 @@ class _Handler(SimpleHTTPRequestHandler):
         version = since
         try:
             while not self.previewer.closed:
-                snapshot = self.previewer.wait_past(version, HEARTBEAT_SECONDS)
-                if snapshot.version > version:
+                snapshot = self.previewer.wait_for_change(version, HEARTBEAT_SECONDS)
+                if snapshot.version != version:
                     version = snapshot.version
                     self.wfile.write(f"data: {version}\n\n".encode())
                 else:

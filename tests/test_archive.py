@@ -214,6 +214,9 @@ def test_drafts_and_future_issues_are_left_out_unless_asked(newsletter: Path) ->
     assert (site / "323/index.html").is_file() and (site / "324/index.html").is_file()
     assert "초안" in page(site, "323/index.html").text("span"), "a draft says so"
     assert "초안" not in page(site, "324/index.html").text("span")
+    edit_front_matter(newsletter / "issues/323/issue.md", "draft", "false")
+    assert "index.html" in build(newsletter, drafts=True).report.written, "badge gone"
+    assert "초안" not in page(site, "index.html").text("span")
 
 
 def test_second_build_writes_no_file(newsletter: Path) -> None:

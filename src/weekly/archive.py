@@ -193,7 +193,7 @@ class _SiteRenderer:
 
     def index_unit(self, shown: list[Entry]) -> Unit:
         """The index pages: `index.html`, then `page/2/index.html` … past `per_page` issues."""
-        listed = [(e.number, e.title, e.date, e.summary) for e in shown]
+        listed = [(e.number, e.title, e.date, e.summary, e.draft) for e in shown]
         return Unit("index", digest(self.shape, listed), lambda: self._index_pages(shown))
 
     def feed_unit(self, shown: list[Entry]) -> Unit:

@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine with only Python and make:
-#   make run   composes the newest example issue end to end
+#   make run   composes the newest example issue end to end and builds the web archive
 #   make test  runs the whole suite (what CI runs)
 PYTHON ?= python3
 VENV := .venv
@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/weekly compose 324
+	$(BIN)/weekly archive
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -27,10 +28,11 @@ lint: $(STAMP)
 
 # Rewrite the golden files under tests/golden/ from the current templates.
 golden: $(STAMP)
-	WEEKLY_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+	WEEKLY_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_archive_golden.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/compose.py
+	$(BIN)/python bench/archive.py
 	$(BIN)/python bench/dkim_sign.py
 
 clean:

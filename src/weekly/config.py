@@ -67,6 +67,17 @@ class ComposeSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArchiveSettings:
+    """`[archive]`: the static web archive `weekly archive` builds."""
+
+    subscribe_url: str = setting(
+        "", doc="Sign-up page linked from every archive page; empty means a mailto: to From."
+    )
+    per_page: int = setting(50, doc="Issues per index page; more make further pages.")
+    feed_entries: int = setting(20, doc="Newest issues carried in full in the Atom feed.")
+
+
+@dataclass(frozen=True, kw_only=True)
 class DkimSettings:
     """`[dkim]`: sign every message so mailbox providers can tell it really comes from us."""
 
@@ -102,6 +113,7 @@ class Config:
     delivery: DeliverySettings = setting(DeliverySettings(), doc="SMTP delivery.")
     unsubscribe: UnsubscribeSettings = setting(doc="Unsubscribe handling.")
     compose: ComposeSettings = setting(ComposeSettings(), doc="Pre-send check limits.")
+    archive: ArchiveSettings = setting(ArchiveSettings(), doc="The web archive.")
     dkim: DkimSettings = setting(DkimSettings(), doc="DKIM signing of outgoing mail.")
     serve: ServeSettings = setting(ServeSettings(), doc="The unsubscribe and sign-up service.")
     root: Path = field(default=Path("."), metadata={"internal": True})
@@ -231,6 +243,12 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
                 raise locate.error((*prefix, key), "must be at least 1")
         if obj.rate <= 0:
             raise locate.error((*prefix, "rate"), "must be greater than 0")
+    elif isinstance(obj, ArchiveSettings):
+        if obj.subscribe_url and not re.match(r"https?://[^/]+", obj.subscribe_url):
+            raise locate.error((*prefix, "subscribe_url"), "must be an http(s) URL")
+        for key in ("per_page", "feed_entries"):
+            if getattr(obj, key) < 1:
+                raise locate.error((*prefix, key), "must be at least 1")
     elif isinstance(obj, ServeSettings):
         if not 0 < obj.port < 65536:
             raise locate.error((*prefix, "port"), "must be between 1 and 65535")

@@ -112,10 +112,12 @@ def send(
 @root_option
 def status(number: int, failed: bool, root: Path) -> None:
     """Show how the send of issue NUMBER stands, from the ledger."""
+    import sys
+
     from weekly.status import status_lines, write_failed
 
     if failed:
-        write_failed(root, number, click.get_text_stream("stdout"))
+        write_failed(root, number, sys.stdout)
         return
     for line in status_lines(root, number):
         click.echo(line)

@@ -72,7 +72,8 @@ class Plan:
                 f"{report.duplicate_count:,} duplicate"
             )
         for state, count in sorted(self.by_state.items()):
-            yield f"Skipped:  {count:,} already {state.replace('_', ' ')}"
+            if state != SENDING:
+                yield f"Skipped:  {count:,} already {state.replace('_', ' ')}"
         if self.by_state[SENDING]:
             yield (
                 f"Uncertain: {self.by_state[SENDING]:,} may have been delivered by an "

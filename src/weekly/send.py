@@ -26,7 +26,14 @@ from weekly.errors import WeeklyError
 from weekly.ledger import FAILED_TEMPORARY, PENDING, SENDING, Ledger
 from weekly.message import TEST_PREFIX, MessageFactory
 from weekly.placeholders import STANDARD_KEYS
-from weekly.subscribers import LIST_NAME, SUBSCRIBED, ListReport, Subscriber, open_list
+from weekly.subscribers import (
+    LIST_NAME,
+    SUBSCRIBED,
+    ListReport,
+    Subscriber,
+    list_stamp,
+    open_list,
+)
 from weekly.transport import check_security, local_name, password, probe
 from weekly.unsubscribe import secret_from_env
 
@@ -237,7 +244,12 @@ class Send:
     def _candidates(self, report: ListReport | None) -> Iterator[tuple[Subscriber, str | None]]:
         """Subscribed, unique rows with their ledger state; every row is counted into `report`."""
         batch: list[Subscriber] = []
-        for row in open_list(self.list_path):
+        if report is not None:
+            report.stamp, checked = list_stamp(self.list_path), None
+        else:  # the second pass of a send: the first one validated this very file
+            assert self.plan.report is not None
+            checked = self.plan.report.stamp
+        for row in open_list(self.list_path, checked):
             if report is not None:
                 report.add(row)
             if isinstance(row, Subscriber) and row.status == SUBSCRIBED:

@@ -25,6 +25,11 @@ KNOWN_COLUMNS = ("email", "name", "status", "subscribed_at")
 REPORT_LIMIT = 1000
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# An ASCII dot-atom address, which email-validator normalises only by lower-casing the domain.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(
+    rf"({_ATOM}(?:\.{_ATOM})*)@((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}})"
+)
 
 
 class ListError(LocatedError):
@@ -71,22 +76,37 @@ class Duplicate:
 Row = Subscriber | Problem | Duplicate
 
 
-def open_list(path: Path) -> Iterator[Row]:
-    """Every data row of the list at `path`, in order, as a Subscriber, Problem or Duplicate."""
+def list_stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time: whether the list is still the one already checked."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise WeeklyError(f"{path}: subscriber list not found (use --list PATH)") from None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def open_list(path: Path, checked: tuple[int, int] | None = None) -> Iterator[Row]:
+    """Every data row of the list at `path`, in order, as a Subscriber, Problem or Duplicate.
+
+    `checked` is the stamp of a pass that already ran email-validator over this very file;
+    a second pass then normalises plain ASCII addresses without running it again.
+    """
+    if checked is not None and list_stamp(path) != checked:
+        raise WeeklyError(f"{path} changed while sending started: run the command again")
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
         raise WeeklyError(f"{path}: subscriber list not found (use --list PATH)") from None
     with handle:
         try:
-            yield from _rows(path, handle)
+            yield from _rows(path, handle, trusted=checked is not None)
         except UnicodeDecodeError as exc:
             raise ListError(path, f"not UTF-8 ({exc.reason})") from None
         except csv.Error as exc:
             raise ListError(path, f"malformed CSV ({exc})") from None
 
 
-def _rows(path: Path, handle: object) -> Iterator[Row]:
+def _rows(path: Path, handle: object, *, trusted: bool) -> Iterator[Row]:
     reader = csv.reader(handle)  # type: ignore[arg-type]
     header = next(reader, None)
     if header is None:
@@ -102,7 +122,7 @@ def _rows(path: Path, handle: object) -> Iterator[Row]:
         if len(cells) != width:
             yield Problem(line, "row", f"has {len(cells)} fields, the header has {width}")
             continue
-        row = _subscriber(line, dict(zip(columns, cells, strict=True)))
+        row = _subscriber(line, dict(zip(columns, cells, strict=True)), trusted=trusted)
         if isinstance(row, Subscriber):
             # A 64-bit hash per address keeps a million-row list small in memory.
             digest = hash(row.key)
@@ -130,26 +150,31 @@ def _columns(path: Path, header: list[str]) -> list[str]:
     return columns
 
 
-def _subscriber(line: int, row: dict[str, str]) -> Subscriber | Problem:
+def _subscriber(line: int, row: dict[str, str], *, trusted: bool) -> Subscriber | Problem:
     for column, value in row.items():
         if _CONTROL.search(value):
             return Problem(line, column, "contains a line break or control character")
     raw = row["email"].strip()
     if not raw:
         return Problem(line, "email", "is empty")
-    try:
-        checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        return Problem(line, "email", f"{raw!r} is not a valid address: {exc}")
+    plain = _PLAIN_ADDRESS.fullmatch(raw) if trusted else None
+    if plain:
+        email = address = f"{plain[1]}@{plain[2].lower()}"
+    else:
+        try:
+            checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError as exc:
+            return Problem(line, "email", f"{raw!r} is not a valid address: {exc}")
+        email, address = checked.normalized, checked.ascii_email or checked.normalized
     status = row.get("status", "").strip().lower() or SUBSCRIBED
     if status not in STATUSES:
         return Problem(line, "status", f"{status!r} is not one of {', '.join(STATUSES)}")
     fields = {k: v for k, v in row.items() if k not in KNOWN_COLUMNS}
     return Subscriber(
         line=line,
-        email=checked.normalized,
-        address=checked.ascii_email or checked.normalized,
-        key=checked.normalized.lower(),
+        email=email,
+        address=address,
+        key=email.lower(),
         name=row.get("name", "").strip(),
         status=status,
         fields=fields,
@@ -161,6 +186,7 @@ class ListReport:
     """What a pass over the list found: counts by status, invalid rows, duplicates."""
 
     path: Path
+    stamp: tuple[int, int] = (0, 0)
     by_status: Counter[str] = field(default_factory=Counter)
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0

@@ -14,6 +14,7 @@ import os
 import random
 import socket
 import ssl
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -106,19 +107,110 @@ def backoff(first: float, attempt: int) -> float:
     return min(first * 2 ** (attempt - 1), 300.0) * random.uniform(0.5, 1.5)
 
 
+class Session(asyncio.Protocol):
+    """An SMTP session after aiosmtplib opened it (TLS, EHLO, AUTH): takes over the
+    transport to read any number of replies per segment, which PIPELINING needs."""
+
+    def __init__(self, smtp: aiosmtplib.SMTP, timeout: float) -> None:
+        transport = smtp.transport
+        if not isinstance(transport, asyncio.WriteTransport):
+            raise aiosmtplib.SMTPServerDisconnected("no connection to take over")
+        self.pipelining = smtp.supports_extension("pipelining")
+        self._transport = transport
+        self._timeout = timeout
+        self._buffer = bytearray()
+        self._lines: list[str] = []
+        self._replies: deque[tuple[int, str]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._lost: BaseException | None = None
+        transport.set_protocol(self)
+
+    @property
+    def open(self) -> bool:
+        return self._lost is None and not self._transport.is_closing()
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while (end := self._buffer.find(b"\n")) >= 0:
+            line = self._buffer[: end + 1].decode("utf-8", "replace").rstrip("\r\n")
+            del self._buffer[: end + 1]
+            self._lines.append(line[4:])
+            if line[3:4] != "-":
+                code = int(line[:3]) if line[:3].isdigit() else 0
+                self._replies.append((code, " ".join(self._lines)))
+                self._lines = []
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.connection_lost(None)
+        return False
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self._lost is None:
+            self._lost = exc or ConnectionResetError("the server closed the connection")
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def write(self, data: bytes) -> None:
+        if not self.open:
+            raise ConnectionResetError("the connection is closed")
+        self._transport.write(data)
+
+    async def reply(self) -> tuple[int, str]:
+        """The next reply; TimeoutError or ConnectionError when none can come."""
+        async with asyncio.timeout(self._timeout):
+            return await self._next()
+
+    async def _next(self) -> tuple[int, str]:
+        while not self._replies:
+            if self._lost is not None:
+                raise ConnectionResetError(str(self._lost) or "connection lost")
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        return self._replies.popleft()
+
+    async def commands(self, *lines: bytes) -> list[tuple[int, str]]:
+        """Send commands, pipelined when the server allows, and return their replies.
+        Without PIPELINING the first refusal ends the exchange."""
+        replies = []
+        async with asyncio.timeout(self._timeout):
+            if self.pipelining:
+                self.write(b"".join(lines))
+                return [await self._next() for _ in lines]
+            for line in lines:
+                self.write(line)
+                replies.append(await self._next())
+                if replies[-1][0] >= 400:
+                    break
+        return replies
+
+    async def quit(self) -> None:
+        try:
+            if self.open:
+                self.write(b"QUIT\r\n")
+                await self.reply()
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            self._transport.close()
+
+
 class Connection:
-    """One persistent SMTP session, reopened after errors or every N messages."""
+    """One persistent SMTP connection, reopened after errors or every N messages."""
 
     def __init__(self, settings: DeliverySettings, password: str | None, helo: str) -> None:
         self._settings = settings
         self._password = password
         self._helo = helo
-        self._smtp: aiosmtplib.SMTP | None = None
+        self._session: Session | None = None
         self._used = 0
         self._dirty = False
 
     async def open(self) -> None:
-        """Connect, greet, secure and log in as configured."""
+        """Connect, greet, secure and log in as configured (aiosmtplib does all of it)."""
         s = self._settings
         smtp = aiosmtplib.SMTP(
             hostname=s.host,
@@ -132,87 +224,91 @@ class Connection:
             password=self._password,
         )
         await smtp.connect()
-        self._smtp, self._used, self._dirty = smtp, 0, False
+        if smtp.is_ehlo_or_helo_needed:
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()
+        self._session = Session(smtp, s.timeout)
+        self._used, self._dirty = 0, False
 
     async def close(self) -> None:
         """Say QUIT when the server still listens; never raise."""
-        smtp, self._smtp = self._smtp, None
-        if smtp is None:
-            return
-        try:
-            if smtp.is_connected:
-                await smtp.quit()
-        except (aiosmtplib.SMTPException, OSError):
-            smtp.close()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.quit()
 
-    async def _ready(self) -> aiosmtplib.SMTP:
-        smtp = self._smtp
-        if smtp is not None and smtp.is_connected:
+    async def _ready(self) -> Session:
+        session = self._session
+        if session is not None and session.open:
             if self._used >= self._settings.messages_per_connection:
                 await self.close()
-            elif self._dirty:
-                # A failed transaction may have left the server mid-envelope.
-                await smtp.rset()
-                self._dirty = False
-                return smtp
+            elif not self._dirty:
+                return session
             else:
-                return smtp
+                # Only a failed transaction leaves state behind; a 250 ends it cleanly.
+                (code, _), *_ = await session.commands(b"RSET\r\n")
+                if code == 250:
+                    self._dirty = False
+                    return session
+                await self.close()
         await self.close()
         await self.open()
-        assert self._smtp is not None
-        return self._smtp
+        assert self._session is not None
+        return self._session
 
     async def send(
         self, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]
     ) -> Result:
         """One transaction; `before_data` runs right before DATA (the ledger's `sending`)."""
-        data_sent = False
         try:
-            smtp = await self._ready()
+            session = await self._ready()
         except (aiosmtplib.SMTPException, OSError) as exc:
             # The relay's trouble, not the recipient's: always worth another try.
             await self.close()
             return Result(Outcome.RETRY, f"cannot open a session: {exc}", getattr(exc, "code", 0))
+        self._used += 1
+        self._dirty = True
+        data_sent = False
         try:
-            self._used += 1
-            self._dirty = True
-            await smtp.mail(sender)
-            await smtp.rcpt(recipient)
             before_data()
-            reply = await smtp.execute_command(b"DATA")
-            if reply.code != 354:
-                return self._refused(reply.code, reply.message)
-            protocol = smtp.protocol
-            if protocol is None:
-                raise aiosmtplib.SMTPServerDisconnected("connection lost before DATA")
+            replies = await session.commands(
+                f"MAIL FROM:<{sender}>\r\n".encode("ascii"),
+                f"RCPT TO:<{recipient}>\r\n".encode("ascii"),
+                b"DATA\r\n",
+            )
+            for (code, text), wanted in zip(replies, (250, 250, 354), strict=False):
+                if code != wanted and not (wanted == 250 and code == 251):
+                    if replies[-1][0] == 354:  # a server that let DATA through anyway
+                        session.write(b".\r\n")
+                        await session.reply()
+                    return self._refused(code, text)
             # Messages are built with CRLF line ends and no line starting with a dot,
             # so they go out as they are, without a second pass over every byte.
-            protocol.write(data + b".\r\n")
+            session.write(data + b".\r\n")
             data_sent = True
-            reply = await protocol.read_response(timeout=self._settings.timeout)
-        except aiosmtplib.SMTPResponseException as exc:
-            return self._refused(exc.code, exc.message)
-        except (aiosmtplib.SMTPTimeoutError, TimeoutError) as exc:
+            code, text = await session.reply()
+        except TimeoutError as exc:
             await self.close()
             if data_sent:
                 return Result(Outcome.UNCERTAIN, f"no reply after the end of DATA ({exc})")
-            return Result(Outcome.RETRY, f"timed out: {exc}")
-        except (aiosmtplib.SMTPException, OSError) as exc:
+            return Result(Outcome.RETRY, "timed out waiting for the server")
+        except OSError as exc:
             # Without a 250 the server has not taken the message (RFC 5321 §6.1).
             await self.close()
-            return Result(Outcome.RETRY, f"connection failed: {exc}")
-        if reply.code != 250:
-            return self._refused(reply.code, reply.message)
+            return Result(Outcome.RETRY, f"connection lost: {exc}")
+        if code != 250:
+            return self._refused(code, text)
         self._dirty = False
-        return Result(Outcome.SENT, f"{reply.code} {reply.message}", reply.code)
+        return Result(Outcome.SENT, f"{code} {text}", code)
 
-    def _refused(self, code: int, message: str) -> Result:
-        text = f"{code} {message}"
-        if code == 421 and self._smtp is not None:
-            self._smtp.close()
+    def _refused(self, code: int, text: str) -> Result:
+        reply = f"{code} {text}"
+        if code == 421 and self._session is not None:
+            self._session.connection_lost(None)
         if 400 <= code < 500:
-            return Result(Outcome.RETRY, text, code)
-        return Result(Outcome.FAILED, text, code)
+            return Result(Outcome.RETRY, reply, code)
+        return Result(Outcome.FAILED, reply, code)
 
 
 async def probe(settings: DeliverySettings, password: str | None) -> None:

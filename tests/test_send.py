@@ -300,3 +300,27 @@ def test_plain_smtp_to_a_remote_host_needs_insecure(ready: Path, run_weekly: Run
     configure(ready, 25, host="mail.example.com")
     result = run_weekly("send", "324", "--dry-run")
     assert result.exit_code == 1 and "pass --insecure" in result.output
+
+
+def test_compose_then_send_issue_324_end_to_end(
+    newsletter: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
+    composed = run_weekly("compose", "324")
+    assert composed.exit_code == 0, composed.output
+    write_list(newsletter, ["minji@example.com,김민지,subscribed,", "al@example.org,Al,,"])
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(newsletter, port)
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0, result.output
+    message = recorder.parsed()["minji@example.com"]
+    assert message["Subject"] == "AI 주간 동향 #324 - 소넷 4.5, 소라 2와 인공지능의 미래"
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    unsubscribe = str(message["List-Unsubscribe"]).split(",")[0].strip("<> ")
+    assert f'href="{unsubscribe}"' in html and unsubscribe in text
+    assert "minji@example.com" in html and "서울특별시 중구 세종대로 110" in html
+    assert "%%" not in html + text
+    raw = recorder.messages[0][1]
+    assert b"\n" not in raw.replace(b"\r\n", b"") and max(map(len, raw.split(b"\r\n"))) <= 998

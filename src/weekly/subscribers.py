@@ -25,10 +25,12 @@ KNOWN_COLUMNS = ("email", "name", "status", "subscribed_at")
 REPORT_LIMIT = 1000
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# An ASCII dot-atom address, which email-validator normalises only by lower-casing the domain.
+# An ASCII dot-atom address without punycode labels: email-validator normalises it only by
+# lower-casing the domain.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(
-    rf"({_ATOM}(?:\.{_ATOM})*)@((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}})"
+    rf"({_ATOM}(?:\.{_ATOM})*)@((?:(?![Xx][Nn]--)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,63})"
 )
 
 

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -100,3 +101,31 @@ def test_killed_sends_resume_without_repeats_or_gaps(newsletter: Path) -> None:
         else:
             assert delivered[recipient] <= 1, recipient
     assert f"uncertain {len(uncertain)}," in final
+
+
+def test_ctrl_c_finishes_what_is_in_flight_and_leaves_the_rest_pending(newsletter: Path) -> None:
+    make_build(newsletter)
+    write_list(newsletter, subscribers(60))
+    recorder = Recorder()
+    env = {**os.environ, "WEEKLY_SECRET": SECRET}
+    command = [sys.executable, "-m", "weekly", "send", "324", "--yes", "--root", str(newsletter)]
+    with smtp_server(recorder) as port:
+        configure(newsletter, port, rate=30, concurrency=2)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + 20
+        while len(recorder.messages) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+        assert process.returncode == 130, output
+        assert "Stopping: finishing messages in flight" in output
+        with sqlite3.connect(ledger_path(newsletter)) as db:
+            states = Counter(state for (state,) in db.execute("SELECT state FROM deliveries"))
+        assert states["sending"] == 0
+        assert states["sent"] == len(recorder.messages) < 60
+        assert f"Interrupted: {states['pending']} left pending" in output
+        rest = send(newsletter)
+    assert "uncertain 0," in rest
+    assert sorted(recorder.accepted().values()) == [1] * 60

@@ -102,8 +102,9 @@ def send(
         force=force,
         insecure=insecure,
     )
-    if not send_issue(root, number, options, yes=yes, silent=silent):
-        raise SystemExit(1)
+    status = send_issue(root, number, options, yes=yes, silent=silent)
+    if status:
+        raise SystemExit(status)
 
 
 @main.command()

@@ -337,8 +337,11 @@ class Send:
         )
 
 
-def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, silent: bool) -> bool:
-    """The whole `weekly send` conversation: plan, confirm, progress, summary. True if all went."""
+def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, silent: bool) -> int:
+    """The whole `weekly send` conversation: plan, confirm, progress, summary.
+
+    Returns the exit status: 0 when all went, 1 when any failed, 130 when interrupted.
+    """
     with Send(root, number, options) as job:
         if options.dry_run:
             count, size = job.dry_run()
@@ -349,13 +352,13 @@ def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, sile
                 f"Would send {count:,} messages ({size / 1e6:,.1f} MB) via {job.plan.relay}; "
                 "nothing was sent and nothing changed."
             )
-            return True
+            return 0
         if not silent:
             for line in job.plan.lines():
                 click.echo(line, err=True)
         if job.plan.to_send == 0:
             click.echo("Nothing to send.")
-            return True
+            return 0
         if not (yes or options.tests):
             if not sys.stdin.isatty():
                 raise WeeklyError("refusing to send without confirmation: pass --yes")
@@ -364,7 +367,9 @@ def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, sile
             summary = job.run(advance)
     for line in summary.lines():
         click.echo(line)
-    return summary.failed == 0
+    if summary.tally.interrupted:
+        return 130
+    return 1 if summary.failed else 0
 
 
 @contextmanager
@@ -374,12 +379,18 @@ def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[int], None]]:
         yield lambda _: None
         return
     started = time.monotonic()
+    done = 0
 
     def rate(_: object) -> str:
         elapsed = time.monotonic() - started
-        return f"{bar.pos / elapsed:,.0f}/s" if elapsed > 0 else ""
+        return f"{done / elapsed:,.0f}/s" if done and elapsed > 0 else ""
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        bar.update(count, current_item=done)
 
     with click.progressbar(
         length=total, label="Sending", file=sys.stderr, show_pos=True, item_show_func=rate
     ) as bar:
-        yield lambda n: bar.update(n, current_item=n)
+        yield advance

@@ -33,3 +33,9 @@ def run_weekly(newsletter: Path) -> Callable[..., Result]:
         return CliRunner().invoke(main, [*args, "--root", str(newsletter)])
 
     return run
+
+
+def drop_lines(path: Path, prefix: str) -> None:
+    """Remove the lines of `path` that start with `prefix` (e.g. an optional front matter key)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if not line.startswith(prefix)), "utf-8")

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from weekly.cli import main
 
+from .conftest import drop_lines
+
 
 def test_compose_writes_build_and_one_line(newsletter: Path, run_weekly) -> None:
     result = run_weekly("compose", "324")
@@ -51,15 +53,7 @@ def test_failed_compose_keeps_previous_build(newsletter: Path, run_weekly) -> No
 
 
 def test_preheader_defaults_to_lead(newsletter: Path, run_weekly) -> None:
-    head = newsletter / "issues/323/issue.md"
-    head.write_text(
-        "\n".join(
-            line
-            for line in head.read_text(encoding="utf-8").splitlines()
-            if not line.startswith("preheader:")
-        ),
-        encoding="utf-8",
-    )
+    drop_lines(newsletter / "issues/323/issue.md", "preheader:")
     assert run_weekly("compose", "323").exit_code == 0
     meta = json.loads((newsletter / "build/323/meta.json").read_text(encoding="utf-8"))
     assert meta["preheader"].startswith("안녕하세요, AI 주간 동향입니다. 이번 주에는")

@@ -6,20 +6,14 @@ from pathlib import Path
 
 from weekly.compose import compose_to_build
 
+from .conftest import drop_lines
+
 
 def test_user_template_overrides_builtin(newsletter: Path) -> None:
     (newsletter / "templates" / "subject.txt").write_text(
         "[{{ newsletter.name }}] {{ issue.title }}", encoding="utf-8"
     )
-    issue_md = newsletter / "issues/324/issue.md"
-    issue_md.write_text(
-        "\n".join(
-            line
-            for line in issue_md.read_text(encoding="utf-8").splitlines()
-            if not line.startswith("subject:")
-        ),
-        encoding="utf-8",
-    )
+    drop_lines(newsletter / "issues/324/issue.md", "subject:")
     summary = compose_to_build(newsletter, 324)
     assert summary.subject == "[AI 주간 동향] 소넷 4.5, 소라 2와 인공지능의 미래"
 
@@ -57,8 +51,11 @@ def test_syntax_error_names_template_and_line(newsletter: Path, run_weekly) -> N
 def test_invalid_mjml_is_an_error_and_keeps_previous_build(newsletter: Path, run_weekly) -> None:
     assert run_weekly("compose", "324").exit_code == 0
     before = (newsletter / "build/324/email.html").read_bytes()
-    (newsletter / "templates" / "email.mjml").write_text("<mjml><mj-body>", encoding="utf-8")
+    (newsletter / "templates" / "email.mjml").write_text(
+        "<mjml>\n<mj-body>\n<mj-section>\n</mj-body>\n</mjml>\n", encoding="utf-8"
+    )
     result = run_weekly("compose", "324")
     assert result.exit_code == 1
     assert "email.mjml: the template produced invalid MJML" in result.output
+    assert "rendered line 4: mismatched tag: '</mj-body>'" in result.output
     assert (newsletter / "build/324/email.html").read_bytes() == before

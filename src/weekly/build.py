@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,19 @@ class Composed:
     meta: dict[str, Any]
 
 
-def write_build(folder: Path, files: dict[str, str]) -> None:
-    """Replace `folder` with exactly `files`, atomically: a failure leaves the old build intact."""
+def write_build(folder: Path, files: Mapping[str, str | bytes]) -> None:
+    """Replace `folder` with exactly `files` (relative path → UTF-8 text or bytes), atomically:
+    a failure leaves the old folder intact."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         for name, content in files.items():
-            (staging / name).write_text(content, encoding="utf-8", newline="")
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8", newline="")
         old = folder.with_name(f".{folder.name}.old")
         if old.exists():
             shutil.rmtree(old)

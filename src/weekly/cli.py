@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -44,6 +45,44 @@ def new(on: object, root: Path) -> None:
 
     folder = scaffold_next_issue(root, on.date() if on else None)  # type: ignore[attr-defined]
     click.echo(str(folder))
+
+
+@main.command("import")
+@click.argument("source", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--number",
+    type=click.IntRange(min=1),
+    help="Issue number (default: a #N in the title when free, else the next).",
+)
+@click.option(
+    "--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Issue date, over any date in FILE."
+)
+@click.option("--force", is_flag=True, help="Replace the issue folder if it exists.")
+@root_option
+def import_(
+    source: str, number: int | None, on: dt.datetime | None, force: bool, root: Path
+) -> None:
+    """Turn FILE (Markdown with front matter, or plain text; - for stdin) into an issue folder.
+
+    Sections come from ## headings, whole-line **bold** headings, or short lines standing alone
+    between paragraphs; the text before the first one is the lead.
+    """
+    from weekly.importer import import_article
+
+    made = import_article(root, source, number=number, on=on.date() if on else None, force=force)
+    for note in made.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(made.report())
+
+
+@main.command()
+@click.argument("number", type=int, required=False)
+@root_option
+def export(number: int | None, root: Path) -> None:
+    """Print issue NUMBER (default: the newest) as one Hugo-style Markdown file."""
+    from weekly.export import export_number
+
+    click.echo(export_number(root, number), nl=False)
 
 
 list_option = click.option(

@@ -14,15 +14,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mjml
-
 from weekly.build import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, write_build
 from weekly.checks import Finding, check_email
 from weekly.config import Config, issue_url, load_config
-from weekly.errors import CheckFailed, RenderError
+from weekly.errors import CheckFailed
 from weekly.inline import inline_css
 from weekly.issue import Issue, read_issue
 from weekly.markdown import to_html
+from weekly.mjml_compile import compile_mjml
 from weekly.placeholders import placeholder
 from weekly.project import build_dir, issue_dir, newest_issue_number
 from weekly.templates import environment, render
@@ -135,10 +134,7 @@ def render_issue(
         mjml_source = render(env, "email.mjml", **context)
         text = limit_line_octets(render(env, "email.txt", **context).strip("\n") + "\n")
     with watch.stage("mjml"):
-        try:
-            raw_html = mjml.mjml2html(mjml_source, fonts={})
-        except ValueError as exc:
-            raise RenderError(f"email.mjml: the template produced invalid MJML: {exc}") from None
+        raw_html = compile_mjml(mjml_source, "email.mjml")
     with watch.stage("premailer"):
         html = inline_css(raw_html)
     with watch.stage("checks"):

@@ -1,7 +1,10 @@
-"""YAML front matter between `---` lines, with line numbers kept for error messages."""
+"""YAML front matter between `---` lines (or Hugo's TOML between `+++`), with line numbers kept
+for error messages."""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +12,8 @@ from typing import Any
 import yaml
 
 from weekly.errors import IssueError
+
+_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 
 
 @dataclass(frozen=True)
@@ -26,11 +31,7 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].rstrip("\r\n") != "---":
         return FrontMatter({}, {}, text, 1)
-    end = next(
-        (i for i, line in enumerate(lines) if i and line.rstrip("\r\n") in ("---", "...")), 0
-    )
-    if not end:
-        raise IssueError(path, "front matter starts with --- but never ends with ---", 1)
+    end = _closing_line(path, lines, ("---", "..."))
     source = "".join(lines[1:end])
     try:
         node = yaml.compose(source, Loader=yaml.SafeLoader)
@@ -40,6 +41,8 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise IssueError(path, f"invalid YAML front matter: {problem}", line) from None
+    except ValueError as exc:  # well-formed YAML naming an impossible date, such as 2025-13-01
+        raise IssueError(path, f"invalid date in the front matter: {exc}") from None
     if values is None:
         values, node = {}, None
     if not isinstance(values, dict):
@@ -48,3 +51,37 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
     if isinstance(node, yaml.MappingNode):
         key_lines = {str(k.value): k.start_mark.line + 2 for k, _ in node.value}
     return FrontMatter(values, key_lines, "".join(lines[end + 1 :]), end + 2)
+
+
+def join_front_matter(values: dict[str, Any], body: str) -> str:
+    """The text of a Markdown file with `values` as YAML front matter above `body`."""
+    yaml_text = yaml.safe_dump(values, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{yaml_text}---\n{body.strip()}\n" if body.strip() else f"---\n{yaml_text}---\n"
+
+
+def split_toml_front_matter(path: Path, text: str) -> FrontMatter | None:
+    """Hugo's other front matter, TOML between `+++` lines; None when `text` has none."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip("\r\n") != "+++":
+        return None
+    end = _closing_line(path, lines, ("+++",))
+    try:
+        values = tomllib.loads("".join(lines[1:end]))
+    except tomllib.TOMLDecodeError as exc:
+        problem, _, where = str(exc).partition(" (at line ")
+        line = int(where.split(",")[0]) + 1 if where else 1
+        raise IssueError(path, f"invalid TOML front matter: {problem}", line) from None
+    key_lines: dict[str, int] = {}
+    for index, line in enumerate(lines[1:end], start=1):
+        if found := _TOML_KEY.match(line):
+            key_lines.setdefault(found[1], index + 1)  # top-level keys come before any table
+    return FrontMatter(values, key_lines, "".join(lines[end + 1 :]), end + 2)
+
+
+def _closing_line(path: Path, lines: list[str], marks: tuple[str, ...]) -> int:
+    """Index of the line that closes front matter opened by `lines[0]`."""
+    for index, line in enumerate(lines[1:], start=1):
+        if line.rstrip("\r\n") in marks:
+            return index
+    opening = lines[0].strip()
+    raise IssueError(path, f"front matter starts with {opening} but never ends with {opening}", 1)

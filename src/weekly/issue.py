@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from weekly.errors import IssueError
 from weekly.frontmatter import FrontMatter, split_front_matter
@@ -68,9 +67,9 @@ def read_issue(folder: Path) -> Issue:
         folder=folder,
         title=title,
         date=date,
-        subject=_optional_text(head_path, head, "subject"),
-        preheader=_optional_text(head_path, head, "preheader"),
-        draft=_optional_bool(head_path, head, "draft"),
+        subject=optional_text(head_path, head, "subject"),
+        preheader=optional_text(head_path, head, "preheader"),
+        draft=optional_bool(head_path, head, "draft"),
         lead=lead,
         sections=sections,
     )
@@ -117,12 +116,8 @@ def _reject_unknown(path: Path, matter: FrontMatter, allowed: set[str]) -> None:
             )
 
 
-def _value(matter: FrontMatter, key: str) -> Any:
-    return matter.values.get(key)
-
-
 def _required_text(path: Path, matter: FrontMatter, key: str) -> str:
-    value = _value(matter, key)
+    value = matter.values.get(key)
     if value is None:
         raise IssueError(path, f"{key}: required front matter key is missing", 1)
     if not isinstance(value, str | int | float) or not str(value).strip():
@@ -130,12 +125,12 @@ def _required_text(path: Path, matter: FrontMatter, key: str) -> str:
     return str(value).strip()
 
 
-def _optional_text(path: Path, matter: FrontMatter, key: str) -> str | None:
+def optional_text(path: Path, matter: FrontMatter, key: str) -> str | None:
     return _required_text(path, matter, key) if key in matter.values else None
 
 
-def _optional_bool(path: Path, matter: FrontMatter, key: str) -> bool:
-    value = _value(matter, key)
+def optional_bool(path: Path, matter: FrontMatter, key: str) -> bool:
+    value = matter.values.get(key)
     if value is None:
         return False
     if not isinstance(value, bool):
@@ -144,7 +139,7 @@ def _optional_bool(path: Path, matter: FrontMatter, key: str) -> bool:
 
 
 def _required_date(path: Path, matter: FrontMatter) -> dt.date:
-    value = _value(matter, "date")
+    value = matter.values.get("date")
     if value is None:
         raise IssueError(path, "date: required front matter key is missing", 1)
     if isinstance(value, dt.datetime):

@@ -93,6 +93,11 @@ def build_rates(root: Path) -> None:
     print(f"  speed-up                {ours / stdlib:>9,.1f} x")
 
 
+def weekly_send(root: Path, *options: str) -> list[str]:
+    """The command line of `weekly send 324` on the scratch newsletter."""
+    return [sys.executable, "-m", "weekly", "send", "324", *options, "--root", str(root)]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -147,17 +152,7 @@ def delivery(root: Path, recipients: int, concurrency: int, rounds: int) -> None
             .data
         )
         env = {**os.environ, "WEEKLY_SECRET": SECRET}
-        send = [
-            sys.executable,
-            "-m",
-            "weekly",
-            "send",
-            "324",
-            "--yes",
-            "--silent",
-            "--root",
-            str(root),
-        ]
+        send = weekly_send(root, "--yes", "--silent")
         source = [
             str(SOURCE),
             "-d",
@@ -207,19 +202,7 @@ def dry_run(root: Path, rows: int) -> None:
     big = root / "big.csv"
     write_list(big, rows)
     env = {**os.environ, "WEEKLY_SECRET": SECRET}
-    command = [
-        sys.executable,
-        "-m",
-        "weekly",
-        "send",
-        "324",
-        "--dry-run",
-        "--silent",
-        "--list",
-        str(big),
-        "--root",
-        str(root),
-    ]
+    command = weekly_send(root, "--dry-run", "--silent", "--list", str(big))
     output, wall, peak = run_measured(command, env)
     print(
         f"dry run over {rows:,} rows: {wall:.1f} s, peak RSS {peak / 1024:.0f} MB (target < 150 MB)"

@@ -199,6 +199,7 @@ def delivery(root: Path, recipients: int, concurrency: int, rounds: int) -> None
 
 
 def dry_run(root: Path, rows: int) -> None:
+    shutil.rmtree(root / ".weekly", ignore_errors=True)  # no ledger: all rows would go
     big = root / "big.csv"
     write_list(big, rows)
     env = {**os.environ, "WEEKLY_SECRET": SECRET}

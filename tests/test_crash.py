@@ -3,6 +3,8 @@ except the rows it reports as uncertain, which the server got at most once."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import signal
 import sqlite3
@@ -14,6 +16,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from weekly.cli import main
 from weekly.ledger import ledger_path
 
 from .smtp import SECRET, Recorder, configure, make_build, smtp_server, subscribers, write_list
@@ -101,6 +106,9 @@ def test_killed_sends_resume_without_repeats_or_gaps(newsletter: Path) -> None:
         else:
             assert delivered[recipient] <= 1, recipient
     assert f"uncertain {len(uncertain)}," in final
+    listed = CliRunner().invoke(main, ["status", "324", "--failed", "--root", str(newsletter)])
+    rows = list(csv.DictReader(io.StringIO(listed.output)))
+    assert {r["email"] for r in rows} == uncertain and {r["state"] for r in rows} == {"sending"}
 
 
 def test_ctrl_c_finishes_what_is_in_flight_and_leaves_the_rest_pending(newsletter: Path) -> None:

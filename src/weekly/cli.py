@@ -148,7 +148,7 @@ def send(
 
 @main.command()
 @click.argument("number", type=int)
-@click.option("--failed", is_flag=True, help="List failed recipients as CSV instead.")
+@click.option("--failed", is_flag=True, help="List failed and uncertain recipients as CSV instead.")
 @root_option
 def status(number: int, failed: bool, root: Path) -> None:
     """Show how the send of issue NUMBER stands, from the ledger."""

@@ -39,18 +39,15 @@ def status_lines(root: Path, number: int) -> Iterator[str]:
         )
 
 
-def write_failed(root: Path, number: int, out: TextIO) -> int:
-    """Every failed recipient of issue `number` as CSV on `out`; returns how many."""
+def write_failed(root: Path, number: int, out: TextIO) -> None:
+    """Every failed or uncertain (`sending`) recipient of issue `number` as CSV on `out`."""
     ledger = _ledger(root, number)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FAILED_COLUMNS)
-    count = 0
     try:
-        for row in ledger.rows(number, (FAILED_TEMPORARY, FAILED_PERMANENT)):
+        for row in ledger.rows(number, (FAILED_TEMPORARY, FAILED_PERMANENT, SENDING)):
             writer.writerow(
                 (row.email, row.state, row.attempts, row.last_reply, row.message_id, row.updated_at)
             )
-            count += 1
     finally:
         ledger.close()
-    return count

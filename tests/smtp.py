@@ -110,10 +110,13 @@ class Recorder:
 
 
 @contextmanager
-def smtp_server(handler: Any) -> Iterator[int]:
-    """aiosmtpd serving `handler` on a free 127.0.0.1 port for the duration."""
+def smtp_server(handler: Any, **options: Any) -> Iterator[int]:
+    """aiosmtpd serving `handler` on a free 127.0.0.1 port for the duration; `options` go
+    to its SMTP sessions (TLS, AUTH)."""
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="test")
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, server_hostname="test", **options
+    )
     controller.start()
     try:
         yield port

@@ -223,13 +223,17 @@ class Connection:
             username=s.username or None,
             password=self._password,
         )
-        await smtp.connect()
-        if smtp.is_ehlo_or_helo_needed:
-            try:
-                await smtp.ehlo()
-            except aiosmtplib.SMTPHeloError:
-                await smtp.helo()
-        self._session = Session(smtp, s.timeout)
+        try:
+            await smtp.connect()
+            if smtp.is_ehlo_or_helo_needed:
+                try:
+                    await smtp.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await smtp.helo()
+            self._session = Session(smtp, s.timeout)
+        except BaseException:
+            smtp.close()
+            raise
         self._used, self._dirty = 0, False
 
     async def close(self) -> None:

@@ -1,0 +1,120 @@
+"""Transport details against real aiosmtpd servers: STARTTLS with AUTH, connection reuse,
+and a server that goes quiet after the data."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from weekly.ledger import ledger_path
+
+from .smtp import SECRET, Recorder, configure, make_build, smtp_server, subscribers, write_list
+from .test_send import Run
+
+
+@pytest.fixture
+def ready(newsletter: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
+    make_build(newsletter)
+    write_list(newsletter, subscribers(6))
+    return newsletter
+
+
+@pytest.fixture
+def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A self-signed certificate for 127.0.0.1 that this test's clients trust."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def only(user: str, password: str) -> Any:
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        ok = isinstance(data, LoginPassword) and data == (user.encode(), password.encode())
+        return AuthResult(success=ok)
+
+    return authenticator
+
+
+def test_starttls_and_auth_with_the_password_from_the_environment(
+    ready: Path, run_weekly: Run, certificate: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = Recorder()
+    server = {
+        "tls_context": certificate,
+        "require_starttls": True,
+        "auth_required": True,
+        "authenticator": only("editor", "s3cret"),
+    }
+    with smtp_server(recorder, **server) as port:
+        # aiosmtpd stalls on the failed AUTH LOGIN that follows a refused PLAIN: keep it short.
+        configure(ready, port, security="starttls", username="editor", timeout=1)
+        missing = run_weekly("send", "324", "--yes")
+        assert missing.exit_code == 1 and "WEEKLY_SMTP_PASSWORD is not" in missing.output
+        monkeypatch.setenv("WEEKLY_SMTP_PASSWORD", "wrong")
+        refused = run_weekly("send", "324", "--yes")
+        assert refused.exit_code == 1 and "cannot reach the SMTP relay" in refused.output
+        assert not recorder.messages
+        monkeypatch.setenv("WEEKLY_SMTP_PASSWORD", "s3cret")
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0, result.output
+    assert len(recorder.messages) == 6
+
+
+class Counting(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.greetings = 0
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
+
+
+def test_connections_are_replaced_after_messages_per_connection(
+    ready: Path, run_weekly: Run
+) -> None:
+    counting = Counting()
+    with smtp_server(counting) as port:
+        configure(ready, port, concurrency=1, messages_per_connection=2)
+        assert run_weekly("send", "324", "--yes").exit_code == 0
+    assert len(counting.messages) == 6
+    assert counting.greetings == 1 + 3  # the probe, then one session per two messages
+
+
+class Silent(Recorder):
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(3)
+        return "250 OK, but too late"
+
+
+def test_no_reply_after_the_data_leaves_the_row_uncertain(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, subscribers(1))
+    with smtp_server(Silent()) as port:
+        configure(ready, port, timeout=0.5)
+        result = run_weekly("send", "324", "--yes")
+        again = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0 and "uncertain 1," in result.output
+    assert "Nothing to send." in again.output
+    with sqlite3.connect(ledger_path(ready)) as db:
+        assert db.execute("SELECT state FROM deliveries").fetchall() == [("sending",)]

@@ -207,7 +207,6 @@ class Connection:
         self._helo = helo
         self._session: Session | None = None
         self._used = 0
-        self._dirty = False
 
     async def open(self) -> None:
         """Connect, greet, secure and log in as configured (aiosmtplib does all of it)."""
@@ -234,7 +233,7 @@ class Connection:
         except BaseException:
             smtp.close()
             raise
-        self._used, self._dirty = 0, False
+        self._used = 0
 
     async def close(self) -> None:
         """Say QUIT when the server still listens; never raise."""
@@ -244,18 +243,9 @@ class Connection:
 
     async def _ready(self) -> Session:
         session = self._session
-        if session is not None and session.open:
-            if self._used >= self._settings.messages_per_connection:
-                await self.close()
-            elif not self._dirty:
-                return session
-            else:
-                # Only a failed transaction leaves state behind; a 250 ends it cleanly.
-                (code, _), *_ = await session.commands(b"RSET\r\n")
-                if code == 250:
-                    self._dirty = False
-                    return session
-                await self.close()
+        fresh_enough = self._used < self._settings.messages_per_connection
+        if session is not None and session.open and fresh_enough:
+            return session
         await self.close()
         await self.open()
         assert self._session is not None
@@ -271,17 +261,21 @@ class Connection:
             # The relay's trouble, not the recipient's: always worth another try.
             await self.close()
             return Result(Outcome.RETRY, f"cannot open a session: {exc}", getattr(exc, "code", 0))
+        # RSET between messages on one session: pipelined with the envelope it costs no
+        # round trip, and it clears whatever a failed transaction left behind.
+        commands = [b"RSET\r\n"] if self._used else []
+        commands += [
+            f"MAIL FROM:<{sender}>\r\n".encode("ascii"),
+            f"RCPT TO:<{recipient}>\r\n".encode("ascii"),
+            b"DATA\r\n",
+        ]
+        expected = [250] * (len(commands) - 1) + [354]
         self._used += 1
-        self._dirty = True
         data_sent = False
         try:
             before_data()
-            replies = await session.commands(
-                f"MAIL FROM:<{sender}>\r\n".encode("ascii"),
-                f"RCPT TO:<{recipient}>\r\n".encode("ascii"),
-                b"DATA\r\n",
-            )
-            for (code, text), wanted in zip(replies, (250, 250, 354), strict=False):
+            replies = await session.commands(*commands)
+            for (code, text), wanted in zip(replies, expected, strict=False):
                 if code != wanted and not (wanted == 250 and code == 251):
                     if replies[-1][0] == 354:  # a server that let DATA through anyway
                         session.write(b".\r\n")
@@ -292,10 +286,10 @@ class Connection:
             session.write(data + b".\r\n")
             data_sent = True
             code, text = await session.reply()
-        except TimeoutError as exc:
+        except TimeoutError:
             await self.close()
             if data_sent:
-                return Result(Outcome.UNCERTAIN, f"no reply after the end of DATA ({exc})")
+                return Result(Outcome.UNCERTAIN, "no reply after the end of DATA")
             return Result(Outcome.RETRY, "timed out waiting for the server")
         except OSError as exc:
             # Without a 250 the server has not taken the message (RFC 5321 §6.1).
@@ -303,7 +297,6 @@ class Connection:
             return Result(Outcome.RETRY, f"connection lost: {exc}")
         if code != 250:
             return self._refused(code, text)
-        self._dirty = False
         return Result(Outcome.SENT, f"{code} {text}", code)
 
     def _refused(self, code: int, text: str) -> Result:

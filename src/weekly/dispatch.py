@@ -87,18 +87,23 @@ class Dispatcher:
         self._queue = asyncio.Queue(maxsize=max(QUEUE_SIZE, len(self._connections)))
         loop.add_signal_handler(signal.SIGINT, self._interrupt)
         try:
-            workers = [asyncio.create_task(self._work(c)) for c in self._connections]
-            for subscriber in subscribers:
-                if self._stopping:
-                    break
-                self._open += 1
-                await self._queue.put(_Job(subscriber))
-            self._producing = False
-            self._maybe_finish()
-            await asyncio.gather(*workers)
+            tasks = [asyncio.create_task(self._work(c)) for c in self._connections]
+            tasks.append(asyncio.create_task(self._produce(subscribers)))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # the first unexpected error, if any, ends the run here
         finally:
             loop.remove_signal_handler(signal.SIGINT)
         return self._tally
+
+    async def _produce(self, subscribers: Iterable[Subscriber]) -> None:
+        for subscriber in subscribers:
+            if self._stopping:
+                break
+            self._open += 1
+            await self._queue.put(_Job(subscriber))
+        self._producing = False
+        self._maybe_finish()
 
     def _interrupt(self) -> None:
         if self._stopping:
@@ -112,9 +117,6 @@ class Dispatcher:
         self._tally.interrupted = True
         for task in self._retries:
             task.cancel()
-        while not self._queue.empty():
-            if self._queue.get_nowait() is not None:
-                self._drop()
 
     def _maybe_finish(self) -> None:
         if not self._producing and self._open == 0 and not self._finished:

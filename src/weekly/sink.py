@@ -44,7 +44,7 @@ class MaildirHandler:
         return "250 OK: kept in the outbox"
 
 
-def smtp_factory(handler: Any) -> Callable[[], SMTP]:
+def _smtp_factory(handler: Any) -> Callable[[], SMTP]:
     """aiosmtpd sessions for `handler`, with a fixed host name (no slow FQDN look-up)."""
     return lambda: SMTP(handler, hostname="weekly-sink", data_size_limit=50 * 1024 * 1024)
 
@@ -62,7 +62,7 @@ async def _serve(
     loop = asyncio.get_running_loop()
     handler = MaildirHandler(folder, report)
     try:
-        server = await loop.create_server(smtp_factory(handler), SINK_HOST, port)
+        server = await loop.create_server(_smtp_factory(handler), SINK_HOST, port)
     except OSError as exc:
         raise WeeklyError(f"cannot listen on {SINK_HOST}:{port}: {exc.strerror}") from None
     stop = asyncio.Event()

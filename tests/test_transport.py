@@ -15,6 +15,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from weekly.ledger import ledger_path
+from weekly.transport import Pacer
 
 from .smtp import SECRET, Recorder, configure, make_build, smtp_server, subscribers, write_list
 from .test_send import Run
@@ -121,3 +122,24 @@ def test_no_reply_after_the_data_leaves_the_row_uncertain(ready: Path, run_weekl
     assert "Nothing to send." in again.output
     with sqlite3.connect(ledger_path(ready)) as db:
         assert db.execute("SELECT state FROM deliveries").fetchall() == [("sending",)]
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        resent = run_weekly("send", "324", "--yes", "--resend-uncertain")
+    assert resent.exit_code == 0 and "Sent 1," in resent.output
+    assert list(recorder.accepted()) == ["user0@example.com"]
+
+
+def test_the_pace_halves_after_trouble_and_recovers() -> None:
+    async def scenario() -> None:
+        pacer = Pacer(100)
+        pacer.slow_down()
+        pacer.slow_down()
+        assert pacer.rate == 25
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _ in range(6):
+            await pacer.wait()
+        assert loop.time() - started >= 5 / 25 * 0.9
+
+    asyncio.run(scenario())

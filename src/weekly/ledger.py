@@ -1,7 +1,9 @@
 """The delivery ledger (`.weekly/ledger.sqlite`): one row per (issue, recipient) and its state.
 
 Each state change is its own committed transaction, so a process killed at any point leaves
-every row telling the truth: `sending` means the server may have the message.
+every row telling the truth: `sending` means the server may have the message. Commits are
+not synced to disk one by one (WAL with synchronous=NORMAL): a crash of the process loses
+nothing, a power cut may lose the last moments.
 """
 
 from __future__ import annotations

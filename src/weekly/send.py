@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
-from email_validator import EmailNotValidError, validate_email
 
 from weekly.build import Composed, load_composed
 from weekly.config import Config, load_config
@@ -31,6 +30,7 @@ from weekly.subscribers import (
     SUBSCRIBED,
     ListReport,
     Subscriber,
+    bare_subscriber,
     list_stamp,
     open_list,
 )
@@ -131,26 +131,9 @@ def fingerprint(composed: Composed) -> str:
     return digest.hexdigest()[:16]
 
 
-def test_recipients(addresses: Sequence[str]) -> list[Subscriber]:
+def recipients_for_test(addresses: Sequence[str]) -> list[Subscriber]:
     """`--test` addresses as subscribers without a name; a bad one is an error."""
-    found = []
-    for number, raw in enumerate(addresses, start=1):
-        try:
-            checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
-        except EmailNotValidError as exc:
-            raise WeeklyError(f"--test {raw!r}: not a valid address: {exc}") from None
-        found.append(
-            Subscriber(
-                line=number,
-                email=checked.normalized,
-                address=checked.ascii_email or checked.normalized,
-                key=checked.normalized.lower(),
-                name="",
-                status=SUBSCRIBED,
-                fields={},
-            )
-        )
-    return found
+    return [bare_subscriber(raw, line) for line, raw in enumerate(addresses, start=1)]
 
 
 class Send:
@@ -194,7 +177,7 @@ class Send:
         options = self.options
         if options.tests:
             self.plan.source = "--test " + ", ".join(options.tests)
-            self.plan.to_send = len(test_recipients(options.tests))
+            self.plan.to_send = len(recipients_for_test(options.tests))
             return
         if options.dry_run:
             self.ledger = Ledger.existing(self.root)
@@ -292,7 +275,7 @@ class Send:
         count = size = 0
         report = self.plan.report
         if self.options.tests:
-            chosen: Iterable[Subscriber] = test_recipients(self.options.tests)
+            chosen: Iterable[Subscriber] = recipients_for_test(self.options.tests)
         else:
             chosen = (s for s, state in self._candidates(report) if self._counted(state))
         for subscriber in chosen:
@@ -312,7 +295,7 @@ class Send:
         started = time.monotonic()
         asyncio.run(probe(settings, self.password))
         if self.options.tests:
-            recipients: Iterable[Subscriber] = test_recipients(self.options.tests)
+            recipients: Iterable[Subscriber] = recipients_for_test(self.options.tests)
         else:
             assert self.ledger is not None
             self.ledger.set_fingerprint(self.number, fingerprint(self.composed))

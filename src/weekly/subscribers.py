@@ -151,6 +151,22 @@ def _columns(path: Path, header: list[str]) -> list[str]:
     return columns
 
 
+def normalise(raw: str) -> tuple[str, str]:
+    """An address as email-validator normalises it (syntax only, IDN domains allowed), and its
+    ASCII form for the SMTP envelope; raises EmailNotValidError."""
+    checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
+    return checked.normalized, checked.ascii_email or checked.normalized
+
+
+def bare_subscriber(raw: str, line: int) -> Subscriber:
+    """A `--test` address as a subscriber without a name or fields; a bad one is an error."""
+    try:
+        email, address = normalise(raw)
+    except EmailNotValidError as exc:
+        raise WeeklyError(f"--test {raw!r}: not a valid address: {exc}") from None
+    return Subscriber(line, email, address, email.lower(), "", SUBSCRIBED, {})
+
+
 def _subscriber(line: int, row: dict[str, str], *, trusted: bool) -> Subscriber | Problem:
     for column, value in row.items():
         if _CONTROL.search(value):
@@ -163,10 +179,9 @@ def _subscriber(line: int, row: dict[str, str], *, trusted: bool) -> Subscriber 
         email = address = f"{plain[1]}@{plain[2].lower()}"
     else:
         try:
-            checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
+            email, address = normalise(raw)
         except EmailNotValidError as exc:
             return Problem(line, "email", f"{raw!r} is not a valid address: {exc}")
-        email, address = checked.normalized, checked.ascii_email or checked.normalized
     status = row.get("status", "").strip().lower() or SUBSCRIBED
     if status not in STATUSES:
         return Problem(line, "status", f"{status!r} is not one of {', '.join(STATUSES)}")

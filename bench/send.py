@@ -27,6 +27,8 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from compose import copy_newsletter  # bench/compose.py, beside this file
+
 from weekly.build import Composed, load_composed
 from weekly.compose import compose_to_build
 from weekly.config import load_config
@@ -39,16 +41,6 @@ SECRET = "benchmark-secret-not-for-production"
 SINK = Path("/usr/sbin/smtp-sink")
 SOURCE = Path("/usr/sbin/smtp-source")
 NAMES = ("김민지", "Alice Martin", "박지훈", "이서연", "Dana Lee")
-
-
-def newsletter(into: Path) -> Path:
-    """A scratch copy of the repo's newsletter with #324 composed."""
-    root = into / "newsletter"
-    root.mkdir()
-    shutil.copy(REPO / "weekly.toml", root)
-    shutil.copytree(REPO / "issues", root / "issues")
-    compose_to_build(root, 324)
-    return root
 
 
 def subscriber(i: int) -> Subscriber:
@@ -219,7 +211,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="0 skips the dry run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="weekly-bench-") as scratch:
-        root = newsletter(Path(scratch))
+        root = copy_newsletter(Path(scratch))
+        compose_to_build(root, 324)
         build_rates(root)
         if args.rounds:
             delivery(root, args.recipients, args.concurrency, args.rounds)

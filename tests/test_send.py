@@ -29,14 +29,6 @@ from .smtp import (
 Run = Callable[..., Result]
 
 
-@pytest.fixture
-def ready(newsletter: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A newsletter with issue 324 composed and WEEKLY_SECRET set."""
-    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
-    make_build(newsletter)
-    return newsletter
-
-
 def ledger_rows(root: Path) -> dict[str, tuple[str, int, str]]:
     with sqlite3.connect(ledger_path(root)) as db:
         rows = db.execute("SELECT recipient, state, attempts, last_reply FROM deliveries")

@@ -17,16 +17,13 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from weekly.ledger import ledger_path
 from weekly.transport import Pacer
 
-from .smtp import SECRET, Recorder, configure, make_build, smtp_server, subscribers, write_list
+from .smtp import Recorder, configure, smtp_server, subscribers, write_list
 from .test_send import Run
 
 
-@pytest.fixture
-def ready(newsletter: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
-    make_build(newsletter)
-    write_list(newsletter, subscribers(6))
-    return newsletter
+@pytest.fixture(autouse=True)
+def six_readers(ready: Path) -> None:
+    write_list(ready, subscribers(6))
 
 
 @pytest.fixture

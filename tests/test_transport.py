@@ -140,3 +140,51 @@ def test_the_pace_halves_after_trouble_and_recovers() -> None:
         assert loop.time() - started >= 5 / 25 * 0.9
 
     asyncio.run(scenario())
+
+
+class Quota(Recorder):
+    """Takes the probe's MAIL FROM and three messages, then refuses the sender."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mails = 0
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.mails += 1
+        if self.mails > 4:
+            return "550 5.7.1 daily sending quota exceeded"
+        envelope.mail_from = address
+        return "250 OK"
+
+
+def test_a_refused_sender_stops_the_run_and_blames_no_recipient(
+    ready: Path, run_weekly: Run
+) -> None:
+    quota = Quota()
+    with smtp_server(quota) as port:
+        configure(ready, port, concurrency=1)
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 1
+    assert "Stopped: the relay refused the sender (550 5.7.1 daily sending quota" in result.output
+    with sqlite3.connect(ledger_path(ready)) as db:
+        states = dict(db.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
+    assert states == {"sent": 3, "pending": 3}
+
+
+class NoSender(Recorder):
+    async def handle_MAIL(self, *args: Any) -> str:
+        return "553 5.7.1 sender not allowed"
+
+
+def test_a_sender_refused_from_the_start_sends_nothing(ready: Path, run_weekly: Run) -> None:
+    with smtp_server(NoSender()) as port:
+        configure(ready, port)
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 1
+    assert "refuses the sender weekly@news.example.com: 553 5.7.1 sender not allowed" in (
+        result.output
+    )
+    with sqlite3.connect(ledger_path(ready)) as db:
+        assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)

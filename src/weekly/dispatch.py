@@ -33,6 +33,7 @@ class Tally:
     uncertain: int = 0
     left_pending: int = 0
     interrupted: bool = False
+    halted: str = ""  # the relay's refusal of the sender, which stopped the run
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # email, state, reply
 
     def note(self, email: str, state: str, reply: str) -> None:
@@ -178,6 +179,12 @@ class Dispatcher:
             self._mark(subscriber, SENDING, result.reply)
             tally.uncertain += 1
             tally.note(subscriber.email, "uncertain", result.reply)
+        elif result.outcome is Outcome.HALT:
+            self._mark(subscriber, PENDING, result.reply)
+            tally.halted = tally.halted or result.reply
+            self._stopping = True
+            self._drop()
+            return
         else:
             self._retry(job, result)
             return

@@ -114,7 +114,12 @@ class Summary:
             f"uncertain {t.uncertain + self.uncertain_before:,}, skipped {self.skipped:,} "
             f"in {self.seconds:.1f} s ({rate:,.1f} messages/s)"
         )
-        if t.left_pending:
+        if t.halted:
+            yield (
+                f"Stopped: the relay refused the sender ({t.halted}); "
+                f"{t.left_pending:,} left pending, run the same command once it is fixed"
+            )
+        elif t.left_pending:
             yield f"Interrupted: {t.left_pending:,} left pending; run the same command to go on"
         for email, state, reply in t.failures:
             yield f"  {state}: {email}: {reply}"
@@ -293,7 +298,7 @@ class Send:
         """Deliver, recording every outcome; returns the summary."""
         settings = self.config.delivery
         started = time.monotonic()
-        asyncio.run(probe(settings, self.password))
+        asyncio.run(probe(settings, self.password, self.factory.sender))
         if self.options.tests:
             recipients: Iterable[Subscriber] = recipients_for_test(self.options.tests)
         else:
@@ -352,7 +357,7 @@ def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, sile
         click.echo(line)
     if summary.tally.interrupted:
         return 130
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or summary.tally.halted else 0
 
 
 @contextmanager

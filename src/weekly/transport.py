@@ -1,8 +1,9 @@
 """SMTP delivery over aiosmtplib: persistent connections, one shared pace, honest outcomes.
 
 A message's outcome says what the server can hold: SENT after its 250, RETRY when it surely
-has no copy (a 4xx, or the connection dropped before a reply), FAILED on a 5xx, and
-UNCERTAIN when the end of DATA went out and no reply came in time.
+has no copy (a 4xx, or the connection dropped before a reply), FAILED on a 5xx for the
+recipient or the message, UNCERTAIN when the end of DATA went out and no reply came in time,
+and HALT when the relay refuses the sender itself, which no recipient can be blamed for.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Outcome(enum.Enum):
     RETRY = "retry"
     FAILED = "failed"
     UNCERTAIN = "uncertain"
+    HALT = "halt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,12 @@ class Connection:
             raise
         self._used = 0
 
+    @property
+    def session(self) -> Session:
+        """The open session (after `open`)."""
+        assert self._session is not None
+        return self._session
+
     async def close(self) -> None:
         """Say QUIT when the server still listens; never raise."""
         session, self._session = self._session, None
@@ -248,8 +256,7 @@ class Connection:
             return session
         await self.close()
         await self.open()
-        assert self._session is not None
-        return self._session
+        return self.session
 
     async def send(
         self, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]
@@ -270,16 +277,19 @@ class Connection:
             b"DATA\r\n",
         ]
         expected = [250] * (len(commands) - 1) + [354]
+        envelope_start = len(commands) - 3  # replies before RCPT concern the sender
         self._used += 1
         data_sent = False
         try:
             before_data()
             replies = await session.commands(*commands)
-            for (code, text), wanted in zip(replies, expected, strict=False):
+            for index, ((code, text), wanted) in enumerate(zip(replies, expected, strict=False)):
                 if code != wanted and not (wanted == 250 and code == 251):
                     if replies[-1][0] == 354:  # a server that let DATA through anyway
                         session.write(b".\r\n")
                         await session.reply()
+                    if code >= 500 and index <= envelope_start:
+                        return Result(Outcome.HALT, f"{code} {text}", code)
                     return self._refused(code, text)
             # Messages are built with CRLF line ends and no line starting with a dot,
             # so they go out as they are, without a second pass over every byte.
@@ -308,16 +318,26 @@ class Connection:
         return Result(Outcome.FAILED, reply, code)
 
 
-async def probe(settings: DeliverySettings, password: str | None) -> None:
-    """Open and close one connection, so an unreachable relay fails before anything is sent."""
+async def probe(settings: DeliverySettings, password: str | None, sender: str) -> None:
+    """Open one session and offer the sender, so an unreachable relay or a refused sender
+    fails before anything is sent."""
     connection = Connection(settings, password, local_name())
+    where = f"the SMTP relay {settings.host}:{settings.port}"
     try:
         await connection.open()
     except (aiosmtplib.SMTPException, OSError) as exc:
-        raise WeeklyError(
-            f"cannot reach the SMTP relay {settings.host}:{settings.port} ({exc})"
-        ) from None
-    await connection.close()
+        raise WeeklyError(f"cannot reach {where} ({exc})") from None
+    session = connection.session
+    try:
+        (code, text), *_ = await session.commands(
+            f"MAIL FROM:<{sender}>\r\n".encode("ascii"), b"RSET\r\n"
+        )
+    except (OSError, TimeoutError) as exc:
+        raise WeeklyError(f"{where} dropped the connection ({exc})") from None
+    finally:
+        await connection.close()
+    if code >= 400:
+        raise WeeklyError(f"{where} refuses the sender {sender}: {code} {text}")
 
 
 def local_name() -> str:

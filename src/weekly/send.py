@@ -38,7 +38,6 @@ from weekly.transport import check_security, local_name, password, probe
 from weekly.unsubscribe import secret_from_env
 
 BATCH = 500
-NEW = "new"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,7 +226,8 @@ class Send:
         if self._eligible(state):
             self.plan.to_send += 1
         else:
-            self.plan.by_state[state or NEW] += 1
+            assert state is not None  # rows the ledger has never seen are always eligible
+            self.plan.by_state[state] += 1
 
     def _candidates(self, report: ListReport | None) -> Iterator[tuple[Subscriber, str | None]]:
         """Subscribed, unique rows with their ledger state; every row is counted into `report`."""

@@ -85,11 +85,24 @@ def subscribers(count: int) -> list[str]:
 
 
 class Recorder:
-    """Keeps every accepted message; subclasses misbehave per recipient or on cue."""
+    """Keeps every accepted message; subclasses misbehave per recipient or on cue.
 
-    def __init__(self) -> None:
+    aiosmtpd reads commands one by one, so it copes with pipelined ones; it just does not
+    advertise PIPELINING, which `pipelining=True` adds to make clients use it.
+    """
+
+    def __init__(self, *, pipelining: bool = False) -> None:
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes]] = []
+        self.pipelining = pipelining
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     def accepted(self) -> Counter[str]:
         with self.lock:

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
@@ -27,8 +28,8 @@ from .smtp import SECRET, Recorder, configure, make_build, smtp_server, subscrib
 class Killer(Recorder):
     """Kills the sending process on the n-th MAIL, RCPT or DATA of a run."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, pipelining: bool) -> None:
+        super().__init__(pipelining=pipelining)
         self.pid = 0
         self.stage = ""
         self.at = 0
@@ -83,10 +84,11 @@ def send(root: Path, killer: Killer | None = None, stage: str = "", at: int = 0)
     return output
 
 
-def test_killed_sends_resume_without_repeats_or_gaps(newsletter: Path) -> None:
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_killed_sends_resume_without_repeats_or_gaps(newsletter: Path, pipelining: bool) -> None:
     make_build(newsletter)
     write_list(newsletter, subscribers(40))
-    killer = Killer()
+    killer = Killer(pipelining=pipelining)
     with smtp_server(killer) as port:
         configure(newsletter, port, concurrency=3)
         for stage, at in (("rcpt", 4), ("data", 6), ("mail", 9), ("data", 2)):

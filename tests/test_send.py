@@ -35,8 +35,9 @@ def ledger_rows(root: Path) -> dict[str, tuple[str, int, str]]:
         return {r: (state, attempts, reply) for r, state, attempts, reply in rows}
 
 
+@pytest.mark.parametrize("pipelining", [False, True])
 def test_one_message_per_subscribed_address_with_the_right_headers(
-    ready: Path, run_weekly: Run
+    ready: Path, run_weekly: Run, pipelining: bool
 ) -> None:
     write_list(
         ready,
@@ -49,7 +50,7 @@ def test_one_message_per_subscribed_address_with_the_right_headers(
             "hong@한국.kr,홍길동 <&>,subscribed,<b>Co</b>",
         ],
     )
-    recorder = Recorder()
+    recorder = Recorder(pipelining=pipelining)
     with smtp_server(recorder) as port:
         configure(ready, port)
         result = run_weekly("send", "324", "--yes")
@@ -97,8 +98,8 @@ class Faulty(Recorder):
     """451 twice then OK for temp*, 550 for perm*, a dropped connection once for drop*,
     and a 451 after the data once for late*."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, pipelining: bool) -> None:
+        super().__init__(pipelining=pipelining)
         self.seen: dict[str, int] = {}
 
     def _tries(self, address: str) -> int:
@@ -126,8 +127,9 @@ class Faulty(Recorder):
         return await super().handle_DATA(server, session, envelope)
 
 
+@pytest.mark.parametrize("pipelining", [False, True])
 def test_faults_end_with_every_deliverable_address_delivered_once(
-    ready: Path, run_weekly: Run
+    ready: Path, run_weekly: Run, pipelining: bool
 ) -> None:
     rows = [
         f"{kind}{i}@example.com,Name {i},subscribed,"
@@ -135,7 +137,7 @@ def test_faults_end_with_every_deliverable_address_delivered_once(
         for i in range(4)
     ]
     write_list(ready, rows)
-    faulty = Faulty()
+    faulty = Faulty(pipelining=pipelining)
     with smtp_server(faulty) as port:
         configure(ready, port, concurrency=3)
         result = run_weekly("send", "324", "--yes")

@@ -87,8 +87,7 @@ class Counting(Recorder):
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         self.greetings += 1
-        session.host_name = hostname
-        return responses
+        return await super().handle_EHLO(server, session, envelope, hostname, responses)
 
 
 def test_connections_are_replaced_after_messages_per_connection(

@@ -18,12 +18,16 @@ $(STAMP): pyproject.toml
 # take WEEKLY_SECRET from the environment and refuse to start without one.
 DEMO_SECRET := demo-secret-for-make-run-only-never-for-real-subscribers
 
+# The demo starts from an empty outbox and ledger each time: this folder's relay is the
+# local sink, so its .weekly/ only ever records demo sends.
 run: $(STAMP)
 	$(BIN)/weekly compose 324
+	@rm -rf .weekly/outbox .weekly/ledger.sqlite*
 	@mkdir -p .weekly
 	@$(BIN)/weekly sink 2> .weekly/sink.log & sink=$$!; \
 	trap 'kill $$sink 2>/dev/null' EXIT; \
 	for i in $$(seq 50); do grep -q "weekly sink on" .weekly/sink.log && break; sleep 0.1; done; \
+	kill -0 $$sink 2>/dev/null || { cat .weekly/sink.log; exit 1; }; \
 	WEEKLY_SECRET=$(DEMO_SECRET) $(BIN)/weekly send 324 --list subscribers.example.csv --yes; \
 	status=$$?; kill $$sink; wait $$sink 2>/dev/null; \
 	echo "The messages are in .weekly/outbox/new/ ($$(ls .weekly/outbox/new | wc -l) files," \

@@ -318,3 +318,31 @@ def test_compose_then_send_issue_324_end_to_end(
     assert "%%" not in html + text
     raw = recorder.messages[0][1]
     assert b"\n" not in raw.replace(b"\r\n", b"") and max(map(len, raw.split(b"\r\n"))) <= 998
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'mailto = "unsubscribe@news.example.com"',
+            'mailto = "unsubscribe@news.example.com\\r\\nBcc: all@example.com"',
+            "unsubscribe.mailto: not an email address",
+        ),
+        (
+            'url = "https://news.example.com/weekly/unsubscribe/{token}"',
+            'url = "https://news.example.com/u/{token} x"',
+            "unsubscribe.url: must be an https:// URL containing {token}",
+        ),
+        ("max_attempts = 5", "max_attempts = 5\ntimeout = 0", "delivery.timeout: must be greater"),
+    ],
+)
+def test_settings_that_reach_headers_or_the_wire_are_checked(
+    ready: Path, run_weekly: Run, old: str, new: str, message: str
+) -> None:
+    path = ready / "weekly.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    write_list(ready, subscribers(1))
+    result = run_weekly("send", "324", "--dry-run")
+    assert result.exit_code == 1 and message in result.output

@@ -211,10 +211,12 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
                 raise locate.error((*prefix, key), "must be greater than 0")
         if obj.retry_delay < 0:
             raise locate.error((*prefix, "retry_delay"), "must not be negative")
-    elif isinstance(obj, UnsubscribeSettings) and (
-        "{token}" not in obj.url or not obj.url.startswith("https://")
-    ):
-        raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
+    elif isinstance(obj, UnsubscribeSettings):
+        # Both go into the List-Unsubscribe header as they are.
+        if "{token}" not in obj.url or not re.fullmatch(r"https://[!-~]+", obj.url):
+            raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
+        if obj.mailto and not re.fullmatch(r"[!-~]+@[!-~]+", obj.mailto):
+            raise locate.error((*prefix, "mailto"), f"not an email address: {obj.mailto!r}")
 
 
 def issue_url(config: Config, number: int) -> str:

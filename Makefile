@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine with only Python and make:
-#   make run   composes example issue #324 and sends it to a local sink
+#   make run   composes #324, builds the web archive and sends #324 to a local sink
 #   make test  runs the whole suite (what CI runs)
 PYTHON ?= python3
 VENV := .venv
@@ -22,6 +22,7 @@ DEMO_SECRET := demo-secret-for-make-run-only-never-for-real-subscribers
 # local sink, so its .weekly/ only ever records demo sends.
 run: $(STAMP)
 	$(BIN)/weekly compose 324
+	$(BIN)/weekly archive
 	@rm -rf .weekly/outbox .weekly/ledger.sqlite*
 	@mkdir -p .weekly
 	@$(BIN)/weekly sink 2> .weekly/sink.log & sink=$$!; \
@@ -44,10 +45,11 @@ lint: $(STAMP)
 
 # Rewrite the golden files under tests/golden/ from the current templates.
 golden: $(STAMP)
-	WEEKLY_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+	WEEKLY_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_archive_golden.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/compose.py
+	$(BIN)/python bench/archive.py
 	$(BIN)/python bench/send.py
 
 clean:

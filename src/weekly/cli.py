@@ -47,6 +47,21 @@ def new(on: object, root: Path) -> None:
     click.echo(str(folder))
 
 
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to build the site in (default: site/ in the newsletter's folder).",
+)
+@click.option("--drafts", is_flag=True, help="Include drafts and future-dated issues.")
+@root_option
+def archive(out: Path | None, drafts: bool, root: Path) -> None:
+    """Build the web archive of published issues; only what changed is rewritten."""
+    from weekly.archive import build_archive
+
+    click.echo(build_archive(root, out, drafts=drafts).line())
+
+
 @main.command("import")
 @click.argument("source", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
@@ -199,3 +214,15 @@ def subscribers_check(list_path: Path | None, root: Path) -> None:
     from weekly.subscribers import check_list
 
     check_list(list_path, root, echo=click.echo)
+
+
+@main.command()
+@click.argument("number", type=int, required=False)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
+@root_option
+def preview(number: int | None, port: int, open_browser: bool, root: Path) -> None:
+    """Preview issue NUMBER (default: the newest) on 127.0.0.1, recomposing on every save."""
+    from weekly.preview import run_preview
+
+    run_preview(root, number, port, open_browser, announce=click.echo)

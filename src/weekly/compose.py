@@ -25,7 +25,7 @@ from weekly.mjml_compile import compile_mjml
 from weekly.placeholders import placeholder
 from weekly.project import build_dir, issue_dir, newest_issue_number
 from weekly.templates import environment, render
-from weekly.text import limit_line_octets, markdown_to_plain_line, markdown_to_text, wrap
+from weekly.text import limit_line_octets, markdown_to_text, opening_words
 
 PREHEADER_COLUMNS = 110
 
@@ -154,9 +154,7 @@ def render_issue(
 def _preheader_from(issue: Issue) -> str:
     """The lead's (or first section's) opening words, cut at a word near the inbox preview width."""
     source = issue.lead or (issue.sections[0].body if issue.sections else "")
-    words = markdown_to_plain_line(source)
-    first_line = wrap(words, PREHEADER_COLUMNS).split("\n")[0]
-    return first_line if first_line == words else f"{first_line}…"
+    return opening_words(source, PREHEADER_COLUMNS)
 
 
 @dataclass(frozen=True)

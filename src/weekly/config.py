@@ -74,6 +74,17 @@ class ComposeSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArchiveSettings:
+    """`[archive]`: the static web archive `weekly archive` builds."""
+
+    subscribe_url: str = setting(
+        "", doc="Sign-up page linked from every archive page; empty means a mailto: to From."
+    )
+    per_page: int = setting(50, doc="Issues per index page; more make further pages.")
+    feed_entries: int = setting(20, doc="Newest issues carried in full in the Atom feed.")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """All settings of one newsletter, plus where they were read from."""
 
@@ -81,6 +92,7 @@ class Config:
     delivery: DeliverySettings = setting(DeliverySettings(), doc="SMTP delivery.")
     unsubscribe: UnsubscribeSettings = setting(doc="Unsubscribe handling.")
     compose: ComposeSettings = setting(ComposeSettings(), doc="Pre-send check limits.")
+    archive: ArchiveSettings = setting(ArchiveSettings(), doc="The web archive.")
     root: Path = field(default=Path("."), metadata={"internal": True})
 
     @property
@@ -211,6 +223,12 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
                 raise locate.error((*prefix, key), "must be greater than 0")
         if obj.retry_delay < 0:
             raise locate.error((*prefix, "retry_delay"), "must not be negative")
+    elif isinstance(obj, ArchiveSettings):
+        if obj.subscribe_url and not re.match(r"https?://[^/]+", obj.subscribe_url):
+            raise locate.error((*prefix, "subscribe_url"), "must be an http(s) URL")
+        for key in ("per_page", "feed_entries"):
+            if getattr(obj, key) < 1:
+                raise locate.error((*prefix, key), "must be at least 1")
     elif isinstance(obj, UnsubscribeSettings):
         # Both go into the List-Unsubscribe header as they are.
         if "{token}" not in obj.url or not re.fullmatch(r"https://[!-~]+", obj.url):

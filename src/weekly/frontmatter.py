@@ -15,6 +15,10 @@ from weekly.errors import IssueError
 
 _TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 
+# libyaml's loader when PyYAML was built with it: the same safe subset, many times faster,
+# which counts when the archive reads hundreds of issues.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class FrontMatter:
@@ -34,8 +38,8 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
     end = _closing_line(path, lines, ("---", "..."))
     source = "".join(lines[1:end])
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        values = yaml.safe_load(source)
+        node = yaml.compose(source, Loader=_LOADER)
+        values = yaml.load(source, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

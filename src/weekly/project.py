@@ -9,6 +9,7 @@ from weekly.errors import WeeklyError
 ISSUES_DIR = "issues"
 TEMPLATES_DIR = "templates"
 BUILD_DIR = "build"
+SITE_DIR = "site"
 STATE_DIR = ".weekly"
 
 

@@ -91,6 +91,13 @@ def markdown_to_plain_line(markdown: str) -> str:
     return " ".join(text.replace(_GLUE, " ").split())
 
 
+def opening_words(markdown: str, columns: int) -> str:
+    """The words of `markdown` that fit in `columns` display columns, cut at a word (`…` if cut)."""
+    words = markdown_to_plain_line(markdown)
+    first_line = wrap(words, columns).split("\n")[0]
+    return first_line if first_line == words else f"{first_line}…"
+
+
 class _Renderer:
     """Walks the Markdown syntax tree; containers indent what their children render."""
 

@@ -1,0 +1,152 @@
+"""The archive and the preview in real headless Chromium (Debian's `chromium`, via Playwright)."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Error, Page, sync_playwright
+
+from weekly.archive import build_archive
+from weekly.preview import Previewer
+from weekly.preview_http import PreviewServer
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 375, "height": 800}
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).is_file(),
+    reason="no chromium binary: install Debian's package (apt-get install chromium)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Problems:
+    """Console errors, uncaught exceptions and failed requests seen by one page."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.seen.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.seen.append(f"exception: {e}"))
+        page.on("requestfailed", lambda r: self.seen.append(f"failed: {r.url}"))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and self.seen.append(f"HTTP {r.status}: {r.url}"),
+        )
+
+
+@pytest.fixture
+def archive_url(newsletter: Path, tmp_path: Path) -> Iterator[str]:
+    """The example archive served under a sub-path (/weekly/), as on a shared host."""
+    webroot = tmp_path / "webroot"
+    build_archive(newsletter, webroot / "weekly")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(webroot))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/weekly/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def horizontal_overflow(page: Page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+@pytest.mark.parametrize("path", ["", "324/", "323/"])
+def test_archive_page_fits_a_phone_without_errors(
+    browser: Browser, archive_url: str, path: str
+) -> None:
+    page = browser.new_page(viewport=PHONE)
+    problems = Problems(page)
+    page.goto(archive_url + path, wait_until="load")
+    assert page.locator("h1").first.inner_text().strip()
+    assert horizontal_overflow(page) <= 0
+    assert problems.seen == []
+    page.close()
+
+
+def test_archive_links_lead_between_pages(browser: Browser, archive_url: str) -> None:
+    page = browser.new_page(viewport=PHONE)
+    problems = Problems(page)
+    page.goto(archive_url, wait_until="load")
+    page.get_by_role("link", name="소넷 4.5, 소라 2와 인공지능의 미래").click()
+    page.wait_for_url(archive_url + "324/")
+    assert page.locator("img").evaluate("img => img.naturalWidth") > 0
+    page.locator("a[rel=prev]").click()
+    page.wait_for_url(archive_url + "323/")
+    assert problems.seen == []
+    page.close()
+
+
+@pytest.fixture
+def preview_url(newsletter: Path) -> Iterator[str]:
+    previewer = Previewer(newsletter, 324)
+    previewer.refresh()
+    with PreviewServer(previewer, 0) as server:
+        yield server.url
+
+
+def test_preview_shows_both_widths_and_dark_mode(browser: Browser, preview_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    problems = Problems(page)
+    page.goto(preview_url, wait_until="load")
+    for frame_id, width in (("desktop", 600), ("phone", 375)):
+        frame = page.frame_locator(f"#{frame_id}")
+        assert "소넷 4.5" in frame.locator("body").inner_text()
+        inner = frame.locator("html").evaluate("html => html.clientWidth")
+        assert inner == width, frame_id
+    assert "AI 주간 동향 #324" in page.locator("#subject").inner_text()
+    page.locator("#dark").check()
+    page.wait_for_function(
+        "document.querySelector('#phone').contentWindow.location.search === '?scheme=dark'"
+    )
+    page.frame_locator("#phone").locator("body").wait_for()
+    assert problems.seen == []
+    page.close()
+
+
+def test_preview_follows_an_edited_section_within_two_seconds(
+    browser: Browser, preview_url: str, newsletter: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(preview_url, wait_until="load")
+    time.sleep(0.3)  # the page's event stream is open and the watcher settled
+    section = newsletter / "issues/324/20-sora.md"
+    marker = "방금 고친 문단입니다."
+    started = time.monotonic()
+    section.write_text(section.read_text(encoding="utf-8") + f"\n{marker}\n", "utf-8")
+    seen_in = None
+    while time.monotonic() - started < 5 and seen_in is None:
+        try:
+            frame_text = page.frame_locator("#phone").locator("body").inner_text(timeout=200)
+            if marker in frame_text and marker in page.locator("#text").inner_text(timeout=200):
+                seen_in = time.monotonic() - started
+        except Error:
+            pass  # the page is reloading
+        time.sleep(0.05)
+    assert seen_in is not None and seen_in < 2.0, f"updated after {seen_in} s"
+    page.close()

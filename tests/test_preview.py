@@ -1,0 +1,131 @@
+"""`weekly preview` without a browser: the snapshot, the server's routes, recomposing on save."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from weekly.errors import WeeklyError
+from weekly.preview import Previewer
+from weekly.preview_http import PreviewServer
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+
+
+@pytest.fixture
+def server(newsletter: Path) -> Iterator[PreviewServer]:
+    previewer = Previewer(newsletter, 324)
+    previewer.refresh()
+    with PreviewServer(previewer, 0) as running:
+        yield running
+
+
+def test_snapshot_has_the_email_ready_to_show(newsletter: Path) -> None:
+    snapshot = Previewer(newsletter, None).refresh()
+    assert snapshot.error is None and snapshot.number == 324
+    assert snapshot.subject == "AI 주간 동향 #324 - 소넷 4.5, 소라 2와 인공지능의 미래"
+    assert snapshot.preheader.startswith("코딩 에이전트부터")
+    assert "%%" not in snapshot.email_html and "%%" not in snapshot.text
+    assert 'src="/site/324/sora-timeline.png"' in snapshot.email_html, "images from the preview"
+    assert snapshot.subject in snapshot.page and "소라 2" in snapshot.text
+    assert (newsletter / ".weekly/preview/site/324/index.html").is_file()
+
+
+def test_render_error_is_shown_and_the_last_email_kept(newsletter: Path) -> None:
+    previewer = Previewer(newsletter, 324)
+    good = previewer.refresh()
+    (newsletter / "issues/324/20-sora.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    bad = previewer.refresh()
+    assert bad.version == good.version + 1
+    assert bad.error is not None and re.search(
+        r"issues/324/20-sora.md:\d+: invalid YAML", bad.error
+    )
+    assert bad.email_html == good.email_html
+    assert 'role="alert"' in bad.page and "20-sora.md" in bad.page
+
+
+def test_broken_other_issue_does_not_hide_this_email(newsletter: Path) -> None:
+    previewer = Previewer(newsletter, 324)
+    previewer.refresh()
+    (newsletter / "issues/323/issue.md").write_text("---\ntitle: 제목만\n---\n", "utf-8")
+    section = newsletter / "issues/324/10-sonnet.md"
+    section.write_text(section.read_text(encoding="utf-8") + "\n새 문단.\n", "utf-8")
+    snapshot = previewer.refresh()
+    assert "새 문단." in snapshot.text, "the email is recomposed"
+    assert snapshot.error is not None and "issues/323/issue.md" in snapshot.error
+
+
+def test_server_routes(server: PreviewServer) -> None:
+    status, page = get(server.url)
+    assert status == 200 and 'id="desktop"' in page and 'id="phone"' in page
+    light = get(server.url + "email.html")[1]
+    dark = get(server.url + "email.html?scheme=dark")[1]
+    assert "prefers-color-scheme" in light and "prefers-color-scheme" not in dark
+    assert get(server.url + "site/324/")[0] == 200
+    assert get(server.url + "site/324/sora-timeline.png")[0] == 200
+    assert get(server.url + "preview.js")[0] == 200
+    assert get(server.url + "site/../weekly.toml")[0] == 404
+    assert get(server.url + "nothing-here")[0] == 404
+
+
+def test_saving_a_section_recomposes_and_tells_the_page(
+    server: PreviewServer, newsletter: Path
+) -> None:
+    version = server.previewer.snapshot.version
+    section = newsletter / "issues/324/10-sonnet.md"
+    time.sleep(0.3)  # let the watcher settle before the edit
+    started = time.monotonic()
+    section.write_text(section.read_text(encoding="utf-8") + "\n새로 쓴 문단.\n", "utf-8")
+    request = urllib.request.urlopen(f"{server.url}events?since={version}", timeout=5)
+    with request as events:
+        line = events.readline().decode()
+        while not line.startswith("data:"):
+            line = events.readline().decode()
+    assert time.monotonic() - started < 2.0
+    assert int(line.removeprefix("data:")) > version
+    assert "새로 쓴 문단." in server.previewer.snapshot.text
+
+
+def test_settings_replaced_on_save_are_seen_every_time(
+    server: PreviewServer, newsletter: Path
+) -> None:
+    """Editors save by writing a new file over the old one; each save must still be seen."""
+    settings = newsletter / "weekly.toml"
+    time.sleep(0.3)
+    for name in ("첫 이름", "둘째 이름"):
+        version = server.previewer.snapshot.version
+        text = re.sub(r'^name = ".*"$', f'name = "{name}"', settings.read_text("utf-8"), flags=re.M)
+        (newsletter / ".weekly.toml.new").write_text(text, encoding="utf-8")
+        (newsletter / ".weekly.toml.new").replace(settings)
+        snapshot = server.previewer.wait_for_change(version, timeout=3)
+        assert snapshot.version > version, f"save of {name!r} not seen"
+        assert name in snapshot.email_html
+
+
+def test_a_page_from_before_a_restart_reloads_at_once(server: PreviewServer) -> None:
+    stale = server.previewer.snapshot.version + 41
+    with urllib.request.urlopen(f"{server.url}events?since={stale}", timeout=5) as events:
+        line = events.readline().decode()
+    assert line == f"data: {server.previewer.snapshot.version}\n"
+
+
+def test_busy_port_is_a_clear_error(newsletter: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(WeeklyError, match=f"port {port} is in use"):
+            PreviewServer(Previewer(newsletter, 324), port)

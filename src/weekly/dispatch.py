@@ -37,6 +37,7 @@ class Tally:
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # email, state, reply
 
     def note(self, email: str, state: str, reply: str) -> None:
+        """Keep a failure for the summary (the first few; `status --failed` has them all)."""
         if len(self.failures) < FAILURES_KEPT:
             self.failures.append((email, state, reply))
 

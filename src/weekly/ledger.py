@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 
 
 def ledger_path(root: Path) -> Path:
+    """Where the newsletter in `root` keeps its ledger."""
     return root / STATE_DIR / LEDGER_NAME
 
 

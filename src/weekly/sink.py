@@ -23,6 +23,7 @@ SINK_HOST = "127.0.0.1"
 
 
 def outbox_path(root: Path) -> Path:
+    """The sink's Maildir when no --outbox is given."""
     return root / STATE_DIR / OUTBOX
 
 

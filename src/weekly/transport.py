@@ -32,6 +32,8 @@ TEMPORARY_RUN = 3
 
 
 class Outcome(enum.Enum):
+    """What one transaction left the server holding (see the module docstring)."""
+
     SENT = "sent"
     RETRY = "retry"
     FAILED = "failed"
@@ -49,6 +51,7 @@ class Result:
 
 
 def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine, where plain SMTP cannot be overheard."""
     if host == "localhost":
         return True
     try:
@@ -87,6 +90,7 @@ class Pacer:
 
     @property
     def rate(self) -> float:
+        """Messages per second allowed now."""
         return self._rate * self._factor
 
     async def wait(self) -> None:
@@ -129,6 +133,7 @@ class Session(asyncio.Protocol):
 
     @property
     def open(self) -> bool:
+        """Whether the server can still be written to."""
         return self._lost is None and not self._transport.is_closing()
 
     def data_received(self, data: bytes) -> None:

@@ -87,7 +87,7 @@ class Plan:
             )
         for key in self.unfilled:
             yield f"Warning:  %%{key}%% is in the issue but not in the list; it will be empty"
-        yield f"To send:  {self.to_send:,} messages"
+        yield f"To send:  {messages(self.to_send)}"
 
 
 @dataclass
@@ -124,6 +124,11 @@ class Summary:
             yield f"  {state}: {email}: {reply}"
         if self.failed:
             yield f"List every failure with: weekly status {self.number} --failed"
+
+
+def messages(count: int) -> str:
+    """`1 message`, `1,204 messages`."""
+    return f"{count:,} message{'' if count == 1 else 's'}"
 
 
 def fingerprint(composed: Composed) -> str:
@@ -337,7 +342,7 @@ def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, sile
                 for line in job.plan.lines():
                     click.echo(line, err=True)
             click.echo(
-                f"Would send {count:,} messages ({size / 1e6:,.1f} MB) via {job.plan.relay}; "
+                f"Would send {messages(count)} ({size / 1e6:,.1f} MB) via {job.plan.relay}; "
                 "nothing was sent and nothing changed."
             )
             return 0
@@ -350,7 +355,7 @@ def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, sile
         if not (yes or options.tests):
             if not sys.stdin.isatty():
                 raise WeeklyError("refusing to send without confirmation: pass --yes")
-            click.confirm(f"Send {job.plan.to_send:,} messages now?", abort=True, err=True)
+            click.confirm(f"Send {messages(job.plan.to_send)} now?", abort=True, err=True)
         with _progress(job.plan.to_send, quiet=silent or not sys.stderr.isatty()) as advance:
             summary = job.run(advance)
     for line in summary.lines():

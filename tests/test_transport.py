@@ -187,3 +187,12 @@ def test_a_sender_refused_from_the_start_sends_nothing(ready: Path, run_weekly: 
     )
     with sqlite3.connect(ledger_path(ready)) as db:
         assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+
+
+def test_implicit_tls(ready: Path, run_weekly: Run, certificate: ssl.SSLContext) -> None:
+    recorder = Recorder()
+    with smtp_server(recorder, ssl_context=certificate) as port:
+        configure(ready, port, security="tls")
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0, result.output
+    assert len(recorder.messages) == 6

@@ -96,7 +96,7 @@ def test_one_message_per_subscribed_address_with_the_right_headers(
 
 class Faulty(Recorder):
     """451 twice then OK for temp*, 550 for perm*, a dropped connection once for drop*,
-    and a 451 after the data once for late*."""
+    a 451 after the data once for late*, and a 421 (closing) once for busy*."""
 
     def __init__(self, *, pipelining: bool) -> None:
         super().__init__(pipelining=pipelining)
@@ -114,6 +114,8 @@ class Faulty(Recorder):
             return "550 5.1.1 no such mailbox"
         if address.startswith("temp") and self._tries(address) <= 2:
             return "451 4.3.0 try again later"
+        if address.startswith("busy") and self._tries(address) == 1:
+            return "421 4.7.0 too busy, closing"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -133,7 +135,7 @@ def test_faults_end_with_every_deliverable_address_delivered_once(
 ) -> None:
     rows = [
         f"{kind}{i}@example.com,Name {i},subscribed,"
-        for kind in ("ok", "temp", "perm", "drop", "late")
+        for kind in ("ok", "temp", "perm", "drop", "late", "busy")
         for i in range(4)
     ]
     write_list(ready, rows)
@@ -142,11 +144,13 @@ def test_faults_end_with_every_deliverable_address_delivered_once(
         configure(ready, port, concurrency=3)
         result = run_weekly("send", "324", "--yes")
         assert result.exit_code == 1, result.output
-        assert "Sent 16, failed 4 (4 permanent, 0 temporary)" in result.output
+        assert "Sent 20, failed 4 (4 permanent, 0 temporary)" in result.output
         delivered = faulty.accepted()
         assert set(delivered.values()) == {1}
         assert {a for a in delivered} == {
-            f"{kind}{i}@example.com" for kind in ("ok", "temp", "drop", "late") for i in range(4)
+            f"{kind}{i}@example.com"
+            for kind in ("ok", "temp", "drop", "late", "busy")
+            for i in range(4)
         }
         ledger = ledger_rows(ready)
         for i in range(4):

@@ -139,3 +139,38 @@ def test_ctrl_c_finishes_what_is_in_flight_and_leaves_the_rest_pending(newslette
         rest = send(newsletter)
     assert "uncertain 0," in rest
     assert sorted(recorder.accepted().values()) == [1] * 60
+
+
+class Busy(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = threading.Event()
+
+    async def handle_RCPT(self, *args: Any) -> str:
+        self.refused.set()
+        return "451 4.3.0 busy"
+
+
+def test_ctrl_c_does_not_wait_out_retry_backoffs(newsletter: Path) -> None:
+    make_build(newsletter)
+    write_list(newsletter, subscribers(5))
+    busy = Busy()
+    env = {**os.environ, "WEEKLY_SECRET": SECRET}
+    command = [sys.executable, "-m", "weekly", "send", "324", "--yes", "--root", str(newsletter)]
+    with smtp_server(busy) as port:
+        configure(newsletter, port, retry_delay=30)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert busy.refused.wait(20)
+        time.sleep(0.3)  # let every recipient get its 451 and a backoff
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 130, output
+    assert time.monotonic() - started < 5
+    assert "Interrupted: 5 left pending" in output
+    with sqlite3.connect(ledger_path(newsletter)) as db:
+        assert dict(db.execute("SELECT state, count(*) FROM deliveries GROUP BY state")) == {
+            "pending": 5
+        }

@@ -115,8 +115,12 @@ class Dispatcher:
             "\nStopping: finishing messages in flight (Ctrl-C again to quit at once).",
             file=sys.stderr,
         )
-        self._stopping = True
         self._tally.interrupted = True
+        self._stop()
+
+    def _stop(self) -> None:
+        """Take no new work: queued and waiting retries are dropped, in-flight ones finish."""
+        self._stopping = True
         for task in self._retries:
             task.cancel()
 
@@ -183,7 +187,7 @@ class Dispatcher:
         elif result.outcome is Outcome.HALT:
             self._mark(subscriber, PENDING, result.reply)
             tally.halted = tally.halted or result.reply
-            self._stopping = True
+            self._stop()
             self._drop()
             return
         else:
@@ -213,12 +217,12 @@ class Dispatcher:
         task.add_done_callback(self._retries.discard)
 
     async def _later(self, job: _Job, delay: float) -> None:
+        """Queue `job` again after `delay`, unless the run stops first."""
         try:
             await asyncio.sleep(delay)
+            if not self._stopping:
+                await self._queue.put(job)
+                return
         except asyncio.CancelledError:
-            self._drop()
-            return
-        if self._stopping:
-            self._drop()
-        else:
-            await self._queue.put(job)
+            pass  # stopped while waiting: the job was not queued
+        self._drop()

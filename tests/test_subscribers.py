@@ -75,6 +75,12 @@ def test_bad_headers_name_line_one(tmp_path: Path, header: str, message: str) ->
     assert caught.value.line == 1
 
 
+def test_unnamed_columns_are_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path, "email,name,,\na@example.com,A,x,\n")
+    (row,) = open_list(path)
+    assert isinstance(row, Subscriber) and row.fields == {}
+
+
 def test_not_utf8_and_missing_files_are_errors(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("email,name\nx@example.com,Jos\xe9\n".encode("latin-1"))

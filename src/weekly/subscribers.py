@@ -140,6 +140,8 @@ def _columns(path: Path, header: list[str]) -> list[str]:
     if "email" not in columns:
         raise ListError(path, "header: no `email` column", 1)
     for name, count in Counter(columns).items():
+        if not name:
+            continue  # unnamed, like a spreadsheet's trailing comma: ignored
         if count > 1:
             raise ListError(path, f"header: column `{name}` appears {count} times", 1)
         if name not in KNOWN_COLUMNS and not is_key(name):
@@ -185,7 +187,7 @@ def _subscriber(line: int, row: dict[str, str], *, trusted: bool) -> Subscriber 
     status = row.get("status", "").strip().lower() or SUBSCRIBED
     if status not in STATUSES:
         return Problem(line, "status", f"{status!r} is not one of {', '.join(STATUSES)}")
-    fields = {k: v for k, v in row.items() if k not in KNOWN_COLUMNS}
+    fields = {k: v for k, v in row.items() if k and k not in KNOWN_COLUMNS}
     return Subscriber(
         line=line,
         email=email,

@@ -42,7 +42,7 @@ def needs_encoding(text: str) -> bool:
 
 
 def unstructured(name: str, value: str) -> str:
-    """A whole header field for free text (Subject, List-Id phrase), folded, without CRLF."""
+    """A whole header field of free text (the Subject), folded, without the final CRLF."""
     if not needs_encoding(value):
         return f"{name}: {value}"
     return f"{name}: " + "\r\n ".join(encoded_words(value))

@@ -69,12 +69,17 @@ class Killer(Recorder):
         return reply
 
 
-def send(root: Path, killer: Killer | None = None, stage: str = "", at: int = 0) -> str:
+def start_send(root: Path) -> subprocess.Popen[str]:
+    """`weekly send 324 --yes` in its own process, output and errors together."""
     env = {**os.environ, "WEEKLY_SECRET": SECRET}
     command = [sys.executable, "-m", "weekly", "send", "324", "--yes", "--root", str(root)]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+
+
+def send(root: Path, killer: Killer | None = None, stage: str = "", at: int = 0) -> str:
+    process = start_send(root)
     if killer is not None:
         killer.arm(process.pid, stage, at)
     output, _ = process.communicate(timeout=60)
@@ -117,13 +122,9 @@ def test_ctrl_c_finishes_what_is_in_flight_and_leaves_the_rest_pending(newslette
     make_build(newsletter)
     write_list(newsletter, subscribers(60))
     recorder = Recorder()
-    env = {**os.environ, "WEEKLY_SECRET": SECRET}
-    command = [sys.executable, "-m", "weekly", "send", "324", "--yes", "--root", str(newsletter)]
     with smtp_server(recorder) as port:
         configure(newsletter, port, rate=30, concurrency=2)
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        process = start_send(newsletter)
         deadline = time.monotonic() + 20
         while len(recorder.messages) < 5 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -155,13 +156,9 @@ def test_ctrl_c_does_not_wait_out_retry_backoffs(newsletter: Path) -> None:
     make_build(newsletter)
     write_list(newsletter, subscribers(5))
     busy = Busy()
-    env = {**os.environ, "WEEKLY_SECRET": SECRET}
-    command = [sys.executable, "-m", "weekly", "send", "324", "--yes", "--root", str(newsletter)]
     with smtp_server(busy) as port:
         configure(newsletter, port, retry_delay=30)
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        process = start_send(newsletter)
         assert busy.refused.wait(20)
         time.sleep(0.3)  # let every recipient get its 451 and a backoff
         started = time.monotonic()

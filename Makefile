@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine with only Python and make:
-#   make run   composes the newest example issue end to end and builds the web archive
+#   make run   composes #324, builds the web archive and sends #324 to a local sink
 #   make test  runs the whole suite (what CI runs)
 PYTHON ?= python3
 VENV := .venv
@@ -14,9 +14,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# For `make run` only: a clearly fake signing key so the demo needs no setup. Real sends
+# take WEEKLY_SECRET from the environment and refuse to start without one.
+DEMO_SECRET := demo-secret-for-make-run-only-never-for-real-subscribers
+
+# The demo starts from an empty outbox and ledger each time: this folder's relay is the
+# local sink, so its .weekly/ only ever records demo sends.
 run: $(STAMP)
 	$(BIN)/weekly compose 324
 	$(BIN)/weekly archive
+	@rm -rf .weekly/outbox .weekly/ledger.sqlite*
+	@mkdir -p .weekly
+	@$(BIN)/weekly sink 2> .weekly/sink.log & sink=$$!; \
+	trap 'kill $$sink 2>/dev/null' EXIT; \
+	for i in $$(seq 50); do grep -q "weekly sink on" .weekly/sink.log && break; sleep 0.1; done; \
+	kill -0 $$sink 2>/dev/null || { cat .weekly/sink.log; exit 1; }; \
+	WEEKLY_SECRET=$(DEMO_SECRET) $(BIN)/weekly send 324 --list subscribers.example.csv --yes; \
+	status=$$?; kill $$sink; wait $$sink 2>/dev/null; \
+	echo "The messages are in .weekly/outbox/new/ ($$(ls .weekly/outbox/new | wc -l) files," \
+		"one per delivery; the ledger is .weekly/ledger.sqlite: weekly status 324)"; \
+	exit $$status
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -34,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/compose.py
 	$(BIN)/python bench/archive.py
 	$(BIN)/python bench/dkim_sign.py
+	$(BIN)/python bench/send.py
 
 clean:
 	rm -rf $(VENV) build site .weekly

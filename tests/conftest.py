@@ -11,6 +11,8 @@ from click.testing import CliRunner, Result
 
 from weekly.cli import main
 
+from .smtp import SECRET, make_build
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -39,6 +41,14 @@ def drop_lines(path: Path, prefix: str) -> None:
     """Remove the lines of `path` that start with `prefix` (e.g. an optional front matter key)."""
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("".join(line for line in lines if not line.startswith(prefix)), "utf-8")
+
+
+@pytest.fixture
+def ready(newsletter: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A newsletter with issue 324 built (placeholders in place) and WEEKLY_SECRET set."""
+    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
+    make_build(newsletter)
+    return newsletter
 
 
 DKIM_SECTION = """

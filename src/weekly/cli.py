@@ -100,6 +100,122 @@ def export(number: int | None, root: Path) -> None:
     click.echo(export_number(root, number), nl=False)
 
 
+list_option = click.option(
+    "--list",
+    "list_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Subscriber list (default: subscribers.csv in the newsletter's folder).",
+)
+
+
+@main.command()
+@click.argument("number", type=int)
+@list_option
+@click.option("--yes", "-y", is_flag=True, help="Send without asking for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Build every message, report, send nothing.")
+@click.option(
+    "--test",
+    "tests",
+    multiple=True,
+    metavar="ADDR",
+    help="Send only to ADDR (repeatable), subject prefixed [TEST], ledger untouched.",
+)
+@click.option("--retry-failed", is_flag=True, help="Also retry recipients that failed with 4xx.")
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="Also send to recipients an interrupted run may have reached.",
+)
+@click.option("--force", is_flag=True, help="Resume even though the composed issue changed.")
+@click.option("--insecure", is_flag=True, help="Allow security = none to a remote relay.")
+@click.option("--silent", is_flag=True, help="No plan and no progress bar.")
+@root_option
+def send(
+    number: int,
+    list_path: Path | None,
+    yes: bool,
+    dry_run: bool,
+    tests: tuple[str, ...],
+    retry_failed: bool,
+    resend_uncertain: bool,
+    force: bool,
+    insecure: bool,
+    silent: bool,
+    root: Path,
+) -> None:
+    """Send issue NUMBER to every subscriber, exactly once (resumable)."""
+    from weekly.send import SendOptions, send_issue
+
+    options = SendOptions(
+        list_path=list_path,
+        dry_run=dry_run,
+        tests=tests,
+        retry_failed=retry_failed,
+        resend_uncertain=resend_uncertain,
+        force=force,
+        insecure=insecure,
+    )
+    status = send_issue(root, number, options, yes=yes, silent=silent)
+    if status:
+        raise SystemExit(status)
+
+
+@main.command()
+@click.argument("number", type=int)
+@click.option("--failed", is_flag=True, help="List failed and uncertain recipients as CSV instead.")
+@root_option
+def status(number: int, failed: bool, root: Path) -> None:
+    """Show how the send of issue NUMBER stands, from the ledger."""
+    import sys
+
+    from weekly.status import status_lines, write_failed
+
+    if failed:
+        write_failed(root, number, sys.stdout)
+        return
+    for line in status_lines(root, number):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: delivery.port).")
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Maildir to keep messages in (default: .weekly/outbox).",
+)
+@root_option
+def sink(port: int | None, outbox: Path | None, root: Path) -> None:
+    """Run a local SMTP server that keeps every message in a Maildir (for trying sends)."""
+    from weekly.config import load_config
+    from weekly.sink import outbox_path, serve
+
+    port = port or load_config(root).delivery.port
+    serve(
+        port,
+        outbox or outbox_path(root),
+        report=click.echo,
+        ready=lambda line: click.echo(line, err=True),
+    )
+
+
+@main.group()
+def subscribers() -> None:
+    """Inspect the subscriber list."""
+
+
+@subscribers.command("check")
+@list_option
+@root_option
+def subscribers_check(list_path: Path | None, root: Path) -> None:
+    """Report on the list: counts by status, invalid rows, duplicates (exit 1 if invalid)."""
+    from weekly.subscribers import check_list
+
+    check_list(list_path, root, echo=click.echo)
+
+
 @main.command()
 @click.argument("number", type=int, required=False)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)

@@ -48,6 +48,13 @@ class DeliverySettings:
     concurrency: int = setting(8, doc="Persistent SMTP connections.")
     rate: float = setting(50.0, doc="Messages per second over all connections.")
     max_attempts: int = setting(5, doc="Tries per recipient before a 4xx counts as failed.")
+    timeout: float = setting(30.0, doc="Seconds to wait for a connection or a server reply.")
+    messages_per_connection: int = setting(
+        500, doc="Messages sent over one connection before it is replaced by a fresh one."
+    )
+    retry_delay: float = setting(
+        2.0, doc="Seconds before the first retry after a 4xx; doubled each try, with jitter."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -238,11 +245,14 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
     elif isinstance(obj, DeliverySettings):
         if not 0 < obj.port < 65536:
             raise locate.error((*prefix, "port"), "must be between 1 and 65535")
-        for key in ("concurrency", "max_attempts"):
+        for key in ("concurrency", "max_attempts", "messages_per_connection"):
             if getattr(obj, key) < 1:
                 raise locate.error((*prefix, key), "must be at least 1")
-        if obj.rate <= 0:
-            raise locate.error((*prefix, "rate"), "must be greater than 0")
+        for key in ("rate", "timeout"):
+            if getattr(obj, key) <= 0:
+                raise locate.error((*prefix, key), "must be greater than 0")
+        if obj.retry_delay < 0:
+            raise locate.error((*prefix, "retry_delay"), "must not be negative")
     elif isinstance(obj, ArchiveSettings):
         if obj.subscribe_url and not re.match(r"https?://[^/]+", obj.subscribe_url):
             raise locate.error((*prefix, "subscribe_url"), "must be an http(s) URL")
@@ -261,10 +271,12 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
                 raise locate.error((*prefix, key), "must be greater than 0")
     elif isinstance(obj, DkimSettings):
         _validate_dkim(obj, prefix, locate)
-    elif isinstance(obj, UnsubscribeSettings) and (
-        "{token}" not in obj.url or not obj.url.startswith("https://")
-    ):
-        raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
+    elif isinstance(obj, UnsubscribeSettings):
+        # Both go into the List-Unsubscribe header as they are.
+        if "{token}" not in obj.url or not re.fullmatch(r"https://[!-~]+", obj.url):
+            raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
+        if obj.mailto and not re.fullmatch(r"[!-~]+@[!-~]+", obj.mailto):
+            raise locate.error((*prefix, "mailto"), f"not an email address: {obj.mailto!r}")
 
 
 _DNS_LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")

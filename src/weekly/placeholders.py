@@ -21,9 +21,19 @@ _TOKEN = re.compile(r"%%([a-z][a-z0-9_]*)%%")
 
 def placeholder(key: str) -> str:
     """The token standing for `key` in a composed part."""
-    if not _TOKEN.fullmatch(f"%%{key}%%"):
+    if not is_key(key):
         raise ValueError(f"placeholder keys are lower-case identifiers, not {key!r}")
     return f"%%{key}%%"
+
+
+def is_key(key: str) -> bool:
+    """Whether `key` can name a placeholder (a lower-case identifier)."""
+    return _TOKEN.fullmatch(f"%%{key}%%") is not None
+
+
+def split(text: str) -> list[str]:
+    """`text` cut around its placeholders: literal chunks at even indexes, keys at odd ones."""
+    return _TOKEN.split(text)
 
 
 def keys_in(text: str) -> set[str]:
@@ -37,7 +47,7 @@ class Filler:
     __slots__ = ("_chunks", "_escape", "_slots", "keys")
 
     def __init__(self, text: str, *, escape_html: bool) -> None:
-        parts = _TOKEN.split(text)
+        parts = split(text)
         self._chunks = parts
         self._slots = range(1, len(parts), 2)
         self._escape = escape_html

@@ -1,0 +1,210 @@
+"""The delivery ledger (`.weekly/ledger.sqlite`): one row per (issue, recipient) and its state.
+
+Each state change is its own committed transaction, so a process killed at any point leaves
+every row telling the truth: `sending` means the server may have the message. Commits are
+not synced to disk one by one (WAL with synchronous=NORMAL): a crash of the process loses
+nothing, a power cut may lose the last moments.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from weekly.errors import WeeklyError
+from weekly.project import STATE_DIR
+
+LEDGER_NAME = "ledger.sqlite"
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED_TEMPORARY = "failed_temporary"
+FAILED_PERMANENT = "failed_permanent"
+STATES = (PENDING, SENDING, SENT, FAILED_TEMPORARY, FAILED_PERMANENT)
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS sends (
+    issue INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    issue INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    email TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN {STATES!r}),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_reply TEXT NOT NULL DEFAULT '',
+    message_id TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (issue, recipient)
+) WITHOUT ROWID;
+"""
+
+
+def ledger_path(root: Path) -> Path:
+    """Where the newsletter in `root` keeps its ledger."""
+    return root / STATE_DIR / LEDGER_NAME
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One ledger row as `weekly status --failed` lists it."""
+
+    email: str
+    state: str
+    attempts: int
+    last_reply: str
+    message_id: str
+    updated_at: str
+
+
+class Ledger:
+    """The SQLite ledger of one newsletter folder."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        if read_only:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        self._db.execute("PRAGMA busy_timeout=5000")
+
+    @classmethod
+    def open(cls, root: Path) -> Ledger:
+        """The ledger, created on first use."""
+        return cls(ledger_path(root))
+
+    @classmethod
+    def existing(cls, root: Path) -> Ledger | None:
+        """The ledger opened read-only, or None when nothing was ever sent from `root`."""
+        path = ledger_path(root)
+        return cls(path, read_only=True) if path.exists() else None
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def lock(self, issue: int) -> Iterator[None]:
+        """Hold issue `issue` for this process; the OS drops the lock if the process dies."""
+        lock_path = self.path.with_name(f"send-{issue}.lock")
+        with lock_path.open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise WeeklyError(
+                    f"issue {issue} is already being sent by {holder} (lock {lock_path})"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.truncate(0)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def fingerprint(self, issue: int) -> str | None:
+        """The fingerprint of the composed content the first send of `issue` used."""
+        row = self._db.execute("SELECT fingerprint FROM sends WHERE issue = ?", (issue,)).fetchone()
+        return row[0] if row else None
+
+    def set_fingerprint(self, issue: int, fingerprint: str) -> None:
+        self._db.execute(
+            "INSERT INTO sends (issue, fingerprint, started_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (issue) DO UPDATE SET fingerprint = excluded.fingerprint",
+            (issue, fingerprint, _now()),
+        )
+
+    def states(self, issue: int, keys: Sequence[str]) -> dict[str, str]:
+        """The state of each of `keys` that has a row (at most 500 keys at a time)."""
+        marks = ",".join("?" * len(keys))
+        rows = self._db.execute(
+            f"SELECT recipient, state FROM deliveries WHERE issue = ? AND recipient IN ({marks})",
+            (issue, *keys),
+        )
+        return dict(rows)
+
+    def add(self, issue: int, recipients: Sequence[tuple[str, str]]) -> None:
+        """Rows in `pending` for (key, email) pairs not yet in the ledger, in one transaction."""
+        now = _now()
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO deliveries"
+                " (issue, recipient, email, state, created_at, updated_at)"
+                " VALUES (?, ?, ?, 'pending', ?, ?)",
+                [(issue, key, email, now, now) for key, email in recipients],
+            )
+
+    def mark_sending(self, issue: int, key: str, message_id: str) -> None:
+        """Before DATA: from here on a crash leaves the row uncertain."""
+        self._set(issue, key, SENDING, "", message_id, attempt=True)
+
+    def mark(self, issue: int, key: str, state: str, reply: str) -> None:
+        """Record an outcome; `pending` means a retry will follow (the server has no copy)."""
+        self._set(issue, key, state, reply)
+
+    def _set(
+        self,
+        issue: int,
+        key: str,
+        state: str,
+        reply: str,
+        message_id: str | None = None,
+        *,
+        attempt: bool = False,
+    ) -> None:
+        self._db.execute(
+            "UPDATE deliveries SET state = ?, last_reply = ?, updated_at = ?,"
+            " message_id = coalesce(?, message_id), attempts = attempts + ?"
+            " WHERE issue = ? AND recipient = ?",
+            (state, reply, _now(), message_id, int(attempt), issue, key),
+        )
+
+    def counts(self, issue: int) -> dict[str, int]:
+        """How many rows of `issue` are in each state."""
+        rows = self._db.execute(
+            "SELECT state, count(*) FROM deliveries WHERE issue = ? GROUP BY state", (issue,)
+        )
+        found = dict(rows)
+        return {state: found.get(state, 0) for state in STATES}
+
+    def rows(self, issue: int, states: Sequence[str]) -> Iterator[Delivery]:
+        """Rows of `issue` in any of `states`, by address."""
+        marks = ",".join("?" * len(states))
+        cursor = self._db.execute(
+            "SELECT email, state, attempts, last_reply, message_id, updated_at FROM deliveries"
+            f" WHERE issue = ? AND state IN ({marks}) ORDER BY recipient",
+            (issue, *states),
+        )
+        for row in cursor:
+            yield Delivery(*row)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")

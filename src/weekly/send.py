@@ -1,0 +1,389 @@
+"""`weekly send`: decide who gets issue N, say so, then deliver through the dispatcher.
+
+Everything that can be wrong (build, secret, list, relay settings, ledger lock,
+fingerprint) is checked before the first message goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from weekly.build import Composed, load_composed
+from weekly.config import Config, load_config
+from weekly.dispatch import Dispatcher, Tally
+from weekly.errors import WeeklyError
+from weekly.ledger import FAILED_TEMPORARY, PENDING, SENDING, Ledger
+from weekly.message import TEST_PREFIX, MessageFactory
+from weekly.placeholders import STANDARD_KEYS
+from weekly.subscribers import (
+    LIST_NAME,
+    SUBSCRIBED,
+    ListReport,
+    Subscriber,
+    bare_subscriber,
+    list_stamp,
+    open_list,
+)
+from weekly.transport import check_security, local_name, password, probe
+from weekly.unsubscribe import secret_from_env
+
+BATCH = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendOptions:
+    """How the editor asked for this send."""
+
+    list_path: Path | None = None
+    dry_run: bool = False
+    tests: tuple[str, ...] = ()
+    retry_failed: bool = False
+    resend_uncertain: bool = False
+    force: bool = False
+    insecure: bool = False
+
+
+@dataclass
+class Plan:
+    """What a send will do, shown before asking for confirmation."""
+
+    number: int
+    subject: str
+    source: str
+    relay: str
+    to_send: int = 0
+    by_state: Counter[str] = field(default_factory=Counter)  # ledger state of skipped rows
+    report: ListReport | None = None
+    unfilled: tuple[str, ...] = ()
+
+    def lines(self) -> Iterator[str]:
+        yield f"Issue:    #{self.number} {self.subject}"
+        yield f"List:     {self.source}"
+        yield f"Relay:    {self.relay}"
+        if self.report is not None:
+            report = self.report
+            yield (
+                f"Rows:     {report.subscribed:,} subscribed, "
+                f"{sum(report.by_status.values()) - report.subscribed:,} not subscribed, "
+                f"{report.duplicate_count:,} duplicate"
+            )
+        for state, count in sorted(self.by_state.items()):
+            if state != SENDING:
+                yield f"Skipped:  {count:,} already {state.replace('_', ' ')}"
+        if self.by_state[SENDING]:
+            yield (
+                f"Uncertain: {self.by_state[SENDING]:,} may have been delivered by an "
+                "interrupted run; left alone (--resend-uncertain to send anyway)"
+            )
+        for key in self.unfilled:
+            yield f"Warning:  %%{key}%% is in the issue but not in the list; it will be empty"
+        yield f"To send:  {messages(self.to_send)}"
+
+
+@dataclass
+class Summary:
+    """What a send did."""
+
+    tally: Tally
+    skipped: int
+    uncertain_before: int
+    seconds: float
+    number: int
+
+    @property
+    def failed(self) -> int:
+        return self.tally.failed_permanent + self.tally.failed_temporary
+
+    def lines(self) -> Iterator[str]:
+        t = self.tally
+        rate = t.sent / self.seconds if self.seconds > 0 else 0.0
+        yield (
+            f"Sent {t.sent:,}, failed {self.failed:,} "
+            f"({t.failed_permanent:,} permanent, {t.failed_temporary:,} temporary), "
+            f"uncertain {t.uncertain + self.uncertain_before:,}, skipped {self.skipped:,} "
+            f"in {self.seconds:.1f} s ({rate:,.1f} messages/s)"
+        )
+        if t.halted:
+            yield (
+                f"Stopped: the relay refused the sender ({t.halted}); "
+                f"{t.left_pending:,} left pending, run the same command once it is fixed"
+            )
+        elif t.left_pending:
+            yield f"Interrupted: {t.left_pending:,} left pending; run the same command to go on"
+        for email, state, reply in t.failures:
+            yield f"  {state}: {email}: {reply}"
+        if self.failed:
+            yield f"List every failure with: weekly status {self.number} --failed"
+
+
+def messages(count: int) -> str:
+    """`1 message`, `1,204 messages`."""
+    return f"{count:,} message{'' if count == 1 else 's'}"
+
+
+def fingerprint(composed: Composed) -> str:
+    """A digest of what recipients will read; a resumed send must match the first one."""
+    digest = hashlib.sha256()
+    for part in (composed.subject, composed.text, composed.html):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def recipients_for_test(addresses: Sequence[str]) -> list[Subscriber]:
+    """`--test` addresses as subscribers without a name; a bad one is an error."""
+    return [bare_subscriber(raw, line) for line, raw in enumerate(addresses, start=1)]
+
+
+class Send:
+    """One invocation of `weekly send`: prepared (and locked) on entry, run once."""
+
+    def __init__(self, root: Path, number: int, options: SendOptions) -> None:
+        self.root = root
+        self.number = number
+        self.options = options
+        self.config: Config = load_config(root)
+        self.composed = load_composed(root, number)
+        self.factory = MessageFactory(
+            self.composed, self.config, secret_from_env(), test=bool(options.tests)
+        )
+        settings = self.config.delivery
+        check_security(settings, insecure=options.insecure)
+        self.password = None if options.dry_run else password(settings)
+        self.list_path = options.list_path or root / LIST_NAME
+        self._stack = ExitStack()
+        self.ledger: Ledger | None = None
+        self._columns: set[str] = set()
+        self.plan: Plan = Plan(
+            number=number,
+            subject=(TEST_PREFIX if options.tests else "") + self.composed.subject,
+            source=self.list_path.as_posix(),
+            relay=f"{settings.host}:{settings.port} ({settings.security})",
+        )
+
+    def __enter__(self) -> Send:
+        try:
+            self._prepare()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _prepare(self) -> None:
+        options = self.options
+        if options.tests:
+            self.plan.source = "--test " + ", ".join(options.tests)
+            self.plan.to_send = len(recipients_for_test(options.tests))
+            return
+        if options.dry_run:
+            self.ledger = Ledger.existing(self.root)
+        else:
+            self.ledger = Ledger.open(self.root)
+            self._stack.enter_context(self.ledger.lock(self.number))
+        if self.ledger is not None:
+            self._stack.callback(self.ledger.close)
+            self._check_fingerprint(self.ledger)
+        report = ListReport(self.list_path)
+        self.plan.report = report
+        if options.dry_run:
+            return  # counted while building, in one pass
+        for _, state in self._candidates(report):
+            self._count(state)
+        report.raise_if_invalid()
+        self._warn_unfilled()
+
+    def _check_fingerprint(self, ledger: Ledger) -> None:
+        before = ledger.fingerprint(self.number)
+        if before is not None and before != fingerprint(self.composed) and not self.options.force:
+            raise WeeklyError(
+                f"issue {self.number} changed since its send started (fingerprint {before}, "
+                f"now {fingerprint(self.composed)}): resuming would mix two versions; "
+                "pass --force to send the new version to the remaining recipients"
+            )
+
+    def _warn_unfilled(self) -> None:
+        known = {*STANDARD_KEYS, *self._columns}
+        self.plan.unfilled = tuple(sorted(self.factory.keys - known))
+
+    def _eligible(self, state: str | None) -> bool:
+        if state in (None, PENDING):
+            return True
+        if state == SENDING:
+            return self.options.resend_uncertain
+        if state == FAILED_TEMPORARY:
+            return self.options.retry_failed
+        return False
+
+    def _count(self, state: str | None) -> None:
+        if self._eligible(state):
+            self.plan.to_send += 1
+        else:
+            assert state is not None  # rows the ledger has never seen are always eligible
+            self.plan.by_state[state] += 1
+
+    def _candidates(self, report: ListReport | None) -> Iterator[tuple[Subscriber, str | None]]:
+        """Subscribed, unique rows with their ledger state; every row is counted into `report`."""
+        batch: list[Subscriber] = []
+        if report is not None:
+            report.stamp, checked = list_stamp(self.list_path), None
+        else:  # the second pass of a send: the first one validated this very file
+            assert self.plan.report is not None
+            checked = self.plan.report.stamp
+        for row in open_list(self.list_path, checked):
+            if report is not None:
+                report.add(row)
+            if isinstance(row, Subscriber) and row.status == SUBSCRIBED:
+                if not self._columns:
+                    self._columns.update(row.fields)
+                batch.append(row)
+                if len(batch) == BATCH:
+                    yield from self._with_states(batch)
+                    batch = []
+        yield from self._with_states(batch)
+
+    def _with_states(self, batch: list[Subscriber]) -> Iterator[tuple[Subscriber, str | None]]:
+        if not batch:
+            return
+        keys = [s.key for s in batch]
+        states = {} if self.ledger is None else self.ledger.states(self.number, keys)
+        for subscriber in batch:
+            yield subscriber, states.get(subscriber.key)
+
+    def _to_deliver(self) -> Iterator[Subscriber]:
+        """Second pass: register new rows as pending, batch by batch, and yield the eligible."""
+        ledger = self.ledger
+        assert ledger is not None
+        fresh: list[Subscriber] = []
+        chosen: list[Subscriber] = []
+        for subscriber, state in self._candidates(None):
+            if state is None:
+                fresh.append(subscriber)
+            if self._eligible(state):
+                chosen.append(subscriber)
+            if len(chosen) >= BATCH or len(fresh) >= BATCH:
+                ledger.add(self.number, [(s.key, s.email) for s in fresh])
+                yield from chosen
+                fresh, chosen = [], []
+        ledger.add(self.number, [(s.key, s.email) for s in fresh])
+        yield from chosen
+
+    def dry_run(self) -> tuple[int, int]:
+        """Build every message that would go out; (messages, total bytes). Changes nothing."""
+        count = size = 0
+        report = self.plan.report
+        if self.options.tests:
+            chosen: Iterable[Subscriber] = recipients_for_test(self.options.tests)
+        else:
+            chosen = (s for s, state in self._candidates(report) if self._counted(state))
+        for subscriber in chosen:
+            size += len(self.factory.build(subscriber).data)
+            count += 1
+        if report is not None:
+            report.raise_if_invalid()
+        return count, size
+
+    def _counted(self, state: str | None) -> bool:
+        self._count(state)
+        return self._eligible(state)
+
+    def run(self, progress: Callable[[int], None]) -> Summary:
+        """Deliver, recording every outcome; returns the summary."""
+        settings = self.config.delivery
+        started = time.monotonic()
+        asyncio.run(probe(settings, self.password, self.factory.sender))
+        if self.options.tests:
+            recipients: Iterable[Subscriber] = recipients_for_test(self.options.tests)
+        else:
+            assert self.ledger is not None
+            self.ledger.set_fingerprint(self.number, fingerprint(self.composed))
+            recipients = self._to_deliver()
+        dispatcher = Dispatcher(
+            self.factory,
+            settings,
+            self.password,
+            local_name(),
+            ledger=self.ledger,
+            issue=self.number,
+            progress=progress,
+        )
+        tally = dispatcher.run(recipients)
+        skipped = sum(n for state, n in self.plan.by_state.items() if state != SENDING)
+        return Summary(
+            tally=tally,
+            skipped=skipped,
+            uncertain_before=self.plan.by_state[SENDING],
+            seconds=time.monotonic() - started,
+            number=self.number,
+        )
+
+
+def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, silent: bool) -> int:
+    """The whole `weekly send` conversation: plan, confirm, progress, summary.
+
+    Returns the exit status: 0 when all went, 1 when any failed, 130 when interrupted.
+    """
+    with Send(root, number, options) as job:
+        if options.dry_run:
+            count, size = job.dry_run()
+            if not silent:
+                for line in job.plan.lines():
+                    click.echo(line, err=True)
+            click.echo(
+                f"Would send {messages(count)} ({size / 1e6:,.1f} MB) via {job.plan.relay}; "
+                "nothing was sent and nothing changed."
+            )
+            return 0
+        if not silent:
+            for line in job.plan.lines():
+                click.echo(line, err=True)
+        if job.plan.to_send == 0:
+            click.echo("Nothing to send.")
+            return 0
+        if not (yes or options.tests):
+            if not sys.stdin.isatty():
+                raise WeeklyError("refusing to send without confirmation: pass --yes")
+            click.confirm(f"Send {messages(job.plan.to_send)} now?", abort=True, err=True)
+        with _progress(job.plan.to_send, quiet=silent or not sys.stderr.isatty()) as advance:
+            summary = job.run(advance)
+    for line in summary.lines():
+        click.echo(line)
+    if summary.tally.interrupted:
+        return 130
+    return 1 if summary.failed or summary.tally.halted else 0
+
+
+@contextmanager
+def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar with rate and ETA on stderr, or nothing when `quiet`."""
+    if quiet:
+        yield lambda _: None
+        return
+    started = time.monotonic()
+    done = 0
+
+    def rate(_: object) -> str:
+        elapsed = time.monotonic() - started
+        return f"{done / elapsed:,.0f}/s" if done and elapsed > 0 else ""
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        bar.update(count, current_item=done)
+
+    with click.progressbar(
+        length=total, label="Sending", file=sys.stderr, show_pos=True, item_show_func=rate
+    ) as bar:
+        yield advance

@@ -1,0 +1,352 @@
+"""`weekly send` against a real aiosmtpd server on 127.0.0.1, with real ledger files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from weekly.ledger import Ledger, ledger_path
+from weekly.unsubscribe import token_address
+
+from .smtp import (
+    SECRET,
+    SUBJECT,
+    Recorder,
+    configure,
+    make_build,
+    smtp_server,
+    subscribers,
+    write_list,
+)
+
+Run = Callable[..., Result]
+
+
+def ledger_rows(root: Path) -> dict[str, tuple[str, int, str]]:
+    with sqlite3.connect(ledger_path(root)) as db:
+        rows = db.execute("SELECT recipient, state, attempts, last_reply FROM deliveries")
+        return {r: (state, attempts, reply) for r, state, attempts, reply in rows}
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_one_message_per_subscribed_address_with_the_right_headers(
+    ready: Path, run_weekly: Run, pipelining: bool
+) -> None:
+    write_list(
+        ready,
+        [
+            "minji@example.com,김민지,subscribed,한빛랩",
+            'alice@example.org,"Alice ""Al"" Martin",,Northwind',
+            "gone@example.org,Gone,unsubscribed,",
+            "bounce@example.org,Bounce,bounced,",
+            "ALICE@example.ORG,Alice again,subscribed,",
+            "hong@한국.kr,홍길동 <&>,subscribed,<b>Co</b>",
+        ],
+    )
+    recorder = Recorder(pipelining=pipelining)
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Sent 3, failed 0" in result.output
+    assert sorted(recorder.accepted().items()) == [
+        ("alice@example.org", 1),
+        ("hong@xn--3e0b707e.kr", 1),
+        ("minji@example.com", 1),
+    ]
+    messages = recorder.parsed()
+    ids = {m["Message-ID"] for m in messages.values()}
+    assert len(ids) == 3 and all(i.endswith("@news.example.com>") for i in ids)
+    hong = messages["hong@xn--3e0b707e.kr"]
+    assert hong["Subject"] == SUBJECT
+    assert hong["To"].addresses[0].display_name == "홍길동 <&>"
+    assert hong["From"].addresses[0].display_name == "AI 주간 동향"
+    assert hong["List-Id"] == "AI 주간 동향 <weekly.news.example.com>"
+    assert hong["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert hong["Date"].datetime is not None
+    https, mailto = (v.strip(" <>") for v in str(hong["List-Unsubscribe"]).split(","))
+    assert https.startswith("https://news.example.com/weekly/unsubscribe/")
+    assert mailto.startswith("mailto:unsubscribe@news.example.com?subject=")
+    token = https.rsplit("/", 1)[1]
+    assert token_address(SECRET.encode(), "weekly.news.example.com", token) == "hong@한국.kr"
+    assert hong.get_content_type() == "multipart/alternative"
+    kinds = [part.get_content_type() for part in hong.iter_parts()]
+    assert kinds == ["text/plain", "text/html"]
+    html = hong.get_body(("html",)).get_content()
+    text = hong.get_body(("plain",)).get_content()
+    assert "홍길동 &lt;&amp;&gt; 님" in html and "&lt;b&gt;Co&lt;/b&gt;" in html
+    assert text.startswith("홍길동 <&> 님") and https in text and https in html
+    assert "%%" not in html + text
+    alice = messages["alice@example.org"]
+    assert alice["To"].addresses[0].display_name == 'Alice "Al" Martin'
+    rows = ledger_rows(ready)
+    assert {k: v[0] for k, v in rows.items()} == {
+        "minji@example.com": "sent",
+        "alice@example.org": "sent",
+        "hong@한국.kr": "sent",
+    }
+
+
+class Faulty(Recorder):
+    """451 twice then OK for temp*, 550 for perm*, a dropped connection once for drop*,
+    a 451 after the data once for late*, and a 421 (closing) once for busy*."""
+
+    def __init__(self, *, pipelining: bool) -> None:
+        super().__init__(pipelining=pipelining)
+        self.seen: dict[str, int] = {}
+
+    def _tries(self, address: str) -> int:
+        with self.lock:
+            self.seen[address] = self.seen.get(address, 0) + 1
+            return self.seen[address]
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address.startswith("perm"):
+            return "550 5.1.1 no such mailbox"
+        if address.startswith("temp") and self._tries(address) <= 2:
+            return "451 4.3.0 try again later"
+        if address.startswith("busy") and self._tries(address) == 1:
+            return "421 4.7.0 too busy, closing"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        address = envelope.rcpt_tos[0]
+        if address.startswith(("drop", "late")) and self._tries(address) == 1:
+            if address.startswith("drop"):
+                server.transport.close()
+                return "421 gone"
+            return "451 4.3.0 queue full"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_faults_end_with_every_deliverable_address_delivered_once(
+    ready: Path, run_weekly: Run, pipelining: bool
+) -> None:
+    rows = [
+        f"{kind}{i}@example.com,Name {i},subscribed,"
+        for kind in ("ok", "temp", "perm", "drop", "late", "busy")
+        for i in range(4)
+    ]
+    write_list(ready, rows)
+    faulty = Faulty(pipelining=pipelining)
+    with smtp_server(faulty) as port:
+        configure(ready, port, concurrency=3)
+        result = run_weekly("send", "324", "--yes")
+        assert result.exit_code == 1, result.output
+        assert "Sent 20, failed 4 (4 permanent, 0 temporary)" in result.output
+        delivered = faulty.accepted()
+        assert set(delivered.values()) == {1}
+        assert {a for a in delivered} == {
+            f"{kind}{i}@example.com"
+            for kind in ("ok", "temp", "drop", "late", "busy")
+            for i in range(4)
+        }
+        ledger = ledger_rows(ready)
+        for i in range(4):
+            assert ledger[f"perm{i}@example.com"][0] == "failed_permanent"
+            assert "550 5.1.1 no such mailbox" in ledger[f"perm{i}@example.com"][2]
+            assert ledger[f"temp{i}@example.com"][:2] == ("sent", 3)  # two 451s, then 250
+        failed = run_weekly("status", "324", "--failed")
+        listed = list(csv.DictReader(io.StringIO(failed.output)))
+        assert sorted(r["email"] for r in listed) == [f"perm{i}@example.com" for i in range(4)]
+        again = run_weekly("send", "324", "--yes", "--retry-failed")
+        assert again.exit_code == 0 and "Nothing to send." in again.output
+        assert set(faulty.accepted().values()) == {1}
+
+
+class AlwaysBusy(Recorder):
+    async def handle_RCPT(self, *args: Any) -> str:
+        return "452 4.2.2 mailbox busy"
+
+
+def test_temporary_failures_stop_at_max_attempts_and_retry_on_request(
+    ready: Path, run_weekly: Run
+) -> None:
+    write_list(ready, subscribers(3))
+    with smtp_server(AlwaysBusy()) as port:
+        configure(ready, port, max_attempts=2)
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 1
+    assert "failed 3 (0 permanent, 3 temporary)" in result.output
+    assert {v[0] for v in ledger_rows(ready).values()} == {"failed_temporary"}
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        plain = run_weekly("send", "324", "--yes")
+        assert "Nothing to send." in plain.output and not recorder.messages
+        retried = run_weekly("send", "324", "--yes", "--retry-failed")
+    assert retried.exit_code == 0, retried.output
+    assert len(recorder.messages) == 3
+
+
+def test_a_rerun_sends_only_to_new_subscribers(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, subscribers(5))
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        assert run_weekly("send", "324", "--yes").exit_code == 0
+        write_list(ready, [*subscribers(5), "late@example.com,늦은 구독자,subscribed,"])
+        again = run_weekly("send", "324", "--yes")
+    assert again.exit_code == 0, again.output
+    assert "Sent 1," in again.output and "skipped 5" in again.output
+    assert set(recorder.accepted().values()) == {1} and len(recorder.messages) == 6
+
+
+def test_test_addresses_get_a_tagged_copy_and_the_ledger_is_untouched(
+    ready: Path, run_weekly: Run
+) -> None:
+    write_list(ready, subscribers(2))
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        result = run_weekly("send", "324", "--test", "me@example.com", "--test", "you@example.org")
+    assert result.exit_code == 0, result.output
+    assert sorted(recorder.accepted()) == ["me@example.com", "you@example.org"]
+    assert all(m["Subject"] == f"[TEST] {SUBJECT}" for m in recorder.parsed().values())
+    assert not ledger_path(ready).exists()
+
+
+def test_dry_run_builds_everything_and_changes_nothing(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, subscribers(7))
+    configure(ready, 1)  # nothing listens there: a dry run must not connect
+    result = run_weekly("send", "324", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Would send 7 messages" in result.output
+    assert not (ready / ".weekly").exists()
+
+
+def test_a_changed_issue_is_not_resumed_without_force(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, subscribers(2))
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        assert run_weekly("send", "324", "--yes").exit_code == 0
+        make_build(ready, subject="다른 제목")
+        refused = run_weekly("send", "324", "--yes")
+        assert refused.exit_code == 1 and "changed since its send started" in refused.output
+        forced = run_weekly("send", "324", "--yes", "--force")
+    assert forced.exit_code == 0 and len(recorder.messages) == 2
+
+
+def test_a_second_send_of_the_same_issue_is_refused_while_one_runs(
+    ready: Path, run_weekly: Run
+) -> None:
+    write_list(ready, subscribers(2))
+    configure(ready, 1)
+    ledger = Ledger.open(ready)
+    with ledger.lock(324):
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 1 and "already being sent by pid" in result.output
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (["ok@example.com,Ok,,", "not-an-address,Bad,,"], "subscribers.csv:3: email: "),
+        (["ok@example.com,Ok,,", 'x@example.com,"Evil\r\nBcc: all@example.com",,'], ":3: name: "),
+        (["ok@example.com,Ok,maybe,"], "subscribers.csv:2: status: 'maybe' is not one of"),
+        (["ok@example.com,Ok,,,extra"], "subscribers.csv:2: row: has 5 fields"),
+    ],
+)
+def test_bad_rows_stop_the_send_before_anything_goes_out(
+    ready: Path, run_weekly: Run, rows: list[str], expected: str
+) -> None:
+    write_list(ready, rows)
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 1
+    assert expected in result.output and result.output.count("\nError:") <= 1
+    assert not recorder.messages
+    assert not ledger_rows(ready)
+
+
+def test_missing_build_secret_or_confirmation_are_clear_errors(
+    newsletter: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_list(newsletter, subscribers(1))
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(newsletter, port)
+        monkeypatch.setenv("WEEKLY_SECRET", SECRET)
+        unbuilt = run_weekly("send", "324", "--yes")
+        assert unbuilt.exit_code == 1 and "run `weekly compose 324`" in unbuilt.output
+        make_build(newsletter)
+        monkeypatch.delenv("WEEKLY_SECRET")
+        secretless = run_weekly("send", "324", "--yes")
+        assert secretless.exit_code == 1 and "WEEKLY_SECRET is not set" in secretless.output
+        monkeypatch.setenv("WEEKLY_SECRET", SECRET)
+        unconfirmed = run_weekly("send", "324")
+        assert unconfirmed.exit_code == 1 and "pass --yes" in unconfirmed.output
+    assert not recorder.messages
+
+
+def test_plain_smtp_to_a_remote_host_needs_insecure(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, subscribers(1))
+    configure(ready, 25, host="mail.example.com")
+    result = run_weekly("send", "324", "--dry-run")
+    assert result.exit_code == 1 and "pass --insecure" in result.output
+
+
+def test_compose_then_send_issue_324_end_to_end(
+    newsletter: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
+    composed = run_weekly("compose", "324")
+    assert composed.exit_code == 0, composed.output
+    write_list(newsletter, ["minji@example.com,김민지,subscribed,", "al@example.org,Al,,"])
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(newsletter, port)
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0, result.output
+    message = recorder.parsed()["minji@example.com"]
+    assert message["Subject"] == "AI 주간 동향 #324 - 소넷 4.5, 소라 2와 인공지능의 미래"
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    unsubscribe = str(message["List-Unsubscribe"]).split(",")[0].strip("<> ")
+    assert f'href="{unsubscribe}"' in html and unsubscribe in text
+    assert "minji@example.com" in html and "서울특별시 중구 세종대로 110" in html
+    assert "%%" not in html + text
+    raw = recorder.messages[0][1]
+    assert b"\n" not in raw.replace(b"\r\n", b"") and max(map(len, raw.split(b"\r\n"))) <= 998
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'mailto = "unsubscribe@news.example.com"',
+            'mailto = "unsubscribe@news.example.com\\r\\nBcc: all@example.com"',
+            "unsubscribe.mailto: not an email address",
+        ),
+        (
+            'url = "https://news.example.com/weekly/unsubscribe/{token}"',
+            'url = "https://news.example.com/u/{token} x"',
+            "unsubscribe.url: must be an https:// URL containing {token}",
+        ),
+        ("max_attempts = 5", "max_attempts = 5\ntimeout = 0", "delivery.timeout: must be greater"),
+    ],
+)
+def test_settings_that_reach_headers_or_the_wire_are_checked(
+    ready: Path, run_weekly: Run, old: str, new: str, message: str
+) -> None:
+    path = ready / "weekly.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    write_list(ready, subscribers(1))
+    result = run_weekly("send", "324", "--dry-run")
+    assert result.exit_code == 1 and message in result.output

@@ -1,0 +1,198 @@
+"""Transport details against real aiosmtpd servers: STARTTLS with AUTH, connection reuse,
+and a server that goes quiet after the data."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from weekly.ledger import ledger_path
+from weekly.transport import Pacer
+
+from .smtp import Recorder, configure, smtp_server, subscribers, write_list
+from .test_send import Run
+
+
+@pytest.fixture(autouse=True)
+def six_readers(ready: Path) -> None:
+    write_list(ready, subscribers(6))
+
+
+@pytest.fixture
+def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A self-signed certificate for 127.0.0.1 that this test's clients trust."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def only(user: str, password: str) -> Any:
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        ok = isinstance(data, LoginPassword) and data == (user.encode(), password.encode())
+        return AuthResult(success=ok)
+
+    return authenticator
+
+
+def test_starttls_and_auth_with_the_password_from_the_environment(
+    ready: Path, run_weekly: Run, certificate: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = Recorder()
+    server = {
+        "tls_context": certificate,
+        "require_starttls": True,
+        "auth_required": True,
+        "authenticator": only("editor", "s3cret"),
+    }
+    with smtp_server(recorder, **server) as port:
+        # aiosmtpd stalls on the failed AUTH LOGIN that follows a refused PLAIN: keep it short.
+        configure(ready, port, security="starttls", username="editor", timeout=1)
+        missing = run_weekly("send", "324", "--yes")
+        assert missing.exit_code == 1 and "WEEKLY_SMTP_PASSWORD is not" in missing.output
+        monkeypatch.setenv("WEEKLY_SMTP_PASSWORD", "wrong")
+        refused = run_weekly("send", "324", "--yes")
+        assert refused.exit_code == 1 and "cannot reach the SMTP relay" in refused.output
+        assert not recorder.messages
+        monkeypatch.setenv("WEEKLY_SMTP_PASSWORD", "s3cret")
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0, result.output
+    assert len(recorder.messages) == 6
+
+
+class Counting(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.greetings = 0
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.greetings += 1
+        return await super().handle_EHLO(server, session, envelope, hostname, responses)
+
+
+def test_connections_are_replaced_after_messages_per_connection(
+    ready: Path, run_weekly: Run
+) -> None:
+    counting = Counting()
+    with smtp_server(counting) as port:
+        configure(ready, port, concurrency=1, messages_per_connection=2)
+        assert run_weekly("send", "324", "--yes").exit_code == 0
+    assert len(counting.messages) == 6
+    assert counting.greetings == 1 + 3  # the probe, then one session per two messages
+
+
+class Silent(Recorder):
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(3)
+        return "250 OK, but too late"
+
+
+def test_no_reply_after_the_data_leaves_the_row_uncertain(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, subscribers(1))
+    with smtp_server(Silent()) as port:
+        configure(ready, port, timeout=0.5)
+        result = run_weekly("send", "324", "--yes")
+        again = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0 and "uncertain 1," in result.output
+    assert "Nothing to send." in again.output
+    with sqlite3.connect(ledger_path(ready)) as db:
+        assert db.execute("SELECT state FROM deliveries").fetchall() == [("sending",)]
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        resent = run_weekly("send", "324", "--yes", "--resend-uncertain")
+    assert resent.exit_code == 0 and "Sent 1," in resent.output
+    assert list(recorder.accepted()) == ["user0@example.com"]
+
+
+def test_the_pace_halves_after_trouble_and_recovers() -> None:
+    async def scenario() -> None:
+        pacer = Pacer(100)
+        pacer.slow_down()
+        pacer.slow_down()
+        assert pacer.rate == 25
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _ in range(6):
+            await pacer.wait()
+        assert loop.time() - started >= 5 / 25 * 0.9
+
+    asyncio.run(scenario())
+
+
+class Quota(Recorder):
+    """Takes the probe's MAIL FROM and three messages, then refuses the sender."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mails = 0
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.mails += 1
+        if self.mails > 4:
+            return "550 5.7.1 daily sending quota exceeded"
+        envelope.mail_from = address
+        return "250 OK"
+
+
+def test_a_refused_sender_stops_the_run_and_blames_no_recipient(
+    ready: Path, run_weekly: Run
+) -> None:
+    quota = Quota()
+    with smtp_server(quota) as port:
+        configure(ready, port, concurrency=1)
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 1
+    assert "Stopped: the relay refused the sender (550 5.7.1 daily sending quota" in result.output
+    with sqlite3.connect(ledger_path(ready)) as db:
+        states = dict(db.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
+    assert states == {"sent": 3, "pending": 3}
+
+
+class NoSender(Recorder):
+    async def handle_MAIL(self, *args: Any) -> str:
+        return "553 5.7.1 sender not allowed"
+
+
+def test_a_sender_refused_from_the_start_sends_nothing(ready: Path, run_weekly: Run) -> None:
+    with smtp_server(NoSender()) as port:
+        configure(ready, port)
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 1
+    assert "refuses the sender weekly@news.example.com: 553 5.7.1 sender not allowed" in (
+        result.output
+    )
+    with sqlite3.connect(ledger_path(ready)) as db:
+        assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+
+
+def test_implicit_tls(ready: Path, run_weekly: Run, certificate: ssl.SSLContext) -> None:
+    recorder = Recorder()
+    with smtp_server(recorder, ssl_context=certificate) as port:
+        configure(ready, port, security="tls")
+        result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0, result.output
+    assert len(recorder.messages) == 6

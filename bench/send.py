@@ -1,4 +1,5 @@
-"""Send benchmark: message building, delivery with the ledger on, and a million-row dry run.
+"""Send benchmark: message building, delivery with the ledger on (and with DKIM on), and a
+million-row dry run.
 
 Run: .venv/bin/python bench/send.py [--recipients 10000] [--concurrency 8] [--rounds 3]
      [--rows 1000000]
@@ -28,6 +29,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from compose import copy_newsletter  # bench/compose.py, beside this file
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from weekly.build import Composed, load_composed
 from weekly.compose import compose_to_build
@@ -70,17 +73,39 @@ def email_message(composed: Composed, sub: Subscriber) -> bytes:
     return bytes(msg)
 
 
+DKIM_SECTION = '\n[dkim]\ndomain = "news.example.com"\nselector = "bench"\nkey_file = "dkim.pem"\n'
+
+
+def dkim_variant(root: Path) -> tuple[str, str]:
+    """weekly.toml without and with [dkim], with a fresh key for the latter."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    (root / "dkim.pem").write_bytes(pem)
+    plain = (root / "weekly.toml").read_text(encoding="utf-8")
+    return plain, plain + DKIM_SECTION
+
+
 def build_rates(root: Path) -> None:
     composed = load_composed(root, 324)
     factory = MessageFactory(composed, load_config(root), SECRET.encode())
     size = len(factory.build(subscriber(0)).data)
     ours = max(per_second(lambda i: factory.build(subscriber(i)), 20000) for _ in range(3))
+    plain, signing = dkim_variant(root)
+    (root / "weekly.toml").write_text(signing, encoding="utf-8")
+    signed = MessageFactory(composed, load_config(root), SECRET.encode())
+    (root / "weekly.toml").write_text(plain, encoding="utf-8")
+    dkim_on = max(per_second(lambda i: signed.build(subscriber(i)), 3000) for _ in range(2))
     stdlib = per_second(lambda i: email_message(composed, subscriber(i)), 300)
     print(
         f"message build, #324 ({len(composed.html.encode()) / 1024:.1f} KB HTML, "
         f"{size / 1024:.1f} KB message), one core:"
     )
     print(f"  weekly MessageFactory   {ours:>9,.0f} messages/s   (target >= 5,000)")
+    print(f"    with DKIM signing     {dkim_on:>9,.0f} messages/s   (target > 1,000)")
     print(f"  EmailMessage baseline   {stdlib:>9,.0f} messages/s")
     print(f"  speed-up                {ours / stdlib:>9,.1f} x")
 
@@ -156,17 +181,25 @@ def delivery(root: Path, recipients: int, concurrency: int, rounds: int) -> None
             str(size),
             f"127.0.0.1:{port}",
         ]
-        ours, theirs, walls, rss = [], [], [], []
-        for _ in range(rounds):
+        ours, signed, theirs, walls, rss = [], [], [], [], []
+        plain, signing = dkim_variant(root)
+
+        def measured(config: str) -> float:
+            (root / "weekly.toml").write_text(config, encoding="utf-8")
             shutil.rmtree(root / ".weekly", ignore_errors=True)
             output, wall, peak = run_measured(send, env)
             match = re.search(r"in ([\d.]+) s \(([\d,.]+) messages/s\)", output)
             assert match and f"Sent {recipients:,}," in output, output
-            ours.append(float(match[2].replace(",", "")))
             walls.append(wall)
             rss.append(peak)
+            return float(match[2].replace(",", ""))
+
+        for _ in range(rounds):
+            ours.append(measured(plain))
+            signed.append(measured(signing))
             _, seconds, _ = run_measured(source, env)
             theirs.append(recipients / seconds)
+        (root / "weekly.toml").write_text(plain, encoding="utf-8")
     finally:
         sink.terminate()
         sink.wait()
@@ -179,6 +212,10 @@ def delivery(root: Path, recipients: int, concurrency: int, rounds: int) -> None
         f"best {max(ours):,.0f}/s, median {statistics.median(ours):,.0f}/s "
         f"(whole command median {statistics.median(walls):.1f} s, "
         f"peak RSS {max(rss) / 1024:.0f} MB)"
+    )
+    print(
+        f"  weekly send, DKIM on as well:        "
+        f"best {max(signed):,.0f}/s, median {statistics.median(signed):,.0f}/s"
     )
     print(
         f"  smtp-source -d -s 20:                 best {max(theirs):,.0f}/s, "

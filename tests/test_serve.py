@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,53 +16,34 @@ import dkim
 import httpx
 import pytest
 import uvicorn
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from weekly.message import list_id_of
 from weekly.serve import create_app, server_config
 from weekly.signup import SignUp, confirm_token
 from weekly.state import CONFIRMED, UNSUBSCRIBED, Event, StateStore, now, state_path
-from weekly.tokens import list_id_of, make_token
+from weekly.unsubscribe import make_token
+
+from .smtp import Recorder, configure, make_build, smtp_server, write_list
 
 SECRET = "a-test-secret-that-is-long-enough"
 SENDER = "AI 주간 동향 <weekly@news.example.com>"
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.original_content or b""
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(content)))
-        return "250 OK"
-
-    def wait(self, count: int, seconds: float = 10.0) -> list[tuple[list[str], Message]]:
-        deadline = time.monotonic() + seconds
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.messages
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+def inbox() -> Iterator[tuple[Recorder, int]]:
+    """A real SMTP relay on 127.0.0.1 that keeps what it is given."""
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        yield recorder, port
+
+
+def wait_for(recorder: Recorder, count: int, seconds: float = 10.0) -> list[tuple[str, Message]]:
+    """The first `count` messages the relay got (the mail goes out after the answer)."""
+    deadline = time.monotonic() + seconds
+    while len(recorder.messages) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return [(rcpt, email.message_from_bytes(data)) for rcpt, data in recorder.messages]
 
 
 @pytest.fixture
@@ -131,6 +111,24 @@ def test_one_click_post_unsubscribes_without_redirect(newsletter: Path, service)
         assert store.standings()["kim@example.com"].suppresses("2025-01-01")
 
 
+def test_one_click_from_a_sent_message_and_the_next_send_skips_it(
+    newsletter: Path, service, run_weekly
+) -> None:
+    make_build(newsletter)
+    make_build(newsletter, 325)
+    write_list(newsletter, ["kim@example.com,김,subscribed,", "lee@example.com,Lee,subscribed,"])
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(newsletter, port)
+        assert run_weekly("send", "324", "--yes").exit_code == 0
+        header = str(recorder.parsed()["kim@example.com"]["List-Unsubscribe"])
+        https = header.split(",")[0].strip(" <>")
+        path = https.removeprefix("https://news.example.com/weekly")
+        assert service().post(path, data=ONE_CLICK).status_code == 200
+        assert run_weekly("send", "325", "--yes").exit_code == 0
+    assert recorder.accepted() == {"kim@example.com": 1, "lee@example.com": 2}
+
+
 def test_get_only_asks_and_the_button_unsubscribes(newsletter: Path, service) -> None:
     client = service()
     url = f"/unsubscribe/{token_for('lee@example.com')}"
@@ -178,8 +176,8 @@ def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
     assert "받은편지함을 확인해 주세요" in response.text
     assert not state_path(newsletter).exists() or history(newsletter, "park@example.com") == []
 
-    ((recipients, message),) = handler.wait(1)
-    assert recipients == ["Park@example.com"]
+    ((recipient, message),) = wait_for(handler, 1)
+    assert recipient == "Park@example.com"
     assert message["Auto-Submitted"] == "auto-generated"
     assert "구독" in str(email.header.make_header(email.header.decode_header(message["Subject"])))
     link = confirmation_link(message)
@@ -201,7 +199,7 @@ def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
 def test_confirmation_mail_is_dkim_signed(newsletter: Path, inbox, dkim_dns, service) -> None:
     handler, _ = inbox
     assert service().post("/subscribe", data={"email": "choi@example.com"}).status_code == 200
-    ((_, message),) = handler.wait(1)
+    ((_, message),) = wait_for(handler, 1)
     assert dkim.verify(message.as_bytes(policy=email.policy.SMTP), dnsfunc=dkim_dns)
 
 
@@ -236,7 +234,7 @@ def test_rate_limit_per_ip(newsletter: Path, settings, service, inbox) -> None:
     assert codes == [200, 200, 200, 429]
     other_ip = service(**{"X-Forwarded-For": "198.51.100.2"})
     assert other_ip.post("/subscribe", data={"email": "r9@example.com"}).status_code == 200
-    assert len(inbox[0].wait(4)) == 4
+    assert len(wait_for(inbox[0], 4)) == 4
 
 
 def test_bad_address_is_shown_back_with_the_form(service) -> None:

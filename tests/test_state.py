@@ -5,6 +5,7 @@ from __future__ import annotations
 import mailbox
 from pathlib import Path
 
+from weekly.message import list_id_of
 from weekly.state import (
     BOUNCED,
     COMPLAINED,
@@ -16,7 +17,7 @@ from weekly.state import (
     fold,
     state_path,
 )
-from weekly.tokens import list_id_of, make_token
+from weekly.unsubscribe import make_token
 
 
 def event(at: str, kind: str, source: str = "test", **extra: str) -> Event:

@@ -216,6 +216,28 @@ def subscribers_check(list_path: Path | None, root: Path) -> None:
     check_list(list_path, root, echo=click.echo)
 
 
+@subscribers.command("export")
+@list_option
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (replaced only when complete) instead of standard output.",
+)
+@root_option
+def subscribers_export(list_path: Path | None, output: Path | None, root: Path) -> None:
+    """Write the merged list as CSV: each row's status as it stands now (unsubscribes,
+    bounces and complaints applied), then the sign-ups confirmed on the web."""
+    import sys
+
+    from weekly.audience import export_list
+
+    count = export_list(root, list_path, output, sys.stdout)
+    if output is not None:
+        click.echo(f"Wrote {count:,} subscribers to {output}", err=True)
+
+
 @main.command()
 @click.argument("number", type=int, required=False)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)

@@ -3,7 +3,6 @@ DKIM-signed like the newsletter itself."""
 
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -17,7 +16,6 @@ from weekly.dkim_signer import DkimSigner
 from weekly.signup import SignUp
 from weekly.templates import render
 
-PASSWORD_ENV = "WEEKLY_SMTP_PASSWORD"
 TIMEOUT = 30.0
 
 
@@ -48,7 +46,9 @@ def confirmation_mail(
     return signer.sign(data) if signer else data
 
 
-def deliver(settings: DeliverySettings, sender: str, recipient: str, data: bytes) -> None:
+def deliver(
+    settings: DeliverySettings, secret: str | None, sender: str, recipient: str, data: bytes
+) -> None:
     """Hand one message to the relay `[delivery]` names; raises on any refusal."""
     context = ssl.create_default_context()
     client: smtplib.SMTP
@@ -59,6 +59,6 @@ def deliver(settings: DeliverySettings, sender: str, recipient: str, data: bytes
     with client:
         if settings.security == "starttls":
             client.starttls(context=context)
-        if settings.username:
-            client.login(settings.username, os.environ.get(PASSWORD_ENV, ""))
+        if settings.username and secret is not None:
+            client.login(settings.username, secret)
         client.sendmail(parseaddr(sender)[1], [recipient], data)

@@ -199,6 +199,13 @@ class Ledger:
         for row in cursor:
             yield Delivery(*row)
 
+    def permanent_failures(self) -> Iterator[tuple[str, str, str, str]]:
+        """(recipient, email, reply, time) of every 5xx refusal of any issue: hard bounces."""
+        yield from self._db.execute(
+            "SELECT recipient, email, last_reply, updated_at FROM deliveries WHERE state = ?",
+            (FAILED_PERMANENT,),
+        )
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")

@@ -14,6 +14,7 @@ from email.utils import format_datetime, parseaddr
 from weekly.base64_part import Base64Part
 from weekly.build import Composed
 from weekly.config import Config
+from weekly.dkim_signer import DkimSigner
 from weekly.headers import mailbox, unstructured
 from weekly.placeholders import UNSUBSCRIBE_URL
 from weekly.subscribers import Subscriber
@@ -75,6 +76,7 @@ class MessageFactory:
         self._end = f"--{boundary}--\r\n".encode("ascii")
         self._text = Base64Part(composed.text, escape_html=False)
         self._html = Base64Part(composed.html, escape_html=True)
+        self._signer = DkimSigner.from_config(config)
 
     @property
     def keys(self) -> frozenset[str]:
@@ -104,10 +106,8 @@ class MessageFactory:
         )
         values = subscriber.values()
         values[UNSUBSCRIBE_URL] = url
-        data = b"".join(
+        body = b"".join(
             (
-                head.encode("ascii"),
-                self._fixed,
                 self._text_head,
                 self._text.fill(values),
                 self._html_head,
@@ -115,7 +115,12 @@ class MessageFactory:
                 self._end,
             )
         )
-        return Built(message_id, data)
+        headers = head.encode("ascii")
+        signature = b""
+        if self._signer is not None:
+            # The fixed block ends in the blank line; the signer wants the header fields only.
+            signature = self._signer.signature(headers + self._fixed[:-2], body)
+        return Built(message_id, b"".join((signature, headers, self._fixed, body)))
 
 
 def _part_head(boundary: str, kind: str) -> bytes:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from weekly.bounces import open_mailbox
 from weekly.config import load_config
+from weekly.message import list_id_of
 from weekly.state import (
     UNSUBSCRIBE_SOURCES,
     UNSUBSCRIBED,
@@ -20,7 +21,7 @@ from weekly.state import (
     normalize_address,
     now,
 )
-from weekly.tokens import list_id_of, secret_from_env, token_address
+from weekly.unsubscribe import secret_from_env, token_address
 
 # base64url address, a dot, base64url MAC: how tokens look in a subject or a body.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")

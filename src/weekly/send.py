@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from weekly.audience import Audience
 from weekly.build import Composed, load_composed
 from weekly.config import Config, load_config
 from weekly.dispatch import Dispatcher, Tally
@@ -65,6 +66,8 @@ class Plan:
     by_state: Counter[str] = field(default_factory=Counter)  # ledger state of skipped rows
     report: ListReport | None = None
     unfilled: tuple[str, ...] = ()
+    suppressed: int = 0  # subscribed rows that unsubscribed, bounced or complained since
+    signups: int = 0  # confirmed on the web, not in the list
 
     def lines(self) -> Iterator[str]:
         yield f"Issue:    #{self.number} {self.subject}"
@@ -76,6 +79,10 @@ class Plan:
                 f"Rows:     {report.subscribed:,} subscribed, "
                 f"{sum(report.by_status.values()) - report.subscribed:,} not subscribed, "
                 f"{report.duplicate_count:,} duplicate"
+            )
+            yield (
+                f"Audience: {self.suppressed:,} unsubscribed, bounced or complained since, "
+                f"{self.signups:,} web sign-ups not in the list"
             )
         for state, count in sorted(self.by_state.items()):
             if state != SENDING:
@@ -161,6 +168,7 @@ class Send:
         check_security(settings, insecure=options.insecure)
         self.password = None if options.dry_run else password(settings)
         self.list_path = options.list_path or root / LIST_NAME
+        self.audience = Audience.load(root)
         self._stack = ExitStack()
         self.ledger: Ledger | None = None
         self._columns: set[str] = set()
@@ -242,17 +250,30 @@ class Send:
         else:  # the second pass of a send: the first one validated this very file
             assert self.plan.report is not None
             checked = self.plan.report.stamp
+        listed: set[str] = set()  # list rows that also signed up on the web
         for row in open_list(self.list_path, checked):
             if report is not None:
                 report.add(row)
-            if isinstance(row, Subscriber) and row.status == SUBSCRIBED:
-                if not self._columns:
-                    self._columns.update(row.fields)
-                batch.append(row)
-                if len(batch) == BATCH:
-                    yield from self._with_states(batch)
-                    batch = []
-        yield from self._with_states(batch)
+            if not isinstance(row, Subscriber):
+                continue
+            if self.audience.signed_up(row.key):
+                listed.add(row.key)
+            if not self.audience.admits(row):
+                if report is not None and row.status == SUBSCRIBED:
+                    self.plan.suppressed += 1
+                continue
+            if not self._columns:
+                self._columns.update(row.fields)
+            batch.append(row)
+            if len(batch) == BATCH:
+                yield from self._with_states(batch)
+                batch = []
+        for signup in self.audience.signups(listed):
+            if report is not None:
+                self.plan.signups += 1
+            batch.append(signup)
+        for start in range(0, len(batch), BATCH):
+            yield from self._with_states(batch[start : start + BATCH])
 
     def _with_states(self, batch: list[Subscriber]) -> Iterator[tuple[Subscriber, str | None]]:
         if not batch:

@@ -27,11 +27,13 @@ from weekly.config import Config, ServeSettings, confirm_url, load_config
 from weekly.confirm_mail import confirmation_mail, deliver
 from weekly.dkim_signer import DkimSigner
 from weekly.errors import WeeklyError
+from weekly.message import list_id_of
 from weekly.optout import unsubscribe
 from weekly.signup import SignUp, confirm_token, read_confirm_token
 from weekly.state import CONFIRMED, Event, StateStore, normalize_address, now
 from weekly.templates import environment, render
-from weekly.tokens import list_id_of, secret_from_env, token_address
+from weekly.transport import check_security, password
+from weekly.unsubscribe import secret_from_env, token_address
 
 log = logging.getLogger("weekly.serve")
 
@@ -83,6 +85,7 @@ class Service:
     secret: bytes
     store: StateStore
     signer: DkimSigner | None
+    password: str | None
     per_ip: RateLimiter
     per_address: RateLimiter
 
@@ -91,11 +94,13 @@ class Service:
         config = load_config(root)
         if confirm_url(config) == config.unsubscribe.url:
             raise WeeklyError(f"{config.path}: set serve.confirm_url (a link with {{token}})")
+        check_security(config.delivery, insecure=False)
         return cls(
             config=config,
             secret=secret_from_env(),
             store=StateStore.open(root),
             signer=DkimSigner.from_config(config),
+            password=password(config.delivery),
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR),
         )
@@ -124,7 +129,7 @@ class Service:
         link = confirm_url(config).replace("{token}", confirm_token(self.secret, request))
         data = confirmation_mail(config, env, request, link, self.signer)
         try:
-            deliver(config.delivery, config.newsletter.sender, request.email, data)
+            deliver(config.delivery, self.password, config.newsletter.sender, request.email, data)
         except Exception:  # a failure in the background is logged; it must not stop the service
             log.exception("confirmation mail to %s failed", request.email)
 

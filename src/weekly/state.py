@@ -4,7 +4,9 @@ unsubscribed, bounced or complained, when and how we know, so consent can be sho
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,6 +137,20 @@ def fold(events: Iterable[Event]) -> Standing | None:
     return standing
 
 
+def standings_of(events: Iterable[Event]) -> dict[str, Standing]:
+    """Where each address stands after `events` (any order), by lower-cased address."""
+    by_address: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        by_address[event.address].append(event)
+    result: dict[str, Standing] = {}
+    for address, mine in by_address.items():
+        mine.sort(key=lambda e: e.at)  # stable: the log's own order among equal times
+        standing = fold(mine)
+        if standing is not None:
+            result[address] = standing
+    return result
+
+
 class StateStore:
     """The subscription log of one newsletter folder."""
 
@@ -188,23 +204,10 @@ class StateStore:
         """Every event of one address (any case), oldest first."""
         return list(self._events("WHERE address = ?", (address.lower(),)))
 
-    def standings(self) -> dict[str, Standing]:
-        """Where every address in the log stands, by lower-cased address."""
-        result: dict[str, Standing] = {}
-        current: list[Event] = []
-        for event in self._events("", ()):
-            if current and current[-1].address != event.address:
-                self._settle(current, result)
-                current = []
-            current.append(event)
-        self._settle(current, result)
-        return result
-
-    @staticmethod
-    def _settle(events: list[Event], into: dict[str, Standing]) -> None:
-        standing = fold(events)
-        if standing is not None:
-            into[events[0].address] = standing
+    def standings(self, extra: Iterable[Event] = ()) -> dict[str, Standing]:
+        """Where every address stands, counting `extra` events (known elsewhere, such as the
+        send ledger's 5xx replies) as if they were in the log."""
+        return standings_of(itertools.chain(self._events("", ()), extra))
 
     def _events(self, where: str, args: tuple[str, ...]) -> Iterator[Event]:
         cursor = self._db.execute(

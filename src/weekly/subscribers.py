@@ -50,6 +50,7 @@ class Subscriber:
     name: str
     status: str
     fields: dict[str, str]
+    subscribed_at: str = ""  # as written in the list; a later unsubscribe or bounce wins
 
     def values(self) -> dict[str, str]:
         """Placeholder values for this subscriber (without the unsubscribe URL)."""
@@ -196,6 +197,7 @@ def _subscriber(line: int, row: dict[str, str], *, trusted: bool) -> Subscriber 
         name=row.get("name", "").strip(),
         status=status,
         fields=fields,
+        subscribed_at=row.get("subscribed_at", "").strip(),
     )
 
 

@@ -47,6 +47,9 @@ def test_maildir_read_twice_changes_nothing(newsletter: Path, run_weekly) -> Non
     assert first.output == (
         "Read 5 messages: 2 hard bounces, 1 soft bounces, 1 complaints, 1 not bounces;"
         " 4 new events recorded\n"
+        "  no more mail to annoyed@example.com (complained)\n"
+        "  no more mail to Gone@Example.org (bounced)\n"
+        "  no more mail to nobody@example.com (bounced)\n"
     )
     found = standings(newsletter)
     assert found == {
@@ -69,7 +72,9 @@ def test_three_soft_bounces_in_a_row_suppress(newsletter: Path, run_weekly) -> N
     assert run_weekly("bounces", str(box)).exit_code == 0
     assert "full@example.net" not in standings(newsletter)
     mailbox.Maildir(box).add(soft_bounce(2))
-    assert run_weekly("bounces", str(box)).output.endswith("; 1 new events recorded\n")
+    assert run_weekly("bounces", str(box)).output.endswith(
+        "; 1 new events recorded\n  no more mail to full@example.net (bounced)\n"
+    )
     assert standings(newsletter) == {"full@example.net": BOUNCED}
 
 

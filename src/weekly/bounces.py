@@ -21,7 +21,7 @@ from flufl.bounce import all_failures
 
 from weekly.config import load_config
 from weekly.errors import WeeklyError
-from weekly.state import BOUNCED, COMPLAINED, SOFT_BOUNCED, Event, StateStore, now
+from weekly.state import BOUNCED, COMPLAINED, SOFT_BOUNCED, Event, Standing, StateStore, now
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +139,18 @@ class BounceReport:
     not_bounces: int = 0
     found: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
     recorded: int = 0
+    stopped: list[tuple[str, str]] = field(default_factory=list)  # (address, why): newly off
 
-    def line(self) -> str:
+    def lines(self) -> Iterator[str]:
+        """The summary, then each address this pass took off the list."""
         found = self.found
-        return (
+        yield (
             f"Read {self.messages:,} messages: {found[BOUNCED]:,} hard bounces, "
             f"{found[SOFT_BOUNCED]:,} soft bounces, {found[COMPLAINED]:,} complaints, "
             f"{self.not_bounces:,} not bounces; {self.recorded:,} new events recorded"
         )
+        for address, why in self.stopped:
+            yield f"  no more mail to {address} ({why})"
 
 
 _KINDS = (BOUNCED, SOFT_BOUNCED, COMPLAINED)
@@ -159,6 +163,7 @@ def record_bounces(root: Path, path: Path) -> BounceReport:
     box = open_mailbox(path)
     report = BounceReport()
     with StateStore.open(root) as store:
+        before = store.standings()
         for key in box.iterkeys():
             data = box.get_bytes(key)
             message = email.message_from_bytes(data)
@@ -182,4 +187,18 @@ def record_bounces(root: Path, path: Path) -> BounceReport:
                     )
                 )
             report.recorded += store.record(events)
+        if report.recorded:
+            report.stopped = _newly_suppressed(before, store.standings())
     return report
+
+
+def _newly_suppressed(
+    before: dict[str, Standing], after: dict[str, Standing]
+) -> list[tuple[str, str]]:
+    """Addresses suppressed in `after` that were not in `before`, with the reason."""
+    stopped = []
+    for address, standing in sorted(after.items()):
+        earlier = before.get(address)
+        if standing.suppressed and (earlier is None or not earlier.suppressed):
+            stopped.append((standing.email, standing.status))
+    return stopped

@@ -285,7 +285,8 @@ def bounces(path: Path, root: Path) -> None:
     """
     from weekly.bounces import record_bounces
 
-    click.echo(record_bounces(root, path).line())
+    for line in record_bounces(root, path).lines():
+        click.echo(line)
 
 
 @main.command()

@@ -49,7 +49,7 @@ def _line_of(root: Path, needle: str) -> int:
             'language = "ko"',
             'language = "fr"',
             "language",
-            "newsletter.language: must be one of ko | en",
+            "newsletter.language: must be one of en | ko, not 'fr'",
         ),
         (
             "concurrency = 8",

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from weekly.errors import ConfigError
+from weekly.l10n import available_languages
 
 CONFIG_NAME = "weekly.toml"
-LANGUAGES = ("ko", "en")
 
 
 def setting(default: Any = dataclasses.MISSING, *, doc: str, key: str | None = None) -> Any:
@@ -30,7 +30,9 @@ class NewsletterSettings:
     """`[newsletter]`: who publishes, in what language, and where the archive lives."""
 
     name: str = setting(doc="Newsletter name, shown in the header and as the sender's name.")
-    language: Literal["ko", "en"] = setting("ko", doc="Language of fixed strings and dates.")
+    language: str = setting(
+        "ko", doc="Language of fixed strings and dates; any language with a message catalog."
+    )
     site_url: str = setting(doc="Root URL of the web archive; issue N lives at site_url/N/.")
     sender: str = setting(doc="From header, e.g. 'Name <addr@example.com>'.", key="from")
     reply_to: str = setting("", doc="Reply-To address; empty means replies go to From.")
@@ -240,6 +242,11 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
             raise locate.error((*prefix, "from"), f"not an email address: {obj.sender!r}")
         if obj.reply_to and "@" not in parseaddr(obj.reply_to)[1]:
             raise locate.error((*prefix, "reply_to"), f"not an email address: {obj.reply_to!r}")
+        if obj.language not in available_languages():
+            choices = " | ".join(available_languages())
+            raise locate.error(
+                (*prefix, "language"), f"must be one of {choices}, not {obj.language!r}"
+            )
         if not obj.name.strip():
             raise locate.error((*prefix, "name"), "must not be empty")
     elif isinstance(obj, DeliverySettings):

@@ -36,11 +36,6 @@ def split(text: str) -> list[str]:
     return _TOKEN.split(text)
 
 
-def keys_in(text: str) -> set[str]:
-    """Every placeholder key that occurs in `text`."""
-    return set(_TOKEN.findall(text))
-
-
 class Filler:
     """A composed part pre-split around its placeholders; `fill` makes one recipient's copy."""
 

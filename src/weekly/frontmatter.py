@@ -37,9 +37,10 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
         return FrontMatter({}, {}, text, 1)
     end = _closing_line(path, lines, ("---", "..."))
     source = "".join(lines[1:end])
-    try:
-        node = yaml.compose(source, Loader=_LOADER)
-        values = yaml.load(source, Loader=_LOADER)
+    loader = _LOADER(source)
+    try:  # one parse: the node tree gives key lines, the same tree gives the values
+        node = loader.get_single_node()
+        values = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -47,8 +48,10 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
         raise IssueError(path, f"invalid YAML front matter: {problem}", line) from None
     except ValueError as exc:  # well-formed YAML naming an impossible date, such as 2025-13-01
         raise IssueError(path, f"invalid date in the front matter: {exc}") from None
+    finally:
+        loader.dispose()
     if values is None:
-        values, node = {}, None
+        values = {}
     if not isinstance(values, dict):
         raise IssueError(path, "front matter must be a mapping of key: value lines", 2)
     key_lines = {}

@@ -267,7 +267,7 @@ class _SiteRenderer:
     def _index_pages(self, shown: list[Entry]) -> dict[str, bytes]:
         per_page = self.config.archive.per_page
         newest_first = shown[::-1]
-        count = max(1, -(-len(newest_first) // per_page))
+        count = self._page_count(shown)
         files = {}
         for page in range(1, count + 1):
             root = "./" if page == 1 else "../../"
@@ -283,6 +283,10 @@ class _SiteRenderer:
             )
             files[_page_href("", page) + "index.html"] = html.encode("utf-8")
         return files
+
+    def _page_count(self, shown: list[Entry]) -> int:
+        """How many index pages `shown` fills; an empty archive still has its first page."""
+        return max(1, -(-len(shown) // self.config.archive.per_page))
 
     def _feed(self, newest: list[Entry]) -> dict[str, bytes]:
         entries, kept = [], {}
@@ -308,7 +312,7 @@ class _SiteRenderer:
         return {"feed.xml": xml.encode("utf-8")}
 
     def _sitemap(self, shown: list[Entry]) -> dict[str, bytes]:
-        count = max(1, -(-len(shown) // self.config.archive.per_page))
+        count = self._page_count(shown)
         xml = render(
             self.env,
             f"{SITE_TEMPLATES}/sitemap.xml",

@@ -251,6 +251,27 @@ def test_changed_section_of_a_feed_issue_also_rewrites_the_feed(newsletter: Path
     assert "덧붙인 문단입니다." in " ".join(Page(content).text("p"))
 
 
+def test_feed_entry_is_updated_when_its_issue_is_edited(newsletter: Path) -> None:
+    build(newsletter)
+    section = newsletter / "issues/324/20-sora.md"
+    section.write_text(section.read_text(encoding="utf-8") + "\n고친 문단.\n", encoding="utf-8")
+    edited = dt.datetime(2026, 1, 2, 21, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    build(newsletter, now=edited)
+    newest, older = feed_entries(newsletter / "site")
+    assert newest.findtext(f"{ATOM}updated") == "2026-01-02T12:30:00Z"
+    assert newest.findtext(f"{ATOM}published") == "2025-10-02T00:00:00Z"
+    assert older.findtext(f"{ATOM}updated") == "2025-09-25T00:00:00Z", "not edited"
+    feed = ET.parse(newsletter / "site/feed.xml").getroot()
+    assert feed.findtext(f"{ATOM}updated") == "2026-01-02T12:30:00Z"
+
+    override = newsletter / "templates/site/content.html"
+    override.parent.mkdir(parents=True)
+    override.write_text('<p>MARKER</p>\n{% include "default:site/content.html" %}', "utf-8")
+    build(newsletter, now=edited + dt.timedelta(days=1))
+    updated = [e.findtext(f"{ATOM}updated") for e in feed_entries(newsletter / "site")]
+    assert updated == ["2026-01-02T12:30:00Z", "2025-09-25T00:00:00Z"], "a template is no edit"
+
+
 def test_changed_title_rewrites_the_index_feed_and_neighbour(newsletter: Path) -> None:
     build(newsletter)
     edit_front_matter(newsletter / "issues/323/issue.md", "title", "새 제목")

@@ -156,11 +156,7 @@ def _issue_files(folder: Path) -> list[str]:
 
 
 def _folder_digest(folder: Path) -> str:
-    sha = hashlib.sha256()
-    for name in _issue_files(folder):
-        sha.update(name.encode("utf-8") + b"\0")
-        sha.update(hashlib.sha256((folder / name).read_bytes()).digest())
-    return sha.hexdigest()
+    return _files_digest([(name, folder / name) for name in _issue_files(folder)])
 
 
 class _SiteRenderer:

@@ -42,6 +42,13 @@ def edit_front_matter(path: Path, key: str, value: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def override_template(root: Path, name: str, text: str) -> None:
+    """Give the newsletter its own `templates/site/<name>`."""
+    path = root / "templates/site" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 class Page(HTMLParser):
     """The parts of an HTML page the tests look at: links, tags seen, text by tag."""
 
@@ -264,9 +271,9 @@ def test_feed_entry_is_updated_when_its_issue_is_edited(newsletter: Path) -> Non
     feed = ET.parse(newsletter / "site/feed.xml").getroot()
     assert feed.findtext(f"{ATOM}updated") == "2026-01-02T12:30:00Z"
 
-    override = newsletter / "templates/site/content.html"
-    override.parent.mkdir(parents=True)
-    override.write_text('<p>MARKER</p>\n{% include "default:site/content.html" %}', "utf-8")
+    override_template(
+        newsletter, "content.html", '<p>MARKER</p>\n{% include "default:site/content.html" %}'
+    )
     build(newsletter, now=edited + dt.timedelta(days=1))
     updated = [e.findtext(f"{ATOM}updated") for e in feed_entries(newsletter / "site")]
     assert updated == ["2026-01-02T12:30:00Z", "2025-09-25T00:00:00Z"], "a template is no edit"
@@ -292,12 +299,11 @@ def test_deleted_issue_loses_its_pages(newsletter: Path) -> None:
 
 def test_template_override_and_template_change_rebuild_pages(newsletter: Path) -> None:
     build(newsletter)
-    override = newsletter / "templates/site/issue.html"
-    override.parent.mkdir(parents=True)
-    override.write_text(
+    override_template(
+        newsletter,
+        "issue.html",
         '{% extends "default:site/issue.html" %}\n'
         "{% block title %}OVERRIDDEN {{ super() }}{% endblock %}\n",
-        encoding="utf-8",
     )
     written = set(build(newsletter).report.written)
     assert {"323/index.html", "324/index.html"} <= written
@@ -337,10 +343,10 @@ def test_cli_prints_what_it_did(run_weekly: Callable[..., Result], tmp_path: Pat
 
 def test_changed_content_template_reaches_the_feed(newsletter: Path) -> None:
     build(newsletter)
-    override = newsletter / "templates/site/content.html"
-    override.parent.mkdir(parents=True)
-    override.write_text(
-        '<p class="marker">MARKER</p>\n{% include "default:site/content.html" %}', "utf-8"
+    override_template(
+        newsletter,
+        "content.html",
+        '<p class="marker">MARKER</p>\n{% include "default:site/content.html" %}',
     )
     assert "feed.xml" in build(newsletter).report.written
     for entry in feed_entries(newsletter / "site"):

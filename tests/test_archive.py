@@ -42,6 +42,13 @@ def edit_front_matter(path: Path, key: str, value: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def override_template(root: Path, name: str, text: str) -> None:
+    """Give the newsletter its own `templates/site/<name>`."""
+    path = root / "templates/site" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 class Page(HTMLParser):
     """The parts of an HTML page the tests look at: links, tags seen, text by tag."""
 
@@ -251,6 +258,27 @@ def test_changed_section_of_a_feed_issue_also_rewrites_the_feed(newsletter: Path
     assert "덧붙인 문단입니다." in " ".join(Page(content).text("p"))
 
 
+def test_feed_entry_is_updated_when_its_issue_is_edited(newsletter: Path) -> None:
+    build(newsletter)
+    section = newsletter / "issues/324/20-sora.md"
+    section.write_text(section.read_text(encoding="utf-8") + "\n고친 문단.\n", encoding="utf-8")
+    edited = dt.datetime(2026, 1, 2, 21, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    build(newsletter, now=edited)
+    newest, older = feed_entries(newsletter / "site")
+    assert newest.findtext(f"{ATOM}updated") == "2026-01-02T12:30:00Z"
+    assert newest.findtext(f"{ATOM}published") == "2025-10-02T00:00:00Z"
+    assert older.findtext(f"{ATOM}updated") == "2025-09-25T00:00:00Z", "not edited"
+    feed = ET.parse(newsletter / "site/feed.xml").getroot()
+    assert feed.findtext(f"{ATOM}updated") == "2026-01-02T12:30:00Z"
+
+    override_template(
+        newsletter, "content.html", '<p>MARKER</p>\n{% include "default:site/content.html" %}'
+    )
+    build(newsletter, now=edited + dt.timedelta(days=1))
+    updated = [e.findtext(f"{ATOM}updated") for e in feed_entries(newsletter / "site")]
+    assert updated == ["2026-01-02T12:30:00Z", "2025-09-25T00:00:00Z"], "a template is no edit"
+
+
 def test_changed_title_rewrites_the_index_feed_and_neighbour(newsletter: Path) -> None:
     build(newsletter)
     edit_front_matter(newsletter / "issues/323/issue.md", "title", "새 제목")
@@ -271,12 +299,11 @@ def test_deleted_issue_loses_its_pages(newsletter: Path) -> None:
 
 def test_template_override_and_template_change_rebuild_pages(newsletter: Path) -> None:
     build(newsletter)
-    override = newsletter / "templates/site/issue.html"
-    override.parent.mkdir(parents=True)
-    override.write_text(
+    override_template(
+        newsletter,
+        "issue.html",
         '{% extends "default:site/issue.html" %}\n'
         "{% block title %}OVERRIDDEN {{ super() }}{% endblock %}\n",
-        encoding="utf-8",
     )
     written = set(build(newsletter).report.written)
     assert {"323/index.html", "324/index.html"} <= written
@@ -316,10 +343,10 @@ def test_cli_prints_what_it_did(run_weekly: Callable[..., Result], tmp_path: Pat
 
 def test_changed_content_template_reaches_the_feed(newsletter: Path) -> None:
     build(newsletter)
-    override = newsletter / "templates/site/content.html"
-    override.parent.mkdir(parents=True)
-    override.write_text(
-        '<p class="marker">MARKER</p>\n{% include "default:site/content.html" %}', "utf-8"
+    override_template(
+        newsletter,
+        "content.html",
+        '<p class="marker">MARKER</p>\n{% include "default:site/content.html" %}',
     )
     assert "feed.xml" in build(newsletter).report.written
     for entry in feed_entries(newsletter / "site"):

@@ -63,11 +63,17 @@ class ArchiveSummary:
 
 
 def build_archive(
-    root: Path, out: Path | None = None, *, drafts: bool = False, today: dt.date | None = None
+    root: Path,
+    out: Path | None = None,
+    *,
+    drafts: bool = False,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> ArchiveSummary:
     """Build (or bring up to date) the archive of `root`'s issues in `out` (default `site/`).
 
-    Drafts and issues dated after `today` are left out unless `drafts` is true.
+    Drafts and issues dated after `today` are left out unless `drafts` is true; `now` (aware)
+    is the feed's `updated` time for issues edited since the last build.
     """
     config = load_config(root)
     out = out if out is not None else root / SITE_DIR
@@ -75,7 +81,8 @@ def build_archive(
     entries, read = _scan(root, manifest)
     today = today or dt.date.today()
     shown = [e for e in entries if drafts or (not e.draft and e.date <= today)]
-    site = _SiteRenderer(root, config, read, dict(manifest.cache.get("feed", {})))
+    stamp = _atom_time(now or dt.datetime.now(dt.UTC))
+    site = _SiteRenderer(root, config, read, dict(manifest.cache.get("feed", {})), stamp)
     units = [
         *site.issue_units(shown),
         site.index_unit(shown),
@@ -149,24 +156,27 @@ def _issue_files(folder: Path) -> list[str]:
 
 
 def _folder_digest(folder: Path) -> str:
-    sha = hashlib.sha256()
-    for name in _issue_files(folder):
-        sha.update(name.encode("utf-8") + b"\0")
-        sha.update(hashlib.sha256((folder / name).read_bytes()).digest())
-    return sha.hexdigest()
+    return _files_digest([(name, folder / name) for name in _issue_files(folder)])
 
 
 class _SiteRenderer:
     """Turns entries into site units; every unit's inputs include what shapes all output."""
 
     def __init__(
-        self, root: Path, config: Config, read: dict[int, Issue], feed_content: dict[str, Any]
+        self,
+        root: Path,
+        config: Config,
+        read: dict[int, Issue],
+        feed_content: dict[str, Any],
+        now: str,
     ) -> None:
         self.root = root
         self.config = config
         self.read = read
-        # The feed entries' HTML from the last build, so one edit re-renders one entry, not 20.
+        # The feed entries' HTML and `updated` time from the last build, so one edit re-renders
+        # one entry, not 20, and only an edited issue's entry says it was updated.
         self.feed_content = feed_content
+        self.now = now
         self.env = environment(root, config.newsletter.language)
         self.site_url = config.newsletter.site_url.rstrip("/") + "/"
         self.shape = digest(
@@ -267,7 +277,7 @@ class _SiteRenderer:
     def _index_pages(self, shown: list[Entry]) -> dict[str, bytes]:
         per_page = self.config.archive.per_page
         newest_first = shown[::-1]
-        count = max(1, -(-len(newest_first) // per_page))
+        count = self._page_count(shown)
         files = {}
         for page in range(1, count + 1):
             root = "./" if page == 1 else "../../"
@@ -284,20 +294,30 @@ class _SiteRenderer:
             files[_page_href("", page) + "index.html"] = html.encode("utf-8")
         return files
 
+    def _page_count(self, shown: list[Entry]) -> int:
+        """How many index pages `shown` fills; an empty archive still has its first page."""
+        return max(1, -(-len(shown) // self.config.archive.per_page))
+
     def _feed(self, newest: list[Entry]) -> dict[str, bytes]:
         entries, kept = [], {}
         for entry in newest:
             url = issue_url(self.config, entry.number)
             inputs = digest(self.shape, entry.digest)
-            known = self.feed_content.get(str(entry.number))
-            if not known or known["inputs"] != inputs:
-                html = self._content(self._issue(entry.number), image_base=url)
-                known = {"inputs": inputs, "html": html}
+            known = self.feed_content.get(str(entry.number), {})
+            if known.get("inputs") != inputs:
+                known = {
+                    "inputs": inputs,
+                    "html": self._content(self._issue(entry.number), image_base=url),
+                    "digest": entry.digest,
+                    "updated": self._updated(entry, known),
+                }
             kept[str(entry.number)] = known
-            entries.append({"entry": entry, "url": url, "content": known["html"]})
+            entries.append(
+                {"entry": entry, "url": url, "content": known["html"], "updated": known["updated"]}
+            )
         self.feed_content.clear()
         self.feed_content.update(kept)
-        updated = max((e.date for e in newest), default=dt.date(1970, 1, 1))
+        updated = max((e["updated"] for e in entries), default=_atom_time(dt.date(1970, 1, 1)))
         xml = render(
             self.env,
             f"{SITE_TEMPLATES}/feed.xml",
@@ -307,8 +327,15 @@ class _SiteRenderer:
         )
         return {"feed.xml": xml.encode("utf-8")}
 
+    def _updated(self, entry: Entry, known: dict[str, Any]) -> str:
+        """An entry's Atom `updated`: its date when it first enters the feed, the build's time
+        once its issue's files change, and otherwise what it was (a new template is no edit)."""
+        if not known.get("digest"):
+            return _atom_time(entry.date)
+        return known["updated"] if known["digest"] == entry.digest else self.now
+
     def _sitemap(self, shown: list[Entry]) -> dict[str, bytes]:
-        count = max(1, -(-len(shown) // self.config.archive.per_page))
+        count = self._page_count(shown)
         xml = render(
             self.env,
             f"{SITE_TEMPLATES}/sitemap.xml",
@@ -323,6 +350,13 @@ class _SiteRenderer:
         missing = render(self.env, f"{SITE_TEMPLATES}/404.html", **self._context(self.site_url))
         style = render(self.env, f"{SITE_TEMPLATES}/style.css")
         return {"404.html": missing.encode("utf-8"), "style.css": style.encode("utf-8")}
+
+
+def _atom_time(moment: dt.date) -> str:
+    """An RFC 3339 UTC time as Atom wants it; a date means its midnight."""
+    if not isinstance(moment, dt.datetime):
+        return f"{moment.isoformat()}T00:00:00Z"
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _page_href(root: str, page: int) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from markdown_it.common.utils import normalizeReference
 from markdown_it.token import Token
 
 from weekly.datetext import DATE, DATE_LINE, written_date
@@ -306,14 +307,10 @@ def _take_definitions(lines: list[str], env: dict[str, Any]) -> dict[str, str]:
 
 
 def _with_definitions(markdown: str, definitions: dict[str, str]) -> str:
-    used = {_label(m[1]) for m in _REFERENCE_USE.finditer(markdown)}
+    used = {normalizeReference(m[1]) for m in _REFERENCE_USE.finditer(markdown)}
     wanted = [text for label, text in definitions.items() if label in used]
     text = link_markdown(markdown.strip("\n"))
     return "\n\n".join([text, *wanted]) if wanted else text
-
-
-def _label(text: str) -> str:
-    return " ".join(text.split()).lower().upper()
 
 
 def _plain_markdown(text: str) -> str:

@@ -60,9 +60,7 @@ def load_manifest(out: Path) -> Manifest:
     path = out / MANIFEST_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return Manifest()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return Manifest()
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         return Manifest()

@@ -20,10 +20,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from weekly import frontmatter, markdown, text
+from weekly import frontmatter, l10n, markdown, text
 from weekly import issue as issue_module
+from weekly import templates as templates_module
 from weekly.config import Config, issue_url, load_config
-from weekly.issue import Issue, read_issue
+from weekly.issue import Issue, is_hidden, read_issue
 from weekly.l10n import catalog_path
 from weekly.project import SITE_DIR, TEMPLATES_DIR, issue_dir, issue_numbers
 from weekly.site import Manifest, Report, Unit, digest, load_manifest, publish
@@ -138,8 +139,7 @@ def _entry_from_json(data: dict[str, Any]) -> Entry:
 
 def _summary(issue: Issue) -> str:
     """One line for the index: the preheader, else the opening words of the lead or a section."""
-    source = issue.lead or (issue.sections[0].body if issue.sections else "")
-    return issue.preheader or text.opening_words(source, SUMMARY_COLUMNS)
+    return issue.preheader or text.opening_words(issue.opening, SUMMARY_COLUMNS)
 
 
 def _issue_files(folder: Path) -> list[str]:
@@ -147,10 +147,10 @@ def _issue_files(folder: Path) -> list[str]:
     order; names starting with `.` or `_` are skipped, as for sections."""
     found = []
     for current, folders, files in os.walk(folder):
-        folders[:] = [name for name in folders if not name.startswith((".", "_"))]
+        folders[:] = [name for name in folders if not is_hidden(name)]
         base = os.path.relpath(current, folder)
         for name in files:
-            if not name.startswith((".", "_")):
+            if not is_hidden(name):
                 found.append(name if base == "." else f"{base}/{name}".replace(os.sep, "/"))
     return sorted(found)
 
@@ -178,7 +178,7 @@ class _SiteRenderer:
         self.feed_content = feed_content
         self.now = now
         self.env = environment(root, config.newsletter.language)
-        self.site_url = config.newsletter.site_url.rstrip("/") + "/"
+        self.site_url = config.newsletter.site_url
         self.shape = digest(
             _templates_digest(root, config.newsletter.language),
             dataclasses.asdict(config.newsletter),
@@ -383,7 +383,15 @@ def _templates_digest(root: Path, language: str) -> str:
 def _code_digest() -> str:
     """A hash of the modules that read issues and turn them into pages and summaries, so a new
     version of weekly rebuilds everything even where no issue changed."""
-    modules = (sys.modules[__name__], markdown, text, issue_module, frontmatter)
+    modules = (
+        sys.modules[__name__],
+        markdown,
+        text,
+        issue_module,
+        frontmatter,
+        templates_module,
+        l10n,
+    )
     return _files_digest([(module.__name__, Path(module.__file__ or "")) for module in modules])
 
 

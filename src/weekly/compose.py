@@ -23,7 +23,7 @@ from weekly.issue import Issue, read_issue
 from weekly.markdown import to_html
 from weekly.mjml_compile import compile_mjml
 from weekly.placeholders import placeholder
-from weekly.project import build_dir, issue_dir, newest_issue_number
+from weekly.project import build_dir, chosen_issue_number, issue_dir
 from weekly.templates import environment, render
 from weekly.text import limit_line_octets, markdown_to_text, opening_words
 
@@ -153,8 +153,7 @@ def render_issue(
 
 def _preheader_from(issue: Issue) -> str:
     """The lead's (or first section's) opening words, cut at a word near the inbox preview width."""
-    source = issue.lead or (issue.sections[0].body if issue.sections else "")
-    return opening_words(source, PREHEADER_COLUMNS)
+    return opening_words(issue.opening, PREHEADER_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -184,8 +183,7 @@ def compose_issue(
     watch = watch or Stopwatch()
     with watch.stage("read"):
         config = load_config(root)
-        number = newest_issue_number(root) if number is None else number
-        issue = read_issue(issue_dir(root, number))
+        issue = read_issue(issue_dir(root, chosen_issue_number(root, number)))
     return issue, render_issue(root, config, issue, watch)
 
 

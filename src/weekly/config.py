@@ -38,6 +38,10 @@ class NewsletterSettings:
     reply_to: str = setting("", doc="Reply-To address; empty means replies go to From.")
     postal_address: str = setting(doc="Postal address printed in every footer (CAN-SPAM).")
 
+    def __post_init__(self) -> None:
+        # One trailing slash, whatever the editor wrote, so every user can join paths to it.
+        object.__setattr__(self, "site_url", self.site_url.rstrip("/") + "/")
+
 
 @dataclass(frozen=True, kw_only=True)
 class DeliverySettings:
@@ -310,4 +314,4 @@ def confirm_url(config: Config) -> str:
 
 def issue_url(config: Config, number: int) -> str:
     """The web archive address of issue `number`."""
-    return f"{config.newsletter.site_url.rstrip('/')}/{number}/"
+    return f"{config.newsletter.site_url}{number}/"

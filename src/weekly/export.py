@@ -10,7 +10,7 @@ from weekly.errors import IssueError
 from weekly.frontmatter import join_front_matter
 from weekly.issue import ISSUE_FILE, Issue, read_issue
 from weekly.markdown import parse
-from weekly.project import issue_dir, newest_issue_number
+from weekly.project import chosen_issue_number, issue_dir
 
 _SECTION_LEVELS = {"h1", "h2"}
 
@@ -48,5 +48,4 @@ def _check_headings(path: Path, markdown: str) -> None:
 
 def export_number(root: Path, number: int | None) -> str:
     """Issue `number` under `root` (default: the newest) exported with `export_issue`."""
-    chosen = newest_issue_number(root) if number is None else number
-    return export_issue(read_issue(issue_dir(root, chosen)))
+    return export_issue(read_issue(issue_dir(root, chosen_issue_number(root, number))))

@@ -40,6 +40,11 @@ class Issue:
     lead: str
     sections: tuple[Section, ...]
 
+    @property
+    def opening(self) -> str:
+        """The Markdown a reader meets first: the lead, else the first section's body."""
+        return self.lead or (self.sections[0].body if self.sections else "")
+
 
 def read_issue(folder: Path) -> Issue:
     """Read and validate `folder`; every error names the file and line."""
@@ -57,7 +62,7 @@ def read_issue(folder: Path) -> Issue:
     sections = tuple(
         _read_section(path)
         for path in sorted(folder.glob("*.md"))
-        if path.name != ISSUE_FILE and not path.name.startswith((".", "_"))
+        if path.name != ISSUE_FILE and not is_hidden(path.name)
     )
     lead = head.body.strip()
     if not sections and not lead:
@@ -73,6 +78,11 @@ def read_issue(folder: Path) -> Issue:
         lead=lead,
         sections=sections,
     )
+
+
+def is_hidden(name: str) -> bool:
+    """Files and folders starting with `.` or `_` are the editor's scratch, never published."""
+    return name.startswith((".", "_"))
 
 
 def _read_text(path: Path) -> str:

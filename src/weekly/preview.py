@@ -207,7 +207,7 @@ def _sample_values(config: Config) -> dict[str, str]:
 
 def _served_locally(email_html: str, config: Config) -> str:
     """Point the email's archive links and images at the preview's own copy of the archive."""
-    return email_html.replace(config.newsletter.site_url.rstrip("/") + "/", SITE_PREFIX)
+    return email_html.replace(config.newsletter.site_url, SITE_PREFIX)
 
 
 def run_preview(

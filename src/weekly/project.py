@@ -31,6 +31,11 @@ def issue_numbers(root: Path) -> list[int]:
     return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
 
 
+def chosen_issue_number(root: Path, number: int | None) -> int:
+    """`number` when given, else the newest issue's: what commands take without a number."""
+    return newest_issue_number(root) if number is None else number
+
+
 def newest_issue_number(root: Path) -> int:
     """The highest issue number, for commands run without one."""
     numbers = issue_numbers(root)

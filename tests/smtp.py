@@ -16,7 +16,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from weekly.build import HTML_FILE, META_FILE, TEXT_FILE, write_build
+from weekly.build import HTML_FILE, META_FILE, TEXT_FILE, replace_folder
 from weekly.project import build_dir
 
 SECRET = "test-secret-0123456789abcdef"
@@ -44,7 +44,7 @@ def free_port() -> int:
 def make_build(root: Path, number: int = 324, subject: str = SUBJECT) -> None:
     """A composed issue as compose would leave it, with every placeholder kind in it."""
     meta = f'{{"subject": "{subject}", "preheader": "이번 주 소식"}}'
-    write_build(build_dir(root, number), {HTML_FILE: HTML, TEXT_FILE: TEXT, META_FILE: meta})
+    replace_folder(build_dir(root, number), {HTML_FILE: HTML, TEXT_FILE: TEXT, META_FILE: meta})
 
 
 def configure(root: Path, port: int, **delivery: Any) -> None:

@@ -32,7 +32,7 @@ class Composed:
     meta: dict[str, Any]
 
 
-def write_build(folder: Path, files: Mapping[str, str | bytes]) -> None:
+def replace_folder(folder: Path, files: Mapping[str, str | bytes]) -> None:
     """Replace `folder` with exactly `files` (relative path → UTF-8 text or bytes), atomically:
     a failure leaves the old folder intact."""
     folder.parent.mkdir(parents=True, exist_ok=True)

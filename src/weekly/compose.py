@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weekly.build import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, write_build
+from weekly.build import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, replace_folder
 from weekly.checks import Finding, check_email
 from weekly.config import Config, issue_url, load_config
 from weekly.errors import CheckFailed
@@ -201,7 +201,7 @@ def compose_to_build(
         )
     folder = build_dir(root, issue.number)
     with watch.stage("write"):
-        write_build(
+        replace_folder(
             folder,
             {
                 HTML_FILE: rendered.html,

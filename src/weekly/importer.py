@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import click
 
 from weekly.article import Article, read_article
-from weekly.build import write_build
+from weekly.build import replace_folder
 from weekly.errors import LocatedError, WeeklyError
 from weekly.frontmatter import join_front_matter
 from weekly.issue import ISSUE_FILE
@@ -72,7 +72,7 @@ def import_article(
     if article.dropped:
         notes.append(f"dropped front matter an issue has no use for: {', '.join(article.dropped)}")
     replaced = folder.exists()
-    write_build(folder, {**files, **images})
+    replace_folder(folder, {**files, **images})
     return Imported(
         folder=folder,
         source=name,

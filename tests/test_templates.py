@@ -15,7 +15,7 @@ def test_user_template_overrides_builtin(newsletter: Path) -> None:
     )
     drop_lines(newsletter / "issues/324/issue.md", "subject:")
     summary = compose_to_build(newsletter, 324)
-    assert summary.subject == "[AI 주간 동향] 소넷 4.5, 소라 2와 인공지능의 미래"
+    assert summary.rendered.subject == "[AI 주간 동향] 소넷 4.5, 소라 2와 인공지능의 미래"
 
 
 def test_user_template_extends_default(newsletter: Path) -> None:

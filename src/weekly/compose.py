@@ -158,21 +158,26 @@ def _preheader_from(issue: Issue) -> str:
 
 @dataclass(frozen=True)
 class ComposeSummary:
-    """What compose did, for its one-line report."""
+    """What compose made and where it wrote it, for its one-line report and for preview."""
 
-    number: int
-    subject: str
-    sections: int
-    html_bytes: int
-    warnings: list[str]
+    rendered: Rendered
     folder: Path
 
+    @property
+    def number(self) -> int:
+        return self.rendered.number
+
+    @property
+    def warnings(self) -> list[str]:
+        return [str(finding) for finding in self.rendered.findings]
+
     def line(self) -> str:
-        count = len(self.warnings)
+        rendered, count = self.rendered, len(self.rendered.findings)
         noun = "warning" if count == 1 else "warnings"
         return (
-            f"#{self.number} {self.subject!r}: {self.sections} sections, "
-            f"HTML {self.html_bytes / 1024:.1f} KB, {count} {noun} → {self.folder}"
+            f"#{rendered.number} {rendered.subject!r}: {len(rendered.section_titles)} sections, "
+            f"HTML {len(rendered.html.encode('utf-8')) / 1024:.1f} KB, {count} {noun} "
+            f"→ {self.folder}"
         )
 
 
@@ -194,7 +199,7 @@ def compose_to_build(
     watch = watch or Stopwatch()
     issue, rendered = compose_issue(root, number, watch)
     warnings = [str(f) for f in rendered.findings]
-    if strict and warnings:
+    if strict and rendered.findings:
         raise CheckFailed(
             f"issue {issue.number}: {len(warnings)} pre-send check(s) failed "
             f"under --strict: {'; '.join(warnings)}"
@@ -210,11 +215,4 @@ def compose_to_build(
                 META_FILE: json.dumps(rendered.meta(issue), ensure_ascii=False, indent=2) + "\n",
             },
         )
-    return ComposeSummary(
-        number=issue.number,
-        subject=rendered.subject,
-        sections=len(issue.sections),
-        html_bytes=len(rendered.html.encode("utf-8")),
-        warnings=warnings,
-        folder=folder,
-    )
+    return ComposeSummary(rendered, folder)

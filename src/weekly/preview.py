@@ -19,7 +19,6 @@ from pathlib import Path
 import watchfiles
 
 from weekly.archive import build_archive
-from weekly.build import load_composed
 from weekly.compose import compose_to_build
 from weekly.config import CONFIG_NAME, Config, load_config
 from weekly.errors import WeeklyError
@@ -97,7 +96,7 @@ class Previewer:
         config = load_config(self.root)
         self.language = config.newsletter.language
         summary = compose_to_build(self.root, self.number)
-        composed = load_composed(self.root, summary.number)
+        composed = summary.rendered  # what was just written, without reading it back
         values = _sample_values(config)
         return Snapshot(
             version=0,

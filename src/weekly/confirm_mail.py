@@ -3,8 +3,6 @@ DKIM-signed like the newsletter itself."""
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from email.utils import formatdate, make_msgid, parseaddr
 
 import jinja2
@@ -12,11 +10,11 @@ import jinja2
 from weekly.base64_part import encode_lines
 from weekly.config import Config, DeliverySettings
 from weekly.dkim_signer import DkimSigner
+from weekly.errors import WeeklyError
 from weekly.headers import mailbox, unstructured
 from weekly.signup import SignUp
 from weekly.templates import render
-
-TIMEOUT = 30.0
+from weekly.transport import Connection, Outcome, local_name
 
 
 def confirmation_mail(
@@ -28,7 +26,8 @@ def confirmation_mail(
 ) -> bytes:
     """The whole confirmation message for `request`, CRLF line ends, signed when DKIM is on.
 
-    Written like the newsletter's own messages: headers by `weekly.headers`, a base64 body."""
+    Written like the newsletter's own messages: headers by `weekly.headers`, a base64 body
+    (so no line starts with a dot, as the SMTP transport expects)."""
     letter = config.newsletter
     context = {
         "newsletter": letter,
@@ -56,19 +55,15 @@ def confirmation_mail(
     return b"".join((signature, head, b"\r\n", body))
 
 
-def deliver(
-    settings: DeliverySettings, secret: str | None, sender: str, recipient: str, data: bytes
+async def deliver(
+    settings: DeliverySettings, password: str | None, sender: str, recipient: str, data: bytes
 ) -> None:
-    """Hand one message to the relay `[delivery]` names; raises on any refusal."""
-    context = ssl.create_default_context()
-    client: smtplib.SMTP
-    if settings.security == "tls":
-        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=TIMEOUT, context=context)
-    else:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT)
-    with client:
-        if settings.security == "starttls":
-            client.starttls(context=context)
-        if settings.username and secret is not None:
-            client.login(settings.username, secret)
-        client.sendmail(parseaddr(sender)[1], [recipient], data)
+    """Hand one message to the relay `[delivery]` names, over the same SMTP session code as a
+    send; raises WeeklyError unless the relay took it."""
+    connection = Connection(settings, password, local_name())
+    try:
+        result = await connection.send(parseaddr(sender)[1], recipient, data, lambda: None)
+    finally:
+        await connection.close()
+    if result.outcome is not Outcome.SENT:
+        raise WeeklyError(f"the relay did not take the confirmation mail: {result.reply}")

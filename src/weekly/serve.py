@@ -121,7 +121,7 @@ class Service:
     def invalid(self) -> HTMLResponse:
         return self.page("invalid", 400)
 
-    def send_confirmation(self, request: SignUp) -> None:
+    async def send_confirmation(self, request: SignUp) -> None:
         """Mail the confirmation link (in the background: the answer must not wait for SMTP
         nor reveal how it went)."""
         config = self.config
@@ -129,7 +129,9 @@ class Service:
         link = confirm_url(config).replace("{token}", confirm_token(self.secret, request))
         data = confirmation_mail(config, env, request, link, self.signer)
         try:
-            deliver(config.delivery, self.password, config.newsletter.sender, request.email, data)
+            await deliver(
+                config.delivery, self.password, config.newsletter.sender, request.email, data
+            )
         except Exception:  # a failure in the background is logged; it must not stop the service
             log.exception("confirmation mail to %s failed", request.email)
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
 from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
+from weekly.subscribers import normalise
 
 STATE_NAME = "state.sqlite"
 
@@ -70,10 +71,10 @@ def normalize_address(raw: str) -> tuple[str, str]:
     """(email, key) for an address typed by a person: the normalised form and its lower-cased
     identity, the same key the subscriber list and the send ledger use."""
     try:
-        checked = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
+        email, _ = normalise(raw.strip())
     except EmailNotValidError as exc:
         raise WeeklyError(f"{raw!r} is not a valid address: {exc}") from None
-    return checked.normalized, checked.normalized.lower()
+    return email, email.lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,7 +159,7 @@ class StateStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False)
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
@@ -187,18 +187,13 @@ class StateStore:
             for e in events
         ]
         before = self._db.total_changes
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db:  # BEGIN IMMEDIATE before the inserts, COMMIT or ROLLBACK after
             self._db.executemany(
                 "INSERT OR IGNORE INTO events"
                 " (at, address, email, kind, source, name, ip, detail, ref)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
         return self._db.total_changes - before
 
     def history(self, address: str) -> list[Event]:

@@ -120,6 +120,14 @@ def open_mailbox(path: Path) -> mailbox.Mailbox:
     return box
 
 
+def raw_messages(box: mailbox.Mailbox) -> Iterator[tuple[bytes, str]]:
+    """Each message of `box` as bytes, with the digest that keys the events it gives, so a
+    second pass over the same mailbox records nothing new."""
+    for key in box.iterkeys():
+        data = box.get_bytes(key)
+        yield data, hashlib.sha256(data).hexdigest()[:32]
+
+
 def _when(message: Message) -> str:
     """When the report was written (its Date), so events keep their real order; else now."""
     try:
@@ -164,10 +172,8 @@ def record_bounces(root: Path, path: Path) -> BounceReport:
     report = BounceReport()
     with StateStore.open(root) as store:
         before = store.standings()
-        for key in box.iterkeys():
-            data = box.get_bytes(key)
+        for data, digest in raw_messages(box):
             message = email.message_from_bytes(data)
-            digest = hashlib.sha256(data).hexdigest()[:32]
             failures = read_failures(message)
             report.messages += 1
             if not failures:

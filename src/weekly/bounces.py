@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import hashlib
 import mailbox
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -145,7 +146,7 @@ class BounceReport:
 
     messages: int = 0
     not_bounces: int = 0
-    found: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
+    found: Counter[str] = field(default_factory=Counter)  # by kind
     recorded: int = 0
     stopped: list[tuple[str, str]] = field(default_factory=list)  # (address, why): newly off
 
@@ -159,9 +160,6 @@ class BounceReport:
         )
         for address, why in self.stopped:
             yield f"  no more mail to {address} ({why})"
-
-
-_KINDS = (BOUNCED, SOFT_BOUNCED, COMPLAINED)
 
 
 def record_bounces(root: Path, path: Path) -> BounceReport:

@@ -109,6 +109,11 @@ class DkimSigner:
         self._key = key
         self._order = [name.encode("ascii") for name in headers]
         self._wanted = frozenset(self._order)
+        self._tags = (
+            f"v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n d={domain}; s={selector}; t="
+        ).encode("ascii")
+        # h= for each list of present fields met: one per send, as all its messages agree.
+        self._h: dict[tuple[bytes, ...], bytes] = {}
 
     @classmethod
     def from_config(cls, config: Config) -> DkimSigner | None:
@@ -124,6 +129,16 @@ class DkimSigner:
         head, _, body = message.partition(b"\r\n\r\n")
         return self.signature(head + b"\r\n", body) + message
 
+    def _names(self, listed: tuple[bytes, ...]) -> bytes:
+        """The folded h= value for fields `listed`, bottom instance first.
+
+        Each name once more than it occurs ("over-signing"): an added From, Subject or
+        List-Unsubscribe, or a Reply-To where there was none, then breaks the signature."""
+        names = self._h.get(listed)
+        if names is None:
+            names = self._h[listed] = _folded_list([*listed, *self._order])
+        return names
+
     def signature(self, head: bytes, body: bytes) -> bytes:
         """The `DKIM-Signature:` field (ending in CRLF) for a header block and a body."""
         body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest())
@@ -138,14 +153,17 @@ class DkimSigner:
             for value in reversed(values):  # a verifier takes instances from the bottom up
                 listed.append(lower)
                 signed += relaxed_header(lower, value)
-        # Each name once more than it occurs ("over-signing"): an added From, Subject or
-        # List-Unsubscribe, or a Reply-To where there was none, then breaks the signature.
-        names = _folded_list([*listed, *self._order])
-        unsigned = (
-            "v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
-            f" d={self.domain}; s={self.selector}; t={int(time.time())};\r\n h="
-        ).encode("ascii")
-        unsigned += names + b";\r\n bh=" + body_hash + b";\r\n b="
+        unsigned = b"".join(
+            (
+                self._tags,
+                str(int(time.time())).encode("ascii"),
+                b";\r\n h=",
+                self._names(tuple(listed)),
+                b";\r\n bh=",
+                body_hash,
+                b";\r\n b=",
+            )
+        )
         signed += relaxed_header(b"dkim-signature", b" " + unsigned).removesuffix(b"\r\n")
         digest = hashlib.sha256(signed).digest()
         value = base64.b64encode(self._key.sign(digest, _PADDING, _PREHASHED))

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import time
@@ -68,8 +69,12 @@ def _already_relaxed(body: bytes, probes: int = 64) -> bool:
     return at < 0
 
 
+@functools.lru_cache(maxsize=64)
 def relaxed_header(name: bytes, value: bytes) -> bytes:
-    """One header field in relaxed form: lower-case name, unfolded, blanks squeezed."""
+    """One header field in relaxed form: lower-case name, unfolded, blanks squeezed.
+
+    Cached: From, Subject, Content-Type and most other fields are the same in every message
+    of a send; only a few (To, Message-ID, List-Unsubscribe) differ per recipient."""
     value = _WSP_RUN.sub(b" ", value.replace(b"\r\n", b"")).strip(b" ")
     return name.strip().lower() + b":" + value + b"\r\n"
 

@@ -13,7 +13,6 @@ import mailbox
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
 from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
@@ -22,7 +21,16 @@ from flufl.bounce import all_failures
 
 from weekly.config import load_config
 from weekly.errors import WeeklyError
-from weekly.state import BOUNCED, COMPLAINED, SOFT_BOUNCED, Event, Standing, StateStore, now
+from weekly.state import (
+    BOUNCED,
+    COMPLAINED,
+    SOFT_BOUNCED,
+    Event,
+    Standing,
+    StateStore,
+    now,
+    stamp,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +145,7 @@ def _when(message: Message) -> str:
         return now()
     if moment.tzinfo is None:
         return now()
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    return stamp(moment)
 
 
 @dataclass

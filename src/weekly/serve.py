@@ -30,7 +30,7 @@ from weekly.errors import WeeklyError
 from weekly.message import list_id_of
 from weekly.optout import unsubscribe
 from weekly.signup import SignUp, confirm_token, read_confirm_token
-from weekly.state import CONFIRMED, Event, StateStore, normalize_address, now
+from weekly.state import CONFIRMED, Event, StateStore, normalize_address, now, stamp
 from weekly.templates import environment, render
 from weekly.transport import check_security, password
 from weekly.unsubscribe import secret_from_env, token_address
@@ -191,7 +191,7 @@ def create_app(root: Path) -> Starlette:
         sign_up = read_confirm_token(service.secret, token, max_age)
         if sign_up is None:
             return service.invalid()
-        asked = datetime.fromtimestamp(sign_up.requested_at, UTC).isoformat(timespec="seconds")
+        asked = stamp(datetime.fromtimestamp(sign_up.requested_at, UTC))
         event = Event(
             at=now(),
             email=sign_up.email,

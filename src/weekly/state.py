@@ -53,9 +53,14 @@ def state_path(root: Path) -> Path:
     return root / STATE_DIR / STATE_NAME
 
 
+def stamp(moment: datetime) -> str:
+    """An aware time as the log writes it: ISO 8601, UTC, to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def now() -> str:
-    """The current time as the log writes it: ISO 8601, UTC, to the second."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """The current time as the log writes it."""
+    return stamp(datetime.now(UTC))
 
 
 def parse_time(text: str) -> datetime | None:

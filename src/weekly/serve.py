@@ -58,9 +58,9 @@ class RateLimiter:
         self.window = window
         self._seen: dict[str, deque[float]] = {}
 
-    def allow(self, key: str, at: float | None = None) -> bool:
+    def allow(self, key: str) -> bool:
         """Count one event for `key`; False when that is one too many."""
-        moment = time.monotonic() if at is None else at
+        moment = time.monotonic()
         if len(self._seen) > 10_000:
             self._forget(moment)
         times = self._seen.setdefault(key, deque())

@@ -8,13 +8,13 @@ from email.utils import formatdate, make_msgid, parseaddr
 import jinja2
 
 from weekly.base64_part import encode_lines
-from weekly.config import Config, DeliverySettings
+from weekly.config import Config
 from weekly.dkim_signer import DkimSigner
 from weekly.errors import WeeklyError
 from weekly.headers import mailbox, unstructured
 from weekly.signup import SignUp
 from weekly.templates import render
-from weekly.transport import Connection, Outcome, local_name
+from weekly.transport import Connection, Outcome
 
 
 def confirmation_mail(
@@ -55,12 +55,9 @@ def confirmation_mail(
     return b"".join((signature, head, b"\r\n", body))
 
 
-async def deliver(
-    settings: DeliverySettings, password: str | None, sender: str, recipient: str, data: bytes
-) -> None:
-    """Hand one message to the relay `[delivery]` names, over the same SMTP session code as a
-    send; raises WeeklyError unless the relay took it."""
-    connection = Connection(settings, password, local_name())
+async def deliver(connection: Connection, sender: str, recipient: str, data: bytes) -> None:
+    """Hand one message to the relay over `connection` (the send's own SMTP session code),
+    then close it; raises WeeklyError unless the relay took the message."""
     try:
         result = await connection.send(parseaddr(sender)[1], recipient, data, lambda: None)
     finally:

@@ -32,7 +32,7 @@ from weekly.optout import unsubscribe
 from weekly.signup import SignUp, confirm_token, read_confirm_token
 from weekly.state import CONFIRMED, Event, StateStore, normalize_address, now, stamp
 from weekly.templates import environment, render
-from weekly.transport import check_security, password
+from weekly.transport import Connection, check_security, local_name, password
 from weekly.unsubscribe import secret_from_env, token_address
 
 log = logging.getLogger("weekly.serve")
@@ -86,6 +86,7 @@ class Service:
     store: StateStore
     signer: DkimSigner | None
     password: str | None
+    helo: str  # this machine's name, looked up once: a slow DNS must not stall each sign-up
     per_ip: RateLimiter
     per_address: RateLimiter
 
@@ -101,6 +102,7 @@ class Service:
             store=StateStore.open(root),
             signer=DkimSigner.from_config(config),
             password=password(config.delivery),
+            helo=local_name(),
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR),
         )
@@ -129,9 +131,8 @@ class Service:
         link = confirm_url(config).replace("{token}", confirm_token(self.secret, request))
         data = confirmation_mail(config, env, request, link, self.signer)
         try:
-            await deliver(
-                config.delivery, self.password, config.newsletter.sender, request.email, data
-            )
+            connection = Connection(config.delivery, self.password, self.helo)
+            await deliver(connection, config.newsletter.sender, request.email, data)
         except Exception:  # a failure in the background is logged; it must not stop the service
             log.exception("confirmation mail to %s failed", request.email)
 

@@ -10,13 +10,12 @@ import hashlib
 import re
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from weekly.config import Config
-from weekly.dkim_keys import load_private_key
+from weekly.dkim_keys import key_path, load_private_key
 
 # What a signature covers, when present: everything a reader or a filter relies on.
 SIGNED_HEADERS = (
@@ -126,8 +125,7 @@ class DkimSigner:
         settings = config.dkim
         if not settings.enabled:
             return None
-        key = load_private_key(config.root / Path(settings.key_file))
-        return cls(settings.domain, settings.selector, key)
+        return cls(settings.domain, settings.selector, load_private_key(key_path(config)))
 
     def sign(self, message: bytes) -> bytes:
         """`message` (CRLF line ends) with a DKIM-Signature field in front."""

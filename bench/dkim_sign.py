@@ -9,9 +9,7 @@ work on the machine does not count against the figures.
 from __future__ import annotations
 
 import argparse
-import base64
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from weekly.base64_part import encode_lines
 from weekly.compose import compose_to_build
 from weekly.dkim_signer import DkimSigner, relaxed_body
 
@@ -38,10 +37,6 @@ HEAD = (
 )
 
 
-def b64_lines(text: str) -> str:
-    return "\r\n".join(textwrap.wrap(base64.b64encode(text.encode()).decode(), 76))
-
-
 def messages(count: int) -> list[tuple[bytes, bytes]]:
     """(head, body) pairs: the composed #324 as base64 parts, personalised per recipient."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -53,16 +48,19 @@ def messages(count: int) -> list[tuple[bytes, bytes]]:
         text = (root / "build/324/email.txt").read_text(encoding="utf-8")
     made = []
     for n in range(count):
-        body = (
-            "--=_b\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            "Content-Transfer-Encoding: base64\r\n\r\n"
-            f"{b64_lines(text.replace('%%email%%', f'reader{n}@example.com'))}\r\n"
-            "--=_b\r\nContent-Type: text/html; charset=utf-8\r\n"
-            "Content-Transfer-Encoding: base64\r\n\r\n"
-            f"{b64_lines(html.replace('%%email%%', f'reader{n}@example.com'))}\r\n"
-            "--=_b--\r\n"
+        reader = f"reader{n}@example.com"
+        body = b"".join(
+            (
+                b"--=_b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n",
+                encode_lines(text.replace("%%email%%", reader).encode()),
+                b"--=_b\r\nContent-Type: text/html; charset=utf-8\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n",
+                encode_lines(html.replace("%%email%%", reader).encode()),
+                b"--=_b--\r\n",
+            )
         )
-        made.append((HEAD.format(n=n).encode(), body.encode()))
+        made.append((HEAD.format(n=n).encode(), body))
     return made
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import email
 import hashlib
 import mailbox
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
 from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
@@ -21,7 +21,16 @@ from flufl.bounce import all_failures
 
 from weekly.config import load_config
 from weekly.errors import WeeklyError
-from weekly.state import BOUNCED, COMPLAINED, SOFT_BOUNCED, Event, Standing, StateStore, now
+from weekly.state import (
+    BOUNCED,
+    COMPLAINED,
+    SOFT_BOUNCED,
+    Event,
+    Standing,
+    StateStore,
+    now,
+    stamp,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +129,14 @@ def open_mailbox(path: Path) -> mailbox.Mailbox:
     return box
 
 
+def raw_messages(box: mailbox.Mailbox) -> Iterator[tuple[bytes, str]]:
+    """Each message of `box` as bytes, with the digest that keys the events it gives, so a
+    second pass over the same mailbox records nothing new."""
+    for key in box.iterkeys():
+        data = box.get_bytes(key)
+        yield data, hashlib.sha256(data).hexdigest()[:32]
+
+
 def _when(message: Message) -> str:
     """When the report was written (its Date), so events keep their real order; else now."""
     try:
@@ -128,7 +145,7 @@ def _when(message: Message) -> str:
         return now()
     if moment.tzinfo is None:
         return now()
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    return stamp(moment)
 
 
 @dataclass
@@ -137,7 +154,7 @@ class BounceReport:
 
     messages: int = 0
     not_bounces: int = 0
-    found: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
+    found: Counter[str] = field(default_factory=Counter)  # by kind
     recorded: int = 0
     stopped: list[tuple[str, str]] = field(default_factory=list)  # (address, why): newly off
 
@@ -153,9 +170,6 @@ class BounceReport:
             yield f"  no more mail to {address} ({why})"
 
 
-_KINDS = (BOUNCED, SOFT_BOUNCED, COMPLAINED)
-
-
 def record_bounces(root: Path, path: Path) -> BounceReport:
     """`weekly bounces PATH`: record every failure in the mailbox at `path`. Each event is
     keyed by the returned message's digest and the address, so a second pass adds nothing."""
@@ -164,10 +178,8 @@ def record_bounces(root: Path, path: Path) -> BounceReport:
     report = BounceReport()
     with StateStore.open(root) as store:
         before = store.standings()
-        for key in box.iterkeys():
-            data = box.get_bytes(key)
+        for data, digest in raw_messages(box):
             message = email.message_from_bytes(data)
-            digest = hashlib.sha256(data).hexdigest()[:32]
             failures = read_failures(message)
             report.messages += 1
             if not failures:

@@ -3,20 +3,18 @@ DKIM-signed like the newsletter itself."""
 
 from __future__ import annotations
 
-import smtplib
-import ssl
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid, parseaddr
 
 import jinja2
 
-from weekly.config import Config, DeliverySettings
+from weekly.base64_part import encode_lines
+from weekly.config import Config
 from weekly.dkim_signer import DkimSigner
+from weekly.errors import WeeklyError
+from weekly.headers import mailbox, unstructured
 from weekly.signup import SignUp
 from weekly.templates import render
-
-TIMEOUT = 30.0
+from weekly.transport import Connection, Outcome
 
 
 def confirmation_mail(
@@ -26,7 +24,10 @@ def confirmation_mail(
     link: str,
     signer: DkimSigner | None,
 ) -> bytes:
-    """The whole confirmation message for `request`, CRLF line ends, signed when DKIM is on."""
+    """The whole confirmation message for `request`, CRLF line ends, signed when DKIM is on.
+
+    Written like the newsletter's own messages: headers by `weekly.headers`, a base64 body
+    (so no line starts with a dot, as the SMTP transport expects)."""
     letter = config.newsletter
     context = {
         "newsletter": letter,
@@ -34,31 +35,32 @@ def confirmation_mail(
         "link": link,
         "hours": f"{config.serve.confirm_hours:g}",
     }
-    message = EmailMessage(policy=SMTP)
-    message["From"] = letter.sender
-    message["To"] = formataddr((request.name, request.email))
-    message["Subject"] = render(env, "serve/confirm_subject.txt", **context).strip()
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=parseaddr(letter.sender)[1].rpartition("@")[2])
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(render(env, "serve/confirm.txt", **context))
-    data = message.as_bytes()
-    return signer.sign(data) if signer else data
+    sender_name, sender = parseaddr(letter.sender)
+    domain = sender.rpartition("@")[2].encode("idna").decode("ascii")
+    fields = [
+        f"From: {mailbox(sender_name, sender)}",
+        f"To: {mailbox(request.name, request.email)}",
+        unstructured("Subject", render(env, "serve/confirm_subject.txt", **context).strip()),
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: {make_msgid(domain=domain)}",
+        "Auto-Submitted: auto-generated",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: base64",
+        "",
+    ]
+    head = "\r\n".join(fields).encode("ascii")
+    body = encode_lines(render(env, "serve/confirm.txt", **context).encode("utf-8"))
+    signature = signer.signature(head, body) if signer else b""
+    return b"".join((signature, head, b"\r\n", body))
 
 
-def deliver(
-    settings: DeliverySettings, secret: str | None, sender: str, recipient: str, data: bytes
-) -> None:
-    """Hand one message to the relay `[delivery]` names; raises on any refusal."""
-    context = ssl.create_default_context()
-    client: smtplib.SMTP
-    if settings.security == "tls":
-        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=TIMEOUT, context=context)
-    else:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT)
-    with client:
-        if settings.security == "starttls":
-            client.starttls(context=context)
-        if settings.username and secret is not None:
-            client.login(settings.username, secret)
-        client.sendmail(parseaddr(sender)[1], [recipient], data)
+async def deliver(connection: Connection, sender: str, recipient: str, data: bytes) -> None:
+    """Hand one message to the relay over `connection` (the send's own SMTP session code),
+    then close it; raises WeeklyError unless the relay took the message."""
+    try:
+        result = await connection.send(parseaddr(sender)[1], recipient, data, lambda: None)
+    finally:
+        await connection.close()
+    if result.outcome is not Outcome.SENT:
+        raise WeeklyError(f"the relay did not take the confirmation mail: {result.reply}")

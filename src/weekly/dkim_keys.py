@@ -38,6 +38,11 @@ def load_private_key(path: Path) -> rsa.RSAPrivateKey:
     return key
 
 
+def key_path(config: Config) -> Path:
+    """The private key file `[dkim] key_file` names, relative to the newsletter's folder."""
+    return config.root / config.dkim.key_file
+
+
 def public_key_base64(key: rsa.RSAPrivateKey) -> str:
     """The p= value: the public key as base64 DER SubjectPublicKeyInfo."""
     der = key.public_key().public_bytes(
@@ -68,11 +73,11 @@ class KeyPair:
 
 def _settings(root: Path) -> tuple[Path, str]:
     """The configured key file and the DNS name its public half is published under."""
-    config: Config = load_config(root)
+    config = load_config(root)
     settings = config.dkim
     if not settings.enabled:
         raise WeeklyError(f"{config.path}: set [dkim] domain, selector and key_file first")
-    return root / settings.key_file, f"{settings.selector}._domainkey.{settings.domain}."
+    return key_path(config), f"{settings.selector}._domainkey.{settings.domain}."
 
 
 def published(root: Path) -> KeyPair:

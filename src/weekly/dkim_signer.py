@@ -5,17 +5,17 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.hazmat.primitives.hashes import SHA256
 
 from weekly.config import Config
-from weekly.dkim_keys import load_private_key
+from weekly.dkim_keys import key_path, load_private_key
 
 # What a signature covers, when present: everything a reader or a filter relies on.
 SIGNED_HEADERS = (
@@ -68,8 +68,12 @@ def _already_relaxed(body: bytes, probes: int = 64) -> bool:
     return at < 0
 
 
+@functools.lru_cache(maxsize=64)
 def relaxed_header(name: bytes, value: bytes) -> bytes:
-    """One header field in relaxed form: lower-case name, unfolded, blanks squeezed."""
+    """One header field in relaxed form: lower-case name, unfolded, blanks squeezed.
+
+    Cached: From, Subject, Content-Type and most other fields are the same in every message
+    of a send; only a few (To, Message-ID, List-Unsubscribe) differ per recipient."""
     value = _WSP_RUN.sub(b" ", value.replace(b"\r\n", b"")).strip(b" ")
     return name.strip().lower() + b":" + value + b"\r\n"
 
@@ -109,6 +113,11 @@ class DkimSigner:
         self._key = key
         self._order = [name.encode("ascii") for name in headers]
         self._wanted = frozenset(self._order)
+        self._tags = (
+            f"v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n d={domain}; s={selector}; t="
+        ).encode("ascii")
+        # h= for each list of present fields met: one per send, as all its messages agree.
+        self._h: dict[tuple[bytes, ...], bytes] = {}
 
     @classmethod
     def from_config(cls, config: Config) -> DkimSigner | None:
@@ -116,13 +125,22 @@ class DkimSigner:
         settings = config.dkim
         if not settings.enabled:
             return None
-        key = load_private_key(config.root / Path(settings.key_file))
-        return cls(settings.domain, settings.selector, key)
+        return cls(settings.domain, settings.selector, load_private_key(key_path(config)))
 
     def sign(self, message: bytes) -> bytes:
         """`message` (CRLF line ends) with a DKIM-Signature field in front."""
         head, _, body = message.partition(b"\r\n\r\n")
         return self.signature(head + b"\r\n", body) + message
+
+    def _names(self, listed: tuple[bytes, ...]) -> bytes:
+        """The folded h= value for fields `listed`, bottom instance first.
+
+        Each name once more than it occurs ("over-signing"): an added From, Subject or
+        List-Unsubscribe, or a Reply-To where there was none, then breaks the signature."""
+        names = self._h.get(listed)
+        if names is None:
+            names = self._h[listed] = _folded_list([*listed, *self._order])
+        return names
 
     def signature(self, head: bytes, body: bytes) -> bytes:
         """The `DKIM-Signature:` field (ending in CRLF) for a header block and a body."""
@@ -138,14 +156,17 @@ class DkimSigner:
             for value in reversed(values):  # a verifier takes instances from the bottom up
                 listed.append(lower)
                 signed += relaxed_header(lower, value)
-        # Each name once more than it occurs ("over-signing"): an added From, Subject or
-        # List-Unsubscribe, or a Reply-To where there was none, then breaks the signature.
-        names = _folded_list([*listed, *self._order])
-        unsigned = (
-            "v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
-            f" d={self.domain}; s={self.selector}; t={int(time.time())};\r\n h="
-        ).encode("ascii")
-        unsigned += names + b";\r\n bh=" + body_hash + b";\r\n b="
+        unsigned = b"".join(
+            (
+                self._tags,
+                str(int(time.time())).encode("ascii"),
+                b";\r\n h=",
+                self._names(tuple(listed)),
+                b";\r\n bh=",
+                body_hash,
+                b";\r\n b=",
+            )
+        )
         signed += relaxed_header(b"dkim-signature", b" " + unsigned).removesuffix(b"\r\n")
         digest = hashlib.sha256(signed).digest()
         value = base64.b64encode(self._key.sign(digest, _PADDING, _PREHASHED))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import email
 import email.policy
-import hashlib
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from weekly.bounces import open_mailbox
+from weekly.bounces import open_mailbox, raw_messages
 from weekly.config import load_config
 from weekly.message import list_id_of
 from weekly.state import (
@@ -68,15 +67,13 @@ def unsubscribe_from_mailbox(root: Path, path: Path) -> MailtoReport:
     box = open_mailbox(path)
     report = MailtoReport()
     with StateStore.open(root) as store:
-        for key in box.iterkeys():
-            data = box.get_bytes(key)
+        for data, digest in raw_messages(box):
             report.messages += 1
             message = email.message_from_bytes(data, policy=email.policy.default)
             address = _token_address(message, secret, list_id)
             if address is None:
                 report.without_token += 1
                 continue
-            digest = hashlib.sha256(data).hexdigest()[:32]
             event = Event(
                 at=now(),
                 email=address,

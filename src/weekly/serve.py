@@ -30,9 +30,9 @@ from weekly.errors import WeeklyError
 from weekly.message import list_id_of
 from weekly.optout import unsubscribe
 from weekly.signup import SignUp, confirm_token, read_confirm_token
-from weekly.state import CONFIRMED, Event, StateStore, normalize_address, now
+from weekly.state import CONFIRMED, Event, StateStore, normalize_address, now, stamp
 from weekly.templates import environment, render
-from weekly.transport import check_security, password
+from weekly.transport import Connection, check_security, local_name, password
 from weekly.unsubscribe import secret_from_env, token_address
 
 log = logging.getLogger("weekly.serve")
@@ -58,9 +58,9 @@ class RateLimiter:
         self.window = window
         self._seen: dict[str, deque[float]] = {}
 
-    def allow(self, key: str, at: float | None = None) -> bool:
+    def allow(self, key: str) -> bool:
         """Count one event for `key`; False when that is one too many."""
-        moment = time.monotonic() if at is None else at
+        moment = time.monotonic()
         if len(self._seen) > 10_000:
             self._forget(moment)
         times = self._seen.setdefault(key, deque())
@@ -86,6 +86,7 @@ class Service:
     store: StateStore
     signer: DkimSigner | None
     password: str | None
+    helo: str  # this machine's name, looked up once: a slow DNS must not stall each sign-up
     per_ip: RateLimiter
     per_address: RateLimiter
 
@@ -101,6 +102,7 @@ class Service:
             store=StateStore.open(root),
             signer=DkimSigner.from_config(config),
             password=password(config.delivery),
+            helo=local_name(),
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR),
         )
@@ -121,7 +123,7 @@ class Service:
     def invalid(self) -> HTMLResponse:
         return self.page("invalid", 400)
 
-    def send_confirmation(self, request: SignUp) -> None:
+    async def send_confirmation(self, request: SignUp) -> None:
         """Mail the confirmation link (in the background: the answer must not wait for SMTP
         nor reveal how it went)."""
         config = self.config
@@ -129,7 +131,8 @@ class Service:
         link = confirm_url(config).replace("{token}", confirm_token(self.secret, request))
         data = confirmation_mail(config, env, request, link, self.signer)
         try:
-            deliver(config.delivery, self.password, config.newsletter.sender, request.email, data)
+            connection = Connection(config.delivery, self.password, self.helo)
+            await deliver(connection, config.newsletter.sender, request.email, data)
         except Exception:  # a failure in the background is logged; it must not stop the service
             log.exception("confirmation mail to %s failed", request.email)
 
@@ -189,7 +192,7 @@ def create_app(root: Path) -> Starlette:
         sign_up = read_confirm_token(service.secret, token, max_age)
         if sign_up is None:
             return service.invalid()
-        asked = datetime.fromtimestamp(sign_up.requested_at, UTC).isoformat(timespec="seconds")
+        asked = stamp(datetime.fromtimestamp(sign_up.requested_at, UTC))
         event = Event(
             at=now(),
             email=sign_up.email,

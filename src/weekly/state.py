@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
 from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
+from weekly.subscribers import normalise
 
 STATE_NAME = "state.sqlite"
 
@@ -52,9 +53,14 @@ def state_path(root: Path) -> Path:
     return root / STATE_DIR / STATE_NAME
 
 
+def stamp(moment: datetime) -> str:
+    """An aware time as the log writes it: ISO 8601, UTC, to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def now() -> str:
-    """The current time as the log writes it: ISO 8601, UTC, to the second."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """The current time as the log writes it."""
+    return stamp(datetime.now(UTC))
 
 
 def parse_time(text: str) -> datetime | None:
@@ -70,10 +76,10 @@ def normalize_address(raw: str) -> tuple[str, str]:
     """(email, key) for an address typed by a person: the normalised form and its lower-cased
     identity, the same key the subscriber list and the send ledger use."""
     try:
-        checked = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
+        email, _ = normalise(raw.strip())
     except EmailNotValidError as exc:
         raise WeeklyError(f"{raw!r} is not a valid address: {exc}") from None
-    return checked.normalized, checked.normalized.lower()
+    return email, email.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +164,7 @@ class StateStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False)
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
@@ -186,18 +192,13 @@ class StateStore:
             for e in events
         ]
         before = self._db.total_changes
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db:  # BEGIN IMMEDIATE before the inserts, COMMIT or ROLLBACK after
             self._db.executemany(
                 "INSERT OR IGNORE INTO events"
                 " (at, address, email, kind, source, name, ip, detail, ref)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
         return self._db.total_changes - before
 
     def history(self, address: str) -> list[Event]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import ipaddress
 import os
 import random
@@ -345,6 +346,7 @@ async def probe(settings: DeliverySettings, password: str | None, sender: str) -
         raise WeeklyError(f"{where} refuses the sender {sender}: {code} {text}")
 
 
+@functools.cache
 def local_name() -> str:
-    """The name this machine gives in EHLO, looked up once."""
+    """The name this machine gives in EHLO, looked up once (a slow DNS query at worst)."""
     return socket.getfqdn()

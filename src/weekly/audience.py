@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from email_validator import validate_email
-
 from weekly.config import load_config
 from weekly.ledger import Ledger
 from weekly.state import BOUNCED, CONFIRMED, Event, Standing, StateStore, standings_of, state_path
@@ -23,6 +21,7 @@ from weekly.subscribers import (
     SUBSCRIBED,
     ListReport,
     Subscriber,
+    normalise,
     open_list,
 )
 
@@ -74,13 +73,11 @@ class Audience:
         for key, standing in sorted(self.standings.items()):
             if standing.status != CONFIRMED or key in listed:
                 continue
-            checked = validate_email(
-                standing.email, check_deliverability=False, allow_smtputf8=False
-            )
+            email, address = normalise(standing.email)
             yield Subscriber(
                 line=0,
-                email=checked.normalized,
-                address=checked.ascii_email or checked.normalized,
+                email=email,
+                address=address,
                 key=key,
                 name=standing.name,
                 status=SUBSCRIBED,

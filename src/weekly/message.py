@@ -57,12 +57,12 @@ class MessageFactory:
         self._serial = itertools.count(1)
         self._date_second = -1
         self._date = ""
-        subject = (TEST_PREFIX if test else "") + composed.subject
+        self.subject = (TEST_PREFIX if test else "") + composed.subject
         boundary = f"=_weekly_{secrets.token_hex(12)}"
         fixed = [
             f"From: {mailbox(sender_name, sender)}",
             *([f"Reply-To: {mailbox(*parseaddr(letter.reply_to))}"] if letter.reply_to else []),
-            unstructured("Subject", subject),
+            unstructured("Subject", self.subject),
             f"List-Id: {mailbox(letter.name, self.list_id)}",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             "MIME-Version: 1.0",

@@ -24,7 +24,7 @@ from weekly.config import Config, load_config
 from weekly.dispatch import Dispatcher, Tally
 from weekly.errors import WeeklyError
 from weekly.ledger import FAILED_TEMPORARY, PENDING, SENDING, Ledger
-from weekly.message import TEST_PREFIX, MessageFactory
+from weekly.message import MessageFactory
 from weekly.placeholders import STANDARD_KEYS
 from weekly.subscribers import (
     LIST_NAME,
@@ -174,7 +174,7 @@ class Send:
         self._columns: set[str] = set()
         self.plan: Plan = Plan(
             number=number,
-            subject=(TEST_PREFIX if options.tests else "") + self.composed.subject,
+            subject=self.factory.subject,
             source=self.list_path.as_posix(),
             relay=f"{settings.host}:{settings.port} ({settings.security})",
         )

@@ -11,7 +11,7 @@ import hashlib
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,11 +147,6 @@ def fingerprint(composed: Composed) -> str:
     return digest.hexdigest()[:16]
 
 
-def recipients_for_test(addresses: Sequence[str]) -> list[Subscriber]:
-    """`--test` addresses as subscribers without a name; a bad one is an error."""
-    return [bare_subscriber(raw, line) for line, raw in enumerate(addresses, start=1)]
-
-
 class Send:
     """One invocation of `weekly send`: prepared (and locked) on entry, run once."""
 
@@ -172,6 +167,7 @@ class Send:
         self._stack = ExitStack()
         self.ledger: Ledger | None = None
         self._columns: set[str] = set()
+        self._tests: list[Subscriber] = []  # the `--test` addresses, checked once
         self.plan: Plan = Plan(
             number=number,
             subject=self.factory.subject,
@@ -194,7 +190,8 @@ class Send:
         options = self.options
         if options.tests:
             self.plan.source = "--test " + ", ".join(options.tests)
-            self.plan.to_send = len(recipients_for_test(options.tests))
+            self._tests = [bare_subscriber(raw, n) for n, raw in enumerate(options.tests, 1)]
+            self.plan.to_send = len(self._tests)
             return
         if options.dry_run:
             self.ledger = Ledger.existing(self.root)
@@ -306,7 +303,7 @@ class Send:
         count = size = 0
         report = self.plan.report
         if self.options.tests:
-            chosen: Iterable[Subscriber] = recipients_for_test(self.options.tests)
+            chosen: Iterable[Subscriber] = self._tests
         else:
             chosen = (s for s, state in self._candidates(report) if self._counted(state))
         for subscriber in chosen:
@@ -326,7 +323,7 @@ class Send:
         started = time.monotonic()
         asyncio.run(probe(settings, self.password, self.factory.sender))
         if self.options.tests:
-            recipients: Iterable[Subscriber] = recipients_for_test(self.options.tests)
+            recipients: Iterable[Subscriber] = self._tests
         else:
             assert self.ledger is not None
             self.ledger.set_fingerprint(self.number, fingerprint(self.composed))

@@ -156,6 +156,7 @@ class Send:
         self.options = options
         self.config: Config = load_config(root)
         self.composed = load_composed(root, number)
+        self._fingerprint = fingerprint(self.composed)
         self.factory = MessageFactory(
             self.composed, self.config, secret_from_env(), test=bool(options.tests)
         )
@@ -211,11 +212,11 @@ class Send:
         self._warn_unfilled()
 
     def _check_fingerprint(self, ledger: Ledger) -> None:
-        before = ledger.fingerprint(self.number)
-        if before is not None and before != fingerprint(self.composed) and not self.options.force:
+        before, now = ledger.fingerprint(self.number), self._fingerprint
+        if before is not None and before != now and not self.options.force:
             raise WeeklyError(
                 f"issue {self.number} changed since its send started (fingerprint {before}, "
-                f"now {fingerprint(self.composed)}): resuming would mix two versions; "
+                f"now {now}): resuming would mix two versions; "
                 "pass --force to send the new version to the remaining recipients"
             )
 
@@ -326,7 +327,7 @@ class Send:
             recipients: Iterable[Subscriber] = self._tests
         else:
             assert self.ledger is not None
-            self.ledger.set_fingerprint(self.number, fingerprint(self.composed))
+            self.ledger.set_fingerprint(self.number, self._fingerprint)
             recipients = self._to_deliver()
         dispatcher = Dispatcher(
             self.factory,

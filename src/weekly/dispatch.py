@@ -77,7 +77,10 @@ class Dispatcher:
         self._finished = False
         self._stopping = False
         self._temporary_run = 0
-        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        # Bound to the running loop on first use, so it can be made before asyncio.run.
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue(
+            maxsize=max(QUEUE_SIZE, len(self._connections))
+        )
         self._retries: set[asyncio.Task[None]] = set()
 
     def run(self, subscribers: Iterable[Subscriber]) -> Tally:
@@ -86,7 +89,6 @@ class Dispatcher:
 
     async def _main(self, subscribers: Iterable[Subscriber]) -> Tally:
         loop = asyncio.get_running_loop()
-        self._queue = asyncio.Queue(maxsize=max(QUEUE_SIZE, len(self._connections)))
         loop.add_signal_handler(signal.SIGINT, self._interrupt)
         try:
             tasks = [asyncio.create_task(self._work(c)) for c in self._connections]

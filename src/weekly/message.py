@@ -31,11 +31,16 @@ class Built:
     data: bytes
 
 
+def ascii_domain(address: str) -> str:
+    """The domain of a bare `address`, IDNA-encoded as header fields and Message-IDs need."""
+    return address.rpartition("@")[2].encode("idna").decode("ascii")
+
+
 def list_id_of(sender: str) -> str:
     """The List-Id identifier, from the sender's address: `weekly@news.example.com` gives
     `weekly.news.example.com`."""
-    local, _, domain = parseaddr(sender)[1].rpartition("@")
-    return f"{local}.{domain.encode('idna').decode('ascii')}".lower()
+    address = parseaddr(sender)[1]
+    return f"{address.rpartition('@')[0]}.{ascii_domain(address)}".lower()
 
 
 class MessageFactory:
@@ -48,7 +53,7 @@ class MessageFactory:
         sender_name, sender = parseaddr(letter.sender)
         self.sender = sender
         self.list_id = list_id_of(letter.sender)
-        self._domain = sender.rpartition("@")[2].encode("idna").decode("ascii")
+        self._domain = ascii_domain(sender)
         self._secret = secret
         self._url = config.unsubscribe.url
         self._mailto = config.unsubscribe.mailto

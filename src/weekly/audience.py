@@ -34,7 +34,7 @@ def ledger_bounces(root: Path) -> list[Event]:
     try:
         return [
             Event(at=at, email=email, kind=BOUNCED, source="ledger", detail=reply)
-            for _key, email, reply, at in ledger.permanent_failures()
+            for email, reply, at in ledger.permanent_failures()
         ]
     finally:
         ledger.close()

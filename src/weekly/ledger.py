@@ -199,10 +199,10 @@ class Ledger:
         for row in cursor:
             yield Delivery(*row)
 
-    def permanent_failures(self) -> Iterator[tuple[str, str, str, str]]:
-        """(recipient, email, reply, time) of every 5xx refusal of any issue: hard bounces."""
+    def permanent_failures(self) -> Iterator[tuple[str, str, str]]:
+        """(email, reply, time) of every 5xx refusal of any issue: hard bounces."""
         yield from self._db.execute(
-            "SELECT recipient, email, last_reply, updated_at FROM deliveries WHERE state = ?",
+            "SELECT email, last_reply, updated_at FROM deliveries WHERE state = ?",
             (FAILED_PERMANENT,),
         )
 

@@ -233,12 +233,15 @@ class Send:
             return self.options.retry_failed
         return False
 
-    def _count(self, state: str | None) -> None:
-        if self._eligible(state):
+    def _count(self, state: str | None) -> bool:
+        """Count a row in `state` into the plan; whether it gets a message."""
+        eligible = self._eligible(state)
+        if eligible:
             self.plan.to_send += 1
         else:
             assert state is not None  # rows the ledger has never seen are always eligible
             self.plan.by_state[state] += 1
+        return eligible
 
     def _candidates(self, report: ListReport | None) -> Iterator[tuple[Subscriber, str | None]]:
         """Subscribed, unique rows with their ledger state; every row is counted into `report`."""
@@ -306,17 +309,13 @@ class Send:
         if self.options.tests:
             chosen: Iterable[Subscriber] = self._tests
         else:
-            chosen = (s for s, state in self._candidates(report) if self._counted(state))
+            chosen = (s for s, state in self._candidates(report) if self._count(state))
         for subscriber in chosen:
             size += len(self.factory.build(subscriber).data)
             count += 1
         if report is not None:
             report.raise_if_invalid()
         return count, size
-
-    def _counted(self, state: str | None) -> bool:
-        self._count(state)
-        return self._eligible(state)
 
     def run(self, progress: Callable[[int], None]) -> Summary:
         """Deliver, recording every outcome; returns the summary."""

@@ -277,8 +277,7 @@ class Send:
             yield from self._with_states(batch[start : start + BATCH])
 
     def _with_states(self, batch: list[Subscriber]) -> Iterator[tuple[Subscriber, str | None]]:
-        if not batch:
-            return
+        """`batch` (never empty, at most BATCH rows) with each row's ledger state."""
         keys = [s.key for s in batch]
         states = {} if self.ledger is None else self.ledger.states(self.number, keys)
         for subscriber in batch:

@@ -108,7 +108,7 @@ def export_list(root: Path, list_path: Path | None, output: Path | None, out: Te
 def _write(path: Path, audience: Audience, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     extra: list[str] | None = None
-    listed: set[str] = set()
+    listed: set[str] = set()  # list rows that also signed up on the web
     count = 0
     for row in open_list(path):
         if not isinstance(row, Subscriber):
@@ -116,7 +116,8 @@ def _write(path: Path, audience: Audience, out: TextIO) -> int:
         if extra is None:
             extra = list(row.fields)
             writer.writerow([*KNOWN_COLUMNS, *extra])
-        listed.add(row.key)
+        if audience.signed_up(row.key):
+            listed.add(row.key)
         writer.writerow([*_known(row, audience), *(row.fields.get(c, "") for c in extra)])
         count += 1
     if extra is None:

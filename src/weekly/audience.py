@@ -91,10 +91,7 @@ def export_list(root: Path, list_path: Path | None, output: Path | None, out: Te
     the sign-ups, as CSV in the list's own format. Returns the number of rows written."""
     load_config(root)
     path = list_path or root / LIST_NAME
-    report = ListReport(path)
-    for row in open_list(path):
-        report.add(row)
-    report.raise_if_invalid()
+    ListReport.read(path).raise_if_invalid()
     audience = Audience.load(root)
     if output is None:
         return _write(path, audience, out)

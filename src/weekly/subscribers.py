@@ -213,6 +213,14 @@ class ListReport:
     duplicates: list[Duplicate] = field(default_factory=list)
     duplicate_count: int = 0
 
+    @classmethod
+    def read(cls, path: Path) -> ListReport:
+        """A pass over the whole list at `path`, every row counted."""
+        report = cls(path)
+        for row in open_list(path):
+            report.add(row)
+        return report
+
     def add(self, row: Row) -> None:
         """Count one row."""
         if isinstance(row, Subscriber):
@@ -258,9 +266,7 @@ class ListReport:
 
 def check_list(path: Path | None, root: Path, echo: Callable[[str], None]) -> None:
     """`weekly subscribers check`: print the report; any invalid row makes it an error."""
-    report = ListReport(path or root / LIST_NAME)
-    for row in open_list(report.path):
-        report.add(row)
+    report = ListReport.read(path or root / LIST_NAME)
     for line in report.lines():
         echo(line)
     if report.problem_count:

@@ -80,12 +80,16 @@ class Duplicate:
 Row = Subscriber | Problem | Duplicate
 
 
+def _not_found(path: Path) -> WeeklyError:
+    return WeeklyError(f"{path}: subscriber list not found (use --list PATH)")
+
+
 def list_stamp(path: Path) -> tuple[int, int]:
     """Size and modification time: whether the list is still the one already checked."""
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise WeeklyError(f"{path}: subscriber list not found (use --list PATH)") from None
+        raise _not_found(path) from None
     return stat.st_size, stat.st_mtime_ns
 
 
@@ -100,7 +104,7 @@ def open_list(path: Path, checked: tuple[int, int] | None = None) -> Iterator[Ro
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
-        raise WeeklyError(f"{path}: subscriber list not found (use --list PATH)") from None
+        raise _not_found(path) from None
     with handle:
         try:
             yield from _rows(path, handle, trusted=checked is not None)

@@ -15,7 +15,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from weekly.errors import LocatedError, WeeklyError
-from weekly.placeholders import STANDARD_KEYS, is_key
+from weekly.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
 from weekly.seen import HashSet64
 
 LIST_NAME = "subscribers.csv"
@@ -54,7 +54,7 @@ class Subscriber:
 
     def values(self) -> dict[str, str]:
         """Placeholder values for this subscriber (without the unsubscribe URL)."""
-        return {**self.fields, "name": self.name, "email": self.email}
+        return {**self.fields, NAME: self.name, EMAIL: self.email}
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,15 @@ from weekly.config import DeliverySettings
 from weekly.ledger import FAILED_PERMANENT, FAILED_TEMPORARY, PENDING, SENDING, SENT, Ledger
 from weekly.message import MessageFactory
 from weekly.subscribers import Subscriber
-from weekly.transport import TEMPORARY_RUN, Connection, Outcome, Pacer, Result, backoff
+from weekly.transport import (
+    TEMPORARY_RUN,
+    Connection,
+    Outcome,
+    Pacer,
+    Result,
+    backoff,
+    tls_context,
+)
 
 QUEUE_SIZE = 1000
 FAILURES_KEPT = 20
@@ -64,8 +72,9 @@ class Dispatcher:
     ) -> None:
         self._factory = factory
         self._settings = settings
+        tls = tls_context(settings)
         self._connections = [
-            Connection(settings, password, helo) for _ in range(settings.concurrency)
+            Connection(settings, password, helo, tls) for _ in range(settings.concurrency)
         ]
         self._ledger = ledger
         self._issue = issue

@@ -353,19 +353,17 @@ def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, sile
     Returns the exit status: 0 when all went, 1 when any failed, 130 when interrupted.
     """
     with Send(root, number, options) as job:
-        if options.dry_run:
-            count, size = job.dry_run()
-            if not silent:
-                for line in job.plan.lines():
-                    click.echo(line, err=True)
+        built = job.dry_run() if options.dry_run else None  # a dry run counts its plan here
+        if not silent:
+            for line in job.plan.lines():
+                click.echo(line, err=True)
+        if built is not None:
+            count, size = built
             click.echo(
                 f"Would send {messages(count)} ({size / 1e6:,.1f} MB) via {job.plan.relay}; "
                 "nothing was sent and nothing changed."
             )
             return 0
-        if not silent:
-            for line in job.plan.lines():
-                click.echo(line, err=True)
         if job.plan.to_send == 0:
             click.echo("Nothing to send.")
             return 0

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from email_validator import validate_email
-
 from weekly.config import load_config
 from weekly.ledger import Ledger
 from weekly.state import BOUNCED, CONFIRMED, Event, Standing, StateStore, standings_of, state_path
@@ -23,6 +21,7 @@ from weekly.subscribers import (
     SUBSCRIBED,
     ListReport,
     Subscriber,
+    normalise,
     open_list,
 )
 
@@ -35,7 +34,7 @@ def ledger_bounces(root: Path) -> list[Event]:
     try:
         return [
             Event(at=at, email=email, kind=BOUNCED, source="ledger", detail=reply)
-            for _key, email, reply, at in ledger.permanent_failures()
+            for email, reply, at in ledger.permanent_failures()
         ]
     finally:
         ledger.close()
@@ -74,13 +73,11 @@ class Audience:
         for key, standing in sorted(self.standings.items()):
             if standing.status != CONFIRMED or key in listed:
                 continue
-            checked = validate_email(
-                standing.email, check_deliverability=False, allow_smtputf8=False
-            )
+            email, address = normalise(standing.email)
             yield Subscriber(
                 line=0,
-                email=checked.normalized,
-                address=checked.ascii_email or checked.normalized,
+                email=email,
+                address=address,
                 key=key,
                 name=standing.name,
                 status=SUBSCRIBED,
@@ -94,10 +91,7 @@ def export_list(root: Path, list_path: Path | None, output: Path | None, out: Te
     the sign-ups, as CSV in the list's own format. Returns the number of rows written."""
     load_config(root)
     path = list_path or root / LIST_NAME
-    report = ListReport(path)
-    for row in open_list(path):
-        report.add(row)
-    report.raise_if_invalid()
+    ListReport.read(path).raise_if_invalid()
     audience = Audience.load(root)
     if output is None:
         return _write(path, audience, out)
@@ -111,7 +105,7 @@ def export_list(root: Path, list_path: Path | None, output: Path | None, out: Te
 def _write(path: Path, audience: Audience, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     extra: list[str] | None = None
-    listed: set[str] = set()
+    listed: set[str] = set()  # list rows that also signed up on the web
     count = 0
     for row in open_list(path):
         if not isinstance(row, Subscriber):
@@ -119,7 +113,8 @@ def _write(path: Path, audience: Audience, out: TextIO) -> int:
         if extra is None:
             extra = list(row.fields)
             writer.writerow([*KNOWN_COLUMNS, *extra])
-        listed.add(row.key)
+        if audience.signed_up(row.key):
+            listed.add(row.key)
         writer.writerow([*_known(row, audience), *(row.fields.get(c, "") for c in extra)])
         count += 1
     if extra is None:

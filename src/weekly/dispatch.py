@@ -17,7 +17,15 @@ from weekly.config import DeliverySettings
 from weekly.ledger import FAILED_PERMANENT, FAILED_TEMPORARY, PENDING, SENDING, SENT, Ledger
 from weekly.message import MessageFactory
 from weekly.subscribers import Subscriber
-from weekly.transport import TEMPORARY_RUN, Connection, Outcome, Pacer, Result, backoff
+from weekly.transport import (
+    TEMPORARY_RUN,
+    Connection,
+    Outcome,
+    Pacer,
+    Result,
+    backoff,
+    tls_context,
+)
 
 QUEUE_SIZE = 1000
 FAILURES_KEPT = 20
@@ -64,8 +72,9 @@ class Dispatcher:
     ) -> None:
         self._factory = factory
         self._settings = settings
+        tls = tls_context(settings)
         self._connections = [
-            Connection(settings, password, helo) for _ in range(settings.concurrency)
+            Connection(settings, password, helo, tls) for _ in range(settings.concurrency)
         ]
         self._ledger = ledger
         self._issue = issue
@@ -77,7 +86,10 @@ class Dispatcher:
         self._finished = False
         self._stopping = False
         self._temporary_run = 0
-        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        # Bound to the running loop on first use, so it can be made before asyncio.run.
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue(
+            maxsize=max(QUEUE_SIZE, len(self._connections))
+        )
         self._retries: set[asyncio.Task[None]] = set()
 
     def run(self, subscribers: Iterable[Subscriber]) -> Tally:
@@ -86,7 +98,6 @@ class Dispatcher:
 
     async def _main(self, subscribers: Iterable[Subscriber]) -> Tally:
         loop = asyncio.get_running_loop()
-        self._queue = asyncio.Queue(maxsize=max(QUEUE_SIZE, len(self._connections)))
         loop.add_signal_handler(signal.SIGINT, self._interrupt)
         try:
             tasks = [asyncio.create_task(self._work(c)) for c in self._connections]

@@ -157,27 +157,18 @@ class Ledger:
 
     def mark_sending(self, issue: int, key: str, message_id: str) -> None:
         """Before DATA: from here on a crash leaves the row uncertain."""
-        self._set(issue, key, SENDING, "", message_id, attempt=True)
+        self._db.execute(
+            "UPDATE deliveries SET state = ?, last_reply = '', updated_at = ?,"
+            " message_id = ?, attempts = attempts + 1 WHERE issue = ? AND recipient = ?",
+            (SENDING, _now(), message_id, issue, key),
+        )
 
     def mark(self, issue: int, key: str, state: str, reply: str) -> None:
         """Record an outcome; `pending` means a retry will follow (the server has no copy)."""
-        self._set(issue, key, state, reply)
-
-    def _set(
-        self,
-        issue: int,
-        key: str,
-        state: str,
-        reply: str,
-        message_id: str | None = None,
-        *,
-        attempt: bool = False,
-    ) -> None:
         self._db.execute(
-            "UPDATE deliveries SET state = ?, last_reply = ?, updated_at = ?,"
-            " message_id = coalesce(?, message_id), attempts = attempts + ?"
+            "UPDATE deliveries SET state = ?, last_reply = ?, updated_at = ?"
             " WHERE issue = ? AND recipient = ?",
-            (state, reply, _now(), message_id, int(attempt), issue, key),
+            (state, reply, _now(), issue, key),
         )
 
     def counts(self, issue: int) -> dict[str, int]:
@@ -199,10 +190,10 @@ class Ledger:
         for row in cursor:
             yield Delivery(*row)
 
-    def permanent_failures(self) -> Iterator[tuple[str, str, str, str]]:
-        """(recipient, email, reply, time) of every 5xx refusal of any issue: hard bounces."""
+    def permanent_failures(self) -> Iterator[tuple[str, str, str]]:
+        """(email, reply, time) of every 5xx refusal of any issue: hard bounces."""
         yield from self._db.execute(
-            "SELECT recipient, email, last_reply, updated_at FROM deliveries WHERE state = ?",
+            "SELECT email, last_reply, updated_at FROM deliveries WHERE state = ?",
             (FAILED_PERMANENT,),
         )
 

@@ -31,11 +31,16 @@ class Built:
     data: bytes
 
 
+def ascii_domain(address: str) -> str:
+    """The domain of a bare `address`, IDNA-encoded as header fields and Message-IDs need."""
+    return address.rpartition("@")[2].encode("idna").decode("ascii")
+
+
 def list_id_of(sender: str) -> str:
     """The List-Id identifier, from the sender's address: `weekly@news.example.com` gives
     `weekly.news.example.com`."""
-    local, _, domain = parseaddr(sender)[1].rpartition("@")
-    return f"{local}.{domain.encode('idna').decode('ascii')}".lower()
+    address = parseaddr(sender)[1]
+    return f"{address.rpartition('@')[0]}.{ascii_domain(address)}".lower()
 
 
 class MessageFactory:
@@ -48,7 +53,7 @@ class MessageFactory:
         sender_name, sender = parseaddr(letter.sender)
         self.sender = sender
         self.list_id = list_id_of(letter.sender)
-        self._domain = sender.rpartition("@")[2].encode("idna").decode("ascii")
+        self._domain = ascii_domain(sender)
         self._secret = secret
         self._url = config.unsubscribe.url
         self._mailto = config.unsubscribe.mailto
@@ -57,12 +62,12 @@ class MessageFactory:
         self._serial = itertools.count(1)
         self._date_second = -1
         self._date = ""
-        subject = (TEST_PREFIX if test else "") + composed.subject
+        self.subject = (TEST_PREFIX if test else "") + composed.subject
         boundary = f"=_weekly_{secrets.token_hex(12)}"
         fixed = [
             f"From: {mailbox(sender_name, sender)}",
             *([f"Reply-To: {mailbox(*parseaddr(letter.reply_to))}"] if letter.reply_to else []),
-            unstructured("Subject", subject),
+            unstructured("Subject", self.subject),
             f"List-Id: {mailbox(letter.name, self.list_id)}",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             "MIME-Version: 1.0",

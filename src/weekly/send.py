@@ -11,7 +11,7 @@ import hashlib
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from weekly.config import Config, load_config
 from weekly.dispatch import Dispatcher, Tally
 from weekly.errors import WeeklyError
 from weekly.ledger import FAILED_TEMPORARY, PENDING, SENDING, Ledger
-from weekly.message import TEST_PREFIX, MessageFactory
+from weekly.message import MessageFactory
 from weekly.placeholders import STANDARD_KEYS
 from weekly.subscribers import (
     LIST_NAME,
@@ -147,11 +147,6 @@ def fingerprint(composed: Composed) -> str:
     return digest.hexdigest()[:16]
 
 
-def recipients_for_test(addresses: Sequence[str]) -> list[Subscriber]:
-    """`--test` addresses as subscribers without a name; a bad one is an error."""
-    return [bare_subscriber(raw, line) for line, raw in enumerate(addresses, start=1)]
-
-
 class Send:
     """One invocation of `weekly send`: prepared (and locked) on entry, run once."""
 
@@ -161,6 +156,7 @@ class Send:
         self.options = options
         self.config: Config = load_config(root)
         self.composed = load_composed(root, number)
+        self._fingerprint = fingerprint(self.composed)
         self.factory = MessageFactory(
             self.composed, self.config, secret_from_env(), test=bool(options.tests)
         )
@@ -172,9 +168,10 @@ class Send:
         self._stack = ExitStack()
         self.ledger: Ledger | None = None
         self._columns: set[str] = set()
+        self._tests: list[Subscriber] = []  # the `--test` addresses, checked once
         self.plan: Plan = Plan(
             number=number,
-            subject=(TEST_PREFIX if options.tests else "") + self.composed.subject,
+            subject=self.factory.subject,
             source=self.list_path.as_posix(),
             relay=f"{settings.host}:{settings.port} ({settings.security})",
         )
@@ -194,7 +191,8 @@ class Send:
         options = self.options
         if options.tests:
             self.plan.source = "--test " + ", ".join(options.tests)
-            self.plan.to_send = len(recipients_for_test(options.tests))
+            self._tests = [bare_subscriber(raw, n) for n, raw in enumerate(options.tests, 1)]
+            self.plan.to_send = len(self._tests)
             return
         if options.dry_run:
             self.ledger = Ledger.existing(self.root)
@@ -214,11 +212,11 @@ class Send:
         self._warn_unfilled()
 
     def _check_fingerprint(self, ledger: Ledger) -> None:
-        before = ledger.fingerprint(self.number)
-        if before is not None and before != fingerprint(self.composed) and not self.options.force:
+        before, now = ledger.fingerprint(self.number), self._fingerprint
+        if before is not None and before != now and not self.options.force:
             raise WeeklyError(
                 f"issue {self.number} changed since its send started (fingerprint {before}, "
-                f"now {fingerprint(self.composed)}): resuming would mix two versions; "
+                f"now {now}): resuming would mix two versions; "
                 "pass --force to send the new version to the remaining recipients"
             )
 
@@ -235,12 +233,15 @@ class Send:
             return self.options.retry_failed
         return False
 
-    def _count(self, state: str | None) -> None:
-        if self._eligible(state):
+    def _count(self, state: str | None) -> bool:
+        """Count a row in `state` into the plan; whether it gets a message."""
+        eligible = self._eligible(state)
+        if eligible:
             self.plan.to_send += 1
         else:
             assert state is not None  # rows the ledger has never seen are always eligible
             self.plan.by_state[state] += 1
+        return eligible
 
     def _candidates(self, report: ListReport | None) -> Iterator[tuple[Subscriber, str | None]]:
         """Subscribed, unique rows with their ledger state; every row is counted into `report`."""
@@ -276,8 +277,7 @@ class Send:
             yield from self._with_states(batch[start : start + BATCH])
 
     def _with_states(self, batch: list[Subscriber]) -> Iterator[tuple[Subscriber, str | None]]:
-        if not batch:
-            return
+        """`batch` (never empty, at most BATCH rows) with each row's ledger state."""
         keys = [s.key for s in batch]
         states = {} if self.ledger is None else self.ledger.states(self.number, keys)
         for subscriber in batch:
@@ -306,9 +306,9 @@ class Send:
         count = size = 0
         report = self.plan.report
         if self.options.tests:
-            chosen: Iterable[Subscriber] = recipients_for_test(self.options.tests)
+            chosen: Iterable[Subscriber] = self._tests
         else:
-            chosen = (s for s, state in self._candidates(report) if self._counted(state))
+            chosen = (s for s, state in self._candidates(report) if self._count(state))
         for subscriber in chosen:
             size += len(self.factory.build(subscriber).data)
             count += 1
@@ -316,20 +316,16 @@ class Send:
             report.raise_if_invalid()
         return count, size
 
-    def _counted(self, state: str | None) -> bool:
-        self._count(state)
-        return self._eligible(state)
-
     def run(self, progress: Callable[[int], None]) -> Summary:
         """Deliver, recording every outcome; returns the summary."""
         settings = self.config.delivery
         started = time.monotonic()
         asyncio.run(probe(settings, self.password, self.factory.sender))
         if self.options.tests:
-            recipients: Iterable[Subscriber] = recipients_for_test(self.options.tests)
+            recipients: Iterable[Subscriber] = self._tests
         else:
             assert self.ledger is not None
-            self.ledger.set_fingerprint(self.number, fingerprint(self.composed))
+            self.ledger.set_fingerprint(self.number, self._fingerprint)
             recipients = self._to_deliver()
         dispatcher = Dispatcher(
             self.factory,
@@ -357,19 +353,17 @@ def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, sile
     Returns the exit status: 0 when all went, 1 when any failed, 130 when interrupted.
     """
     with Send(root, number, options) as job:
-        if options.dry_run:
-            count, size = job.dry_run()
-            if not silent:
-                for line in job.plan.lines():
-                    click.echo(line, err=True)
+        built = job.dry_run() if options.dry_run else None  # a dry run counts its plan here
+        if not silent:
+            for line in job.plan.lines():
+                click.echo(line, err=True)
+        if built is not None:
+            count, size = built
             click.echo(
                 f"Would send {messages(count)} ({size / 1e6:,.1f} MB) via {job.plan.relay}; "
                 "nothing was sent and nothing changed."
             )
             return 0
-        if not silent:
-            for line in job.plan.lines():
-                click.echo(line, err=True)
         if job.plan.to_send == 0:
             click.echo("Nothing to send.")
             return 0

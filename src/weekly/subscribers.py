@@ -15,7 +15,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 
 from weekly.errors import LocatedError, WeeklyError
-from weekly.placeholders import STANDARD_KEYS, is_key
+from weekly.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
 from weekly.seen import HashSet64
 
 LIST_NAME = "subscribers.csv"
@@ -54,7 +54,7 @@ class Subscriber:
 
     def values(self) -> dict[str, str]:
         """Placeholder values for this subscriber (without the unsubscribe URL)."""
-        return {**self.fields, "name": self.name, "email": self.email}
+        return {**self.fields, NAME: self.name, EMAIL: self.email}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +80,16 @@ class Duplicate:
 Row = Subscriber | Problem | Duplicate
 
 
+def _not_found(path: Path) -> WeeklyError:
+    return WeeklyError(f"{path}: subscriber list not found (use --list PATH)")
+
+
 def list_stamp(path: Path) -> tuple[int, int]:
     """Size and modification time: whether the list is still the one already checked."""
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise WeeklyError(f"{path}: subscriber list not found (use --list PATH)") from None
+        raise _not_found(path) from None
     return stat.st_size, stat.st_mtime_ns
 
 
@@ -100,7 +104,7 @@ def open_list(path: Path, checked: tuple[int, int] | None = None) -> Iterator[Ro
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
-        raise WeeklyError(f"{path}: subscriber list not found (use --list PATH)") from None
+        raise _not_found(path) from None
     with handle:
         try:
             yield from _rows(path, handle, trusted=checked is not None)
@@ -213,6 +217,14 @@ class ListReport:
     duplicates: list[Duplicate] = field(default_factory=list)
     duplicate_count: int = 0
 
+    @classmethod
+    def read(cls, path: Path) -> ListReport:
+        """A pass over the whole list at `path`, every row counted."""
+        report = cls(path)
+        for row in open_list(path):
+            report.add(row)
+        return report
+
     def add(self, row: Row) -> None:
         """Count one row."""
         if isinstance(row, Subscriber):
@@ -258,9 +270,7 @@ class ListReport:
 
 def check_list(path: Path | None, root: Path, echo: Callable[[str], None]) -> None:
     """`weekly subscribers check`: print the report; any invalid row makes it an error."""
-    report = ListReport(path or root / LIST_NAME)
-    for row in open_list(report.path):
-        report.add(row)
+    report = ListReport.read(path or root / LIST_NAME)
     for line in report.lines():
         echo(line)
     if report.problem_count:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import ipaddress
 import os
 import random
@@ -106,6 +107,12 @@ class Pacer:
     def slow_down(self) -> None:
         self._factor = max(self._factor / 2, SLOWEST_FACTOR)
         self._slow_until = asyncio.get_running_loop().time() + SLOW_PERIOD
+
+
+def tls_context(settings: DeliverySettings) -> ssl.SSLContext | None:
+    """The verifying TLS context the relay settings call for, to share among connections:
+    making one reads the system's CA store (about 25 ms, the event loop stalled meanwhile)."""
+    return None if settings.security == "none" else ssl.create_default_context()
 
 
 def backoff(first: float, attempt: int) -> float:
@@ -208,10 +215,17 @@ class Session(asyncio.Protocol):
 class Connection:
     """One persistent SMTP connection, reopened after errors or every N messages."""
 
-    def __init__(self, settings: DeliverySettings, password: str | None, helo: str) -> None:
+    def __init__(
+        self,
+        settings: DeliverySettings,
+        password: str | None,
+        helo: str,
+        tls: ssl.SSLContext | None,
+    ) -> None:
         self._settings = settings
         self._password = password
         self._helo = helo
+        self._tls = tls
         self._session: Session | None = None
         self._used = 0
 
@@ -225,7 +239,7 @@ class Connection:
             local_hostname=self._helo,
             use_tls=s.security == "tls",
             start_tls=s.security == "starttls",
-            tls_context=ssl.create_default_context() if s.security != "none" else None,
+            tls_context=self._tls,
             username=s.username or None,
             password=self._password,
         )
@@ -326,7 +340,7 @@ class Connection:
 async def probe(settings: DeliverySettings, password: str | None, sender: str) -> None:
     """Open one session and offer the sender, so an unreachable relay or a refused sender
     fails before anything is sent."""
-    connection = Connection(settings, password, local_name())
+    connection = Connection(settings, password, local_name(), tls_context(settings))
     where = f"the SMTP relay {settings.host}:{settings.port}"
     try:
         await connection.open()
@@ -345,6 +359,7 @@ async def probe(settings: DeliverySettings, password: str | None, sender: str) -
         raise WeeklyError(f"{where} refuses the sender {sender}: {code} {text}")
 
 
+@functools.cache
 def local_name() -> str:
-    """The name this machine gives in EHLO, looked up once."""
+    """The name this machine gives in EHLO, looked up once (a slow DNS query at worst)."""
     return socket.getfqdn()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -32,7 +33,7 @@ from weekly.optout import unsubscribe
 from weekly.signup import SignUp, confirm_token, read_confirm_token
 from weekly.state import CONFIRMED, Event, StateStore, normalize_address, now, stamp
 from weekly.templates import environment, render
-from weekly.transport import Connection, check_security, local_name, password
+from weekly.transport import Connection, check_security, local_name, password, tls_context
 from weekly.unsubscribe import secret_from_env, token_address
 
 log = logging.getLogger("weekly.serve")
@@ -87,6 +88,7 @@ class Service:
     signer: DkimSigner | None
     password: str | None
     helo: str  # this machine's name, looked up once: a slow DNS must not stall each sign-up
+    tls: ssl.SSLContext | None  # made once too: building one reads the CA store
     per_ip: RateLimiter
     per_address: RateLimiter
 
@@ -103,6 +105,7 @@ class Service:
             signer=DkimSigner.from_config(config),
             password=password(config.delivery),
             helo=local_name(),
+            tls=tls_context(config.delivery),
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR),
         )
@@ -131,7 +134,7 @@ class Service:
         link = confirm_url(config).replace("{token}", confirm_token(self.secret, request))
         data = confirmation_mail(config, env, request, link, self.signer)
         try:
-            connection = Connection(config.delivery, self.password, self.helo)
+            connection = Connection(config.delivery, self.password, self.helo, self.tls)
             await deliver(connection, config.newsletter.sender, request.email, data)
         except Exception:  # a failure in the background is logged; it must not stop the service
             log.exception("confirmation mail to %s failed", request.email)

@@ -12,6 +12,7 @@ from weekly.config import Config
 from weekly.dkim_signer import DkimSigner
 from weekly.errors import WeeklyError
 from weekly.headers import mailbox, unstructured
+from weekly.message import ascii_domain
 from weekly.signup import SignUp
 from weekly.templates import render
 from weekly.transport import Connection, Outcome
@@ -36,13 +37,12 @@ def confirmation_mail(
         "hours": f"{config.serve.confirm_hours:g}",
     }
     sender_name, sender = parseaddr(letter.sender)
-    domain = sender.rpartition("@")[2].encode("idna").decode("ascii")
     fields = [
         f"From: {mailbox(sender_name, sender)}",
         f"To: {mailbox(request.name, request.email)}",
         unstructured("Subject", render(env, "serve/confirm_subject.txt", **context).strip()),
         f"Date: {formatdate(usegmt=True)}",
-        f"Message-ID: {make_msgid(domain=domain)}",
+        f"Message-ID: {make_msgid(domain=ascii_domain(sender))}",
         "Auto-Submitted: auto-generated",
         "MIME-Version: 1.0",
         "Content-Type: text/plain; charset=utf-8",

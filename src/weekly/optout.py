@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,10 +19,7 @@ from weekly.state import (
     normalize_address,
     now,
 )
-from weekly.unsubscribe import secret_from_env, token_address
-
-# base64url address, a dot, base64url MAC: how tokens look in a subject or a body.
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
+from weekly.unsubscribe import TOKEN_PATTERN, secret_from_env, token_address
 
 
 def unsubscribe(store: StateStore, email: str, source: str, *, ip: str = "") -> Event:
@@ -89,7 +85,7 @@ def _token_address(message: EmailMessage, secret: bytes, list_id: str) -> str | 
     """The address named by the first valid token in the subject or the text of `message`."""
     body = message.get_body(("plain",))
     text = str(message.get("subject", "")) + "\n" + (body.get_content() if body else "")
-    for candidate in _TOKEN.findall(text):
+    for candidate in TOKEN_PATTERN.findall(text):
         address = token_address(secret, list_id, candidate)
         if address is not None:
             return address

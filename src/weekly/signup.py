@@ -4,12 +4,13 @@ the link goes to the address's owner, who need not be the one who asked.)"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import time
 from dataclasses import dataclass
+
+from weekly.unsubscribe import b64decode, b64encode
 
 # Keeps these MACs apart from unsubscribe tokens made with the same secret.
 PURPOSE = b"weekly-confirm\n"
@@ -24,18 +25,14 @@ class SignUp:
     requested_at: int  # Unix time
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _mac(secret: bytes, payload: str) -> str:
-    return _b64(hmac.new(secret, PURPOSE + payload.encode(), hashlib.sha256).digest()[:18])
+    return b64encode(hmac.new(secret, PURPOSE + payload.encode(), hashlib.sha256).digest()[:18])
 
 
 def confirm_token(secret: bytes, request: SignUp) -> str:
     """The token for `request`'s confirmation link."""
     fields = [request.email, request.name, request.requested_at]
-    payload = _b64(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode())
+    payload = b64encode(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode())
     return f"{payload}.{_mac(secret, payload)}"
 
 
@@ -48,9 +45,7 @@ def read_confirm_token(
     if not hmac.compare_digest(mac, _mac(secret, payload)):
         return None
     try:
-        email, name, requested_at = json.loads(
-            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        )
+        email, name, requested_at = json.loads(b64decode(payload))
     except ValueError:
         return None
     age = (time.time() if now is None else now) - requested_at

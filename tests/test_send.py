@@ -226,6 +226,15 @@ def test_dry_run_builds_everything_and_changes_nothing(ready: Path, run_weekly: 
     assert not (ready / ".weekly").exists()
 
 
+def test_dry_run_warns_of_placeholders_the_list_cannot_fill(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, ["kim@example.com,김민지,subscribed"], header="email,name,status")
+    configure(ready, 1)
+    result = run_weekly("send", "324", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "%%company%% is in the issue but not in the list" in result.output
+    assert "Would send 1 message" in result.output
+
+
 def test_a_changed_issue_is_not_resumed_without_force(ready: Path, run_weekly: Run) -> None:
     write_list(ready, subscribers(2))
     recorder = Recorder()

@@ -314,6 +314,7 @@ class Send:
             count += 1
         if report is not None:
             report.raise_if_invalid()
+            self._warn_unfilled()  # the list's columns are known only now
         return count, size
 
     def run(self, progress: Callable[[int], None]) -> Summary:

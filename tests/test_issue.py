@@ -101,7 +101,7 @@ def test_non_utf8_section(newsletter: Path, run_weekly) -> None:
     (folder / "10-a.md").write_bytes("# 제목\n본문".encode("euc-kr"))
     result = run_weekly("compose", "325")
     assert result.exit_code == 1
-    assert "10-a.md: not UTF-8" in result.output
+    assert "10-a.md:1: not UTF-8 text: byte 2" in result.output
 
 
 def test_folder_not_a_number(newsletter: Path) -> None:

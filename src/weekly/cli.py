@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import click
+
+from weekly.errors import WeeklyError
+
+# SQLite stores integers in 64 bits; a larger issue number is a typo, not an issue.
+ISSUE_NUMBER = click.IntRange(1, 2**63 - 1)
+PORT = click.IntRange(1, 65535)
 
 root_option = click.option(
     "--root",
@@ -16,14 +23,43 @@ root_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class GuardedGroup(click.Group):
+    """The top-level group: every error is one line, even an exception no command anticipated.
+
+    Misuse names the option or argument; click's usage lines above it are left out.
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.ctx = None
+            raise
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.ctx = None
+            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            detail = " ".join(str(exc).split())
+            raise WeeklyError(
+                f"unexpected {type(exc).__name__}: {detail} (this is a bug in weekly: "
+                "please report it with the command you ran)"
+            ) from exc
+
+
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="weekly")
 def main() -> None:
     """Write, compose, send and archive a numbered weekly newsletter."""
 
 
 @main.command()
-@click.argument("number", type=int, required=False)
+@click.argument("number", type=ISSUE_NUMBER, required=False)
 @click.option("--strict", is_flag=True, help="Treat every pre-send warning as an error.")
 @root_option
 def compose(number: int | None, strict: bool, root: Path) -> None:
@@ -66,7 +102,7 @@ def archive(out: Path | None, drafts: bool, root: Path) -> None:
 @click.argument("source", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--number",
-    type=click.IntRange(min=1),
+    type=ISSUE_NUMBER,
     help="Issue number (default: a #N in the title when free, else the next).",
 )
 @click.option(
@@ -91,7 +127,7 @@ def import_(
 
 
 @main.command()
-@click.argument("number", type=int, required=False)
+@click.argument("number", type=ISSUE_NUMBER, required=False)
 @root_option
 def export(number: int | None, root: Path) -> None:
     """Print issue NUMBER (default: the newest) as one Hugo-style Markdown file."""
@@ -110,7 +146,7 @@ list_option = click.option(
 
 
 @main.command()
-@click.argument("number", type=int)
+@click.argument("number", type=ISSUE_NUMBER)
 @list_option
 @click.option("--yes", "-y", is_flag=True, help="Send without asking for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Build every message, report, send nothing.")
@@ -162,7 +198,7 @@ def send(
 
 
 @main.command()
-@click.argument("number", type=int)
+@click.argument("number", type=ISSUE_NUMBER)
 @click.option("--failed", is_flag=True, help="List failed and uncertain recipients as CSV instead.")
 @root_option
 def status(number: int, failed: bool, root: Path) -> None:
@@ -179,7 +215,7 @@ def status(number: int, failed: bool, root: Path) -> None:
 
 
 @main.command()
-@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: delivery.port).")
+@click.option("--port", type=PORT, default=None, help="Port on 127.0.0.1 (default: delivery.port).")
 @click.option(
     "--outbox",
     type=click.Path(file_okay=False, path_type=Path),
@@ -239,7 +275,7 @@ def subscribers_export(list_path: Path | None, output: Path | None, root: Path) 
 
 
 @main.command()
-@click.argument("number", type=int, required=False)
+@click.argument("number", type=ISSUE_NUMBER, required=False)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
 @root_option
@@ -291,7 +327,7 @@ def bounces(path: Path, root: Path) -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default: serve.host, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default: serve.port, 8025).")
+@click.option("--port", type=PORT, default=None, help="Port (default: serve.port, 8025).")
 @root_option
 def serve(host: str | None, port: int | None, root: Path) -> None:
     """Run the unsubscribe and sign-up web service (put it behind your HTTPS proxy).

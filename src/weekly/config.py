@@ -14,7 +14,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
-from weekly.errors import ConfigError
+from weekly.errors import ConfigError, decode_utf8
 from weekly.l10n import available_languages
 
 CONFIG_NAME = "weekly.toml"
@@ -141,11 +141,12 @@ def load_config(root: Path) -> Config:
     """Read and validate `root/weekly.toml`."""
     path = root / CONFIG_NAME
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(path, "not found: run weekly in the newsletter's folder") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(path, f"not UTF-8 ({exc.reason})") from None
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read: {exc.strerror}") from None
+    text = decode_utf8(path, data, ConfigError)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -21,6 +21,17 @@ class LocatedError(WeeklyError):
         super().__init__(f"{where}: {message}")
 
 
+def decode_utf8(path: Path | str, data: bytes, error: type[LocatedError] = LocatedError) -> str:
+    """`data`, the bytes of `path`, as text (a leading BOM dropped); bytes that are not UTF-8
+    raise `error` naming the line and byte offset, so the editor can find the stray byte."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 1]
+        raise error(path, f"not UTF-8 text: byte {exc.start} is {bad!r}", line) from None
+
+
 class ConfigError(LocatedError):
     """`weekly.toml` is unreadable, has an unknown key, a wrong type or a missing value."""
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from weekly.errors import IssueError
+from weekly.errors import IssueError, decode_utf8
 from weekly.frontmatter import FrontMatter, split_front_matter
 
 ISSUE_FILE = "issue.md"
@@ -87,9 +87,12 @@ def is_hidden(name: str) -> bool:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise IssueError(path, f"not UTF-8 text (byte {exc.start})") from None
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise IssueError(path, "a folder named like a section file: rename or move it") from None
+    except OSError as exc:
+        raise IssueError(path, f"cannot read: {exc.strerror}") from None
+    return decode_utf8(path, data, IssueError)
 
 
 def _read_section(path: Path) -> Section:

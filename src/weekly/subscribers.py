@@ -14,7 +14,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
-from weekly.errors import LocatedError, WeeklyError
+from weekly.errors import LocatedError, WeeklyError, decode_utf8
 from weekly.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
 from weekly.seen import HashSet64
 
@@ -108,8 +108,10 @@ def open_list(path: Path, checked: tuple[int, int] | None = None) -> Iterator[Ro
     with handle:
         try:
             yield from _rows(path, handle, trusted=checked is not None)
-        except UnicodeDecodeError as exc:
-            raise ListError(path, f"not UTF-8 ({exc.reason})") from None
+        except UnicodeDecodeError:
+            # Only now read the whole file, to say on which line the stray byte is.
+            decode_utf8(path, path.read_bytes(), ListError)
+            raise
         except csv.Error as exc:
             raise ListError(path, f"malformed CSV ({exc})") from None
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from weekly.errors import TemplateError
+from weekly.errors import TemplateError, WeeklyError, decode_utf8
 from weekly.l10n import long_date, translations
 from weekly.project import TEMPLATES_DIR
 from weekly.text import underline, wrap
@@ -67,7 +67,12 @@ class _OverridableLoader(jinja2.ChoiceLoader):
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str | None, Any]:
-        source, filename, uptodate = super().get_source(environment, template)
+        try:
+            source, filename, uptodate = super().get_source(environment, template)
+        except UnicodeDecodeError:
+            path = self._path_of(template)
+            decode_utf8(path, path.read_bytes(), TemplateError)
+            raise
         override = self.user_dir / template
         overridden = override.is_file()
 
@@ -75,6 +80,14 @@ class _OverridableLoader(jinja2.ChoiceLoader):
             return override.is_file() == overridden and (uptodate is None or uptodate())
 
         return source, filename, fresh
+
+    def _path_of(self, template: str) -> Path:
+        """The file `template` names: the user's, else the built-in one."""
+        prefix, colon, rest = template.partition(":")
+        if colon and prefix == "default":
+            return BUILTIN_DIR / rest
+        override = self.user_dir / template
+        return override if override.is_file() else BUILTIN_DIR / template
 
 
 def render(env: jinja2.Environment, name: str, **context: Any) -> str:
@@ -90,6 +103,12 @@ def render(env: jinja2.Environment, name: str, **context: Any) -> str:
     except jinja2.UndefinedError as exc:
         path, line = _template_frame(env, name)
         raise TemplateError(path, exc.message or "undefined value", line) from None
+    except WeeklyError:
+        raise
+    except Exception as exc:  # {{ 1/0 }}, {{ "x" + 1 }}: the template's fault, not weekly's
+        path, line = _template_frame(env, name)
+        detail = " ".join(str(exc).split())
+        raise TemplateError(path, f"{type(exc).__name__}: {detail}", line) from None
 
 
 def _template_frame(env: jinja2.Environment, name: str) -> tuple[str, int | None]:

@@ -339,7 +339,7 @@ def test_compose_then_send_issue_324_end_to_end(
         (
             'mailto = "unsubscribe@news.example.com"',
             'mailto = "unsubscribe@news.example.com\\r\\nBcc: all@example.com"',
-            "unsubscribe.mailto: not an email address",
+            "unsubscribe.mailto: must be one line",
         ),
         (
             'url = "https://news.example.com/weekly/unsubscribe/{token}"',

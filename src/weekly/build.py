@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from weekly.errors import WeeklyError
+from weekly.errors import LocatedError, WeeklyError
 from weekly.project import build_dir
 
 HTML_FILE = "email.html"
@@ -69,8 +69,22 @@ def load_composed(root: Path, number: int) -> Composed:
         raise WeeklyError(
             f"issue {number} is not composed ({folder} is missing): run `weekly compose {number}`"
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WeeklyError(f"{folder / META_FILE}: unreadable build ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise LocatedError(
+            folder / META_FILE,
+            f"unreadable build ({exc.msg}): run `weekly compose {number}`",
+            exc.lineno,
+        ) from None
+    except UnicodeDecodeError:
+        raise WeeklyError(
+            f"{folder}: unreadable build (not UTF-8): run `weekly compose {number}`"
+        ) from None
+    for key in ("subject", "preheader"):
+        if not isinstance(meta, dict) or not isinstance(meta.get(key), str):
+            raise WeeklyError(
+                f"{folder / META_FILE}: {key}: missing from the build: "
+                f"run `weekly compose {number}`"
+            )
     return Composed(
         number=number,
         subject=meta["subject"],

@@ -6,23 +6,32 @@ Unknown keys, wrong types and missing required values are errors naming the key 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
-from email.utils import parseaddr
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, Literal
 
+from email_validator import EmailNotValidError
+
 from weekly.errors import ConfigError, decode_utf8
 from weekly.l10n import available_languages
+from weekly.subscribers import normalise
 
 CONFIG_NAME = "weekly.toml"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def setting(default: Any = dataclasses.MISSING, *, doc: str, key: str | None = None) -> Any:
-    """Declare one setting: its default (none means required), what it is for, its TOML key."""
-    return field(default=default, metadata={"doc": doc, "key": key})
+def setting(
+    default: Any = dataclasses.MISSING, *, doc: str, key: str | None = None, lines: bool = False
+) -> Any:
+    """Declare one setting: its default (none means required), what it is for, its TOML key,
+    and whether it may span lines (most strings end up in mail headers, where a line break
+    would start a header of the editor's own)."""
+    return field(default=default, metadata={"doc": doc, "key": key, "lines": lines})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +45,9 @@ class NewsletterSettings:
     site_url: str = setting(doc="Root URL of the web archive; issue N lives at site_url/N/.")
     sender: str = setting(doc="From header, e.g. 'Name <addr@example.com>'.", key="from")
     reply_to: str = setting("", doc="Reply-To address; empty means replies go to From.")
-    postal_address: str = setting(doc="Postal address printed in every footer (CAN-SPAM).")
+    postal_address: str = setting(
+        doc="Postal address printed in every footer (CAN-SPAM).", lines=True
+    )
 
     def __post_init__(self) -> None:
         # One trailing slash, whatever the editor wrote, so every user can join paths to it.
@@ -211,7 +222,13 @@ def _build(cls: type, data: Any, prefix: tuple[str, ...], locate: _KeyLocator) -
         if dataclasses.is_dataclass(kind):
             values[f.name] = _build(kind, data[key], keys, locate)
         else:
-            values[f.name] = _check_value(kind, data[key], keys, locate)
+            value = _check_value(kind, data[key], keys, locate)
+            bad = _CONTROL.search(value) if isinstance(value, str) else None
+            if bad and not f.metadata.get("lines"):
+                raise locate.error(
+                    keys, f"must be one line, without control characters ({bad[0]!r})"
+                )
+            values[f.name] = value
     obj = cls(**values)
     _validate_meaning(obj, prefix, locate)
     return obj
@@ -227,6 +244,8 @@ def _check_value(kind: Any, value: Any, keys: tuple[str, ...], locate: _KeyLocat
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if kind is float and isinstance(value, float) and not math.isfinite(value):
+        raise locate.error(keys, f"must be a finite number, not {value}")
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise locate.error(keys, f"must be {_type_name(kind)}, not {_type_name(type(value))}")
     return value
@@ -243,10 +262,9 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
     if isinstance(obj, NewsletterSettings):
         if not re.match(r"https?://[^/]+", obj.site_url):
             raise locate.error((*prefix, "site_url"), "must be an http(s) URL")
-        if "@" not in parseaddr(obj.sender)[1]:
-            raise locate.error((*prefix, "from"), f"not an email address: {obj.sender!r}")
-        if obj.reply_to and "@" not in parseaddr(obj.reply_to)[1]:
-            raise locate.error((*prefix, "reply_to"), f"not an email address: {obj.reply_to!r}")
+        _check_mailbox(obj.sender, (*prefix, "from"), locate)
+        if obj.reply_to:
+            _check_mailbox(obj.reply_to, (*prefix, "reply_to"), locate)
         if obj.language not in available_languages():
             choices = " | ".join(available_languages())
             raise locate.error(
@@ -289,6 +307,21 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
             raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
         if obj.mailto and not re.fullmatch(r"[!-~]+@[!-~]+", obj.mailto):
             raise locate.error((*prefix, "mailto"), f"not an email address: {obj.mailto!r}")
+
+
+def _check_mailbox(value: str, keys: tuple[str, ...], locate: _KeyLocator) -> None:
+    """One `Name <address>` (or bare address) that every relay can carry: an IDN domain is
+    sent in its ASCII form, but a non-ASCII local part would need SMTPUTF8 everywhere."""
+    found = getaddresses([value])
+    if len(found) != 1 or "@" not in found[0][1]:
+        raise locate.error(keys, f"not one email address: {value!r}")
+    address = found[0][1]
+    try:
+        normalise(address)
+    except EmailNotValidError as exc:
+        raise locate.error(keys, f"not a valid address: {address!r}: {exc}") from None
+    if not address.rpartition("@")[0].isascii():
+        raise locate.error(keys, f"the part before @ must be ASCII, not {address!r}")
 
 
 _DNS_LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")

@@ -3,7 +3,7 @@ DKIM-signed like the newsletter itself."""
 
 from __future__ import annotations
 
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid
 
 import jinja2
 
@@ -12,8 +12,9 @@ from weekly.config import Config
 from weekly.dkim_signer import DkimSigner
 from weekly.errors import WeeklyError
 from weekly.headers import mailbox, unstructured
-from weekly.message import ascii_domain
+from weekly.message import ascii_domain, sender_mailbox
 from weekly.signup import SignUp
+from weekly.subscribers import envelope_address
 from weekly.templates import render
 from weekly.transport import Connection, Outcome
 
@@ -36,10 +37,10 @@ def confirmation_mail(
         "link": link,
         "hours": f"{config.serve.confirm_hours:g}",
     }
-    sender_name, sender = parseaddr(letter.sender)
+    sender_name, sender = sender_mailbox(letter.sender)
     fields = [
         f"From: {mailbox(sender_name, sender)}",
-        f"To: {mailbox(request.name, request.email)}",
+        f"To: {mailbox(request.name, envelope_address(request.email))}",
         unstructured("Subject", render(env, "serve/confirm_subject.txt", **context).strip()),
         f"Date: {formatdate(usegmt=True)}",
         f"Message-ID: {make_msgid(domain=ascii_domain(sender))}",
@@ -49,7 +50,7 @@ def confirmation_mail(
         "Content-Transfer-Encoding: base64",
         "",
     ]
-    head = "\r\n".join(fields).encode("ascii")
+    head = "\r\n".join(fields).encode("utf-8")  # UTF-8 only in a To that needs SMTPUTF8
     body = encode_lines(render(env, "serve/confirm.txt", **context).encode("utf-8"))
     signature = signer.signature(head, body) if signer else b""
     return b"".join((signature, head, b"\r\n", body))
@@ -59,7 +60,8 @@ async def deliver(connection: Connection, sender: str, recipient: str, data: byt
     """Hand one message to the relay over `connection` (the send's own SMTP session code),
     then close it; raises WeeklyError unless the relay took the message."""
     try:
-        result = await connection.send(parseaddr(sender)[1], recipient, data, lambda: None)
+        address = envelope_address(recipient)
+        result = await connection.send(sender_mailbox(sender)[1], address, data, lambda: None)
     finally:
         await connection.close()
     if result.outcome is not Outcome.SENT:

@@ -17,7 +17,7 @@ from weekly.config import Config
 from weekly.dkim_signer import DkimSigner
 from weekly.headers import mailbox, unstructured
 from weekly.placeholders import UNSUBSCRIBE_URL
-from weekly.subscribers import Subscriber
+from weekly.subscribers import Subscriber, envelope_address
 from weekly.unsubscribe import make_token
 
 TEST_PREFIX = "[TEST] "
@@ -36,6 +36,12 @@ def ascii_domain(address: str) -> str:
     return address.rpartition("@")[2].encode("idna").decode("ascii")
 
 
+def sender_mailbox(value: str) -> tuple[str, str]:
+    """The display name and ASCII-domain address of a `Name <addr>` setting."""
+    name, address = parseaddr(value)
+    return name, envelope_address(address)
+
+
 def list_id_of(sender: str) -> str:
     """The List-Id identifier, from the sender's address: `weekly@news.example.com` gives
     `weekly.news.example.com`."""
@@ -50,7 +56,7 @@ class MessageFactory:
         self, composed: Composed, config: Config, secret: bytes, *, test: bool = False
     ) -> None:
         letter = config.newsletter
-        sender_name, sender = parseaddr(letter.sender)
+        sender_name, sender = sender_mailbox(letter.sender)
         self.sender = sender
         self.list_id = list_id_of(letter.sender)
         self._domain = ascii_domain(sender)
@@ -66,7 +72,7 @@ class MessageFactory:
         boundary = f"=_weekly_{secrets.token_hex(12)}"
         fixed = [
             f"From: {mailbox(sender_name, sender)}",
-            *([f"Reply-To: {mailbox(*parseaddr(letter.reply_to))}"] if letter.reply_to else []),
+            *([f"Reply-To: {mailbox(*sender_mailbox(letter.reply_to))}"] * bool(letter.reply_to)),
             unstructured("Subject", self.subject),
             f"List-Id: {mailbox(letter.name, self.list_id)}",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
@@ -120,7 +126,8 @@ class MessageFactory:
                 self._end,
             )
         )
-        headers = head.encode("ascii")
+        # UTF-8 only in a To with a non-ASCII local part, which goes out over SMTPUTF8 alone.
+        headers = head.encode("utf-8")
         signature = b""
         if self._signer is not None:
             # The fixed block ends in the blank line; the signer wants the header fields only.

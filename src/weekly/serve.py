@@ -136,6 +136,8 @@ class Service:
         try:
             connection = Connection(config.delivery, self.password, self.helo, self.tls)
             await deliver(connection, config.newsletter.sender, request.email, data)
+        except WeeklyError as exc:  # the relay's answer: one line in the log says it all
+            log.warning("confirmation mail to %s failed: %s", request.email, exc.message)
         except Exception:  # a failure in the background is logged; it must not stop the service
             log.exception("confirmation mail to %s failed", request.email)
 

@@ -162,9 +162,16 @@ def _columns(path: Path, header: list[str]) -> list[str]:
 
 def normalise(raw: str) -> tuple[str, str]:
     """An address as email-validator normalises it (syntax only, IDN domains allowed), and its
-    ASCII form for the SMTP envelope; raises EmailNotValidError."""
-    checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
-    return checked.normalized, checked.ascii_email or checked.normalized
+    form for the SMTP envelope: the domain in IDNA (ASCII); a non-ASCII local part stays and
+    needs a relay with SMTPUTF8. Raises EmailNotValidError."""
+    checked = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
+    envelope = checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
+    return checked.normalized, envelope
+
+
+def envelope_address(email: str) -> str:
+    """The envelope form of an address already checked (see `normalise`)."""
+    return normalise(email)[1]
 
 
 def bare_subscriber(raw: str, line: int) -> Subscriber:

@@ -129,6 +129,7 @@ class Session(asyncio.Protocol):
         if not isinstance(transport, asyncio.WriteTransport):
             raise aiosmtplib.SMTPServerDisconnected("no connection to take over")
         self.pipelining = smtp.supports_extension("pipelining")
+        self.smtputf8 = smtp.supports_extension("smtputf8")
         self._transport = transport
         self._timeout = timeout
         self._buffer = bytearray()
@@ -289,10 +290,16 @@ class Connection:
             return Result(Outcome.RETRY, f"cannot open a session: {exc}", getattr(exc, "code", 0))
         # RSET between messages on one session: pipelined with the envelope it costs no
         # round trip, and it clears whatever a failed transaction left behind.
+        # A non-ASCII local part (RFC 6531) can only travel to a relay that offers SMTPUTF8;
+        # refused here as such a relay would refuse it, for this recipient only.
+        utf8 = not (sender + recipient).isascii()
+        if utf8 and not session.smtputf8:
+            reply = f"553 5.6.7 {recipient} needs SMTPUTF8, which the relay does not offer"
+            return Result(Outcome.FAILED, reply, 553)
         commands = [b"RSET\r\n"] if self._used else []
         commands += [
-            f"MAIL FROM:<{sender}>\r\n".encode("ascii"),
-            f"RCPT TO:<{recipient}>\r\n".encode("ascii"),
+            f"MAIL FROM:<{sender}>{' SMTPUTF8' * utf8}\r\n".encode(),
+            f"RCPT TO:<{recipient}>\r\n".encode(),
             b"DATA\r\n",
         ]
         expected = [250] * (len(commands) - 1) + [354]

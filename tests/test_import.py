@@ -167,7 +167,7 @@ def test_force_replaces_the_whole_folder(newsletter: Path, run_weekly) -> None:
         ("제목만 있는 글\n".encode(), "article.txt:1: no text after the title"),
         ("제목\n\n본문에 날짜가 없습니다.\n".encode(), "article.txt: no date in the front matter"),
         ("제목\n2025년 2월 30일\n\n본문\n".encode(), "article.txt:2: not a real date"),
-        (b"---\ndate: 2025-13-01\n---\n", "article.txt: invalid date in the front matter"),
+        (b"---\ndate: 2025-13-01\n---\n", "article.txt:2: date: not a real date"),
         ("# 제목\n\n## 빈 꼭지\n## 다음\n\n본문\n".encode(), "article.txt:3: section “빈 꼭지”"),
     ],
 )

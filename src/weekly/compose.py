@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from weekly.build import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, replace_folder
 from weekly.checks import Finding, check_email
 from weekly.config import Config, issue_url, load_config
@@ -55,6 +57,18 @@ class SubscriberPlaceholders:
             return placeholder(key)
         except ValueError:
             raise AttributeError(key) from None
+
+
+class NoSubscriberHere:
+    """`subscriber` where no per-reader value can go (the subject): using it is a template
+    error naming the file and line."""
+
+    def __getattr__(self, key: str) -> str:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        raise jinja2.UndefinedError(
+            f"subscriber.{key} cannot be used here: the subject is the same for every reader"
+        )
 
 
 @dataclass(frozen=True)
@@ -128,7 +142,9 @@ def render_issue(
             "lead_text": lead_text,
             "subscriber": SubscriberPlaceholders(),
         }
-        subject = issue.subject or " ".join(render(env, "subject.txt", **context).split())
+        subject = issue.subject or " ".join(
+            render(env, "subject.txt", **{**context, "subscriber": NoSubscriberHere()}).split()
+        )
         context["subject"] = subject
         context["preheader"] = preheader
         mjml_source = render(env, "email.mjml", **context)

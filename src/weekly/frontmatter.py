@@ -47,7 +47,8 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise IssueError(path, f"invalid YAML front matter: {problem}", line) from None
     except ValueError as exc:  # well-formed YAML naming an impossible date, such as 2025-13-01
-        raise IssueError(path, f"invalid date in the front matter: {exc}") from None
+        key, line = _bad_date(node)
+        raise IssueError(path, f"{key}: not a real date ({exc})", line) from None
     finally:
         loader.dispose()
     if values is None:
@@ -58,6 +59,18 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
     if isinstance(node, yaml.MappingNode):
         key_lines = {str(k.value): k.start_mark.line + 2 for k, _ in node.value}
     return FrontMatter(values, key_lines, "".join(lines[end + 1 :]), end + 2)
+
+
+def _bad_date(node: yaml.Node) -> tuple[str, int | None]:
+    """The key and line of the first value in `node` that looks like a date but is none."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if value.tag == "tag:yaml.org,2002:timestamp":
+                try:
+                    yaml.SafeLoader("").construct_yaml_timestamp(value)
+                except ValueError:
+                    return str(key.value), value.start_mark.line + 2
+    return "date", None
 
 
 def join_front_matter(values: dict[str, Any], body: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from weekly.errors import IssueError, decode_utf8
 from weekly.frontmatter import FrontMatter, split_front_matter
+from weekly.placeholders import split
 
 ISSUE_FILE = "issue.md"
 ISSUE_KEYS = {"title", "date", "subject", "preheader", "draft"}
@@ -64,6 +65,14 @@ def read_issue(folder: Path) -> Issue:
         for path in sorted(folder.glob("*.md"))
         if path.name != ISSUE_FILE and not is_hidden(path.name)
     )
+    subject = optional_text(head_path, head, "subject")
+    if subject and len(split(subject)) > 1:
+        raise IssueError(
+            head_path,
+            f"subject: {subject!r} has a %%placeholder%%, but the subject is the same for every "
+            "reader (and the archive shows it): take it out",
+            head.key_lines.get("subject"),
+        )
     lead = head.body.strip()
     if not sections and not lead:
         raise IssueError(head_path, "empty issue: no lead and no section files")
@@ -72,7 +81,7 @@ def read_issue(folder: Path) -> Issue:
         folder=folder,
         title=title,
         date=date,
-        subject=optional_text(head_path, head, "subject"),
+        subject=subject,
         preheader=optional_text(head_path, head, "preheader"),
         draft=optional_bool(head_path, head, "draft"),
         lead=lead,

@@ -13,6 +13,8 @@ from weekly.errors import WeeklyError
 # SQLite stores integers in 64 bits; a larger issue number is a typo, not an issue.
 ISSUE_NUMBER = click.IntRange(1, 2**63 - 1)
 PORT = click.IntRange(1, 65535)
+# click 8.2 and later: `weekly subscribers` alone prints the group's help as a usage error.
+_HELP_ONLY = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 root_option = click.option(
     "--root",
@@ -33,15 +35,13 @@ class GuardedGroup(click.Group):
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as exc:
-            exc.ctx = None
-            raise
+            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.ctx = None
-            raise
+            raise _one_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
@@ -50,6 +50,15 @@ class GuardedGroup(click.Group):
                 f"unexpected {type(exc).__name__}: {detail} (this is a bug in weekly: "
                 "please report it with the command you ran)"
             ) from exc
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    """The misuse without click's usage lines; a bare `weekly GROUP` still shows its help."""
+    if isinstance(exc, _HELP_ONLY):
+        return exc
+    plain = click.UsageError(exc.format_message())
+    plain.exit_code = exc.exit_code
+    return plain
 
 
 @click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})

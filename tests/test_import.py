@@ -157,9 +157,12 @@ def test_force_replaces_the_whole_folder(newsletter: Path, run_weekly) -> None:
     [
         (
             b"\xc0\xb0\xc0\xcc \xb4\xba\xbd\xba\n",
-            "article.txt:1: not UTF-8 text (byte 0); it looks",
+            "article.txt:1: not UTF-8 text: byte 0 is b'\\xc0'; it looks",
         ),
-        ("제목\n\n본문\n".encode() + b"\xff\n", "article.txt:4: not UTF-8 text (byte 15)"),
+        (
+            "제목\n\n본문\n".encode() + b"\xff\n",
+            "article.txt:4: not UTF-8 text: byte 15 is b'\\xff'",
+        ),
         (b"", "article.txt:1: no recognisable title: the file has no text"),
         ("\n- 목록으로 시작하는 글\n".encode(), "article.txt:2: no recognisable title"),
         ("2025년 12월 12일\n\n본문\n".encode(), "article.txt:1: no recognisable title"),

@@ -17,6 +17,7 @@ class LocatedError(WeeklyError):
     def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
         self.path = Path(path)
         self.line = line
+        self.detail = message
         where = f"{path}:{line}" if line else str(path)
         super().__init__(f"{where}: {message}")
 

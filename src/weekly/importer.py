@@ -11,7 +11,7 @@ import click
 
 from weekly.article import Article, read_article
 from weekly.build import replace_folder
-from weekly.errors import LocatedError, WeeklyError
+from weekly.errors import LocatedError, WeeklyError, decode_utf8
 from weekly.frontmatter import join_front_matter
 from weekly.issue import ISSUE_FILE
 from weekly.markdown import is_relative, parse
@@ -136,13 +136,12 @@ def _read_bytes(source: str) -> bytes:
 def _decode(path: Path, data: bytes) -> str:
     """UTF-8 (a BOM is fine); anything else names the line of the first bad byte."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        return decode_utf8(path, data)
+    except LocatedError as exc:
         advice = "save it as UTF-8 and import again"
         if _reads_as_cp949(data):
             advice = "it looks like CP949/EUC-KR: convert it with `iconv -f cp949 -t utf-8`"
-        raise LocatedError(path, f"not UTF-8 text (byte {exc.start}); {advice}", line) from None
+        raise LocatedError(path, f"{exc.detail}; {advice}", exc.line) from None
 
 
 def _reads_as_cp949(data: bytes) -> bool:

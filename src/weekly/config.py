@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from weekly.errors import ConfigError
-from weekly.l10n import available_languages
+from weekly.l10n import LOCALES_DIR, available_languages
 
 CONFIG_NAME = "weekly.toml"
 
@@ -246,11 +246,8 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
             raise locate.error((*prefix, "from"), f"not an email address: {obj.sender!r}")
         if obj.reply_to and "@" not in parseaddr(obj.reply_to)[1]:
             raise locate.error((*prefix, "reply_to"), f"not an email address: {obj.reply_to!r}")
-        if obj.language not in available_languages():
-            choices = " | ".join(available_languages())
-            raise locate.error(
-                (*prefix, "language"), f"must be one of {choices}, not {obj.language!r}"
-            )
+        if obj.language not in (languages := available_languages()):
+            raise locate.error((*prefix, "language"), _unknown_language(obj.language, languages))
         if not obj.name.strip():
             raise locate.error((*prefix, "name"), "must not be empty")
     elif isinstance(obj, DeliverySettings):
@@ -288,6 +285,13 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
             raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
         if obj.mailto and not re.fullmatch(r"[!-~]+@[!-~]+", obj.mailto):
             raise locate.error((*prefix, "mailto"), f"not an email address: {obj.mailto!r}")
+
+
+def _unknown_language(language: str, languages: list[str]) -> str:
+    """Name the choices, or say there are none: a package installed without its catalogs."""
+    if not languages:
+        return f"{language!r} has no catalog: none found in {LOCALES_DIR} (reinstall weekly)"
+    return f"must be one of {' | '.join(languages)}, not {language!r}"
 
 
 _DNS_LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")

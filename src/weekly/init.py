@@ -101,9 +101,8 @@ def _toml_string(value: str) -> str:
 
 
 def _unsubscribe_url(site_url: str) -> str:
-    """One-click unsubscribes under the site, over HTTPS as List-Unsubscribe requires."""
-    rest = site_url.split("://", 1)[-1].rstrip("/")
-    return f"https://{rest}/unsubscribe/{{token}}"
+    """One-click unsubscribes under the site."""
+    return f"{site_url.rstrip('/')}/unsubscribe/{{token}}"
 
 
 def config_text(answers: Answers) -> str:
@@ -170,6 +169,8 @@ _ANSWER_OF_KEY = {
 
 def check_answers(answers: Answers) -> None:
     """Load the `weekly.toml` these answers make with the real loader; AnswerError if bad."""
+    if answers.site_url.startswith("http://"):
+        raise AnswerError("site_url", "must be https://: compose warns of every http: link")
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / CONFIG_NAME).write_text(config_text(answers), encoding="utf-8")
         try:
@@ -177,6 +178,8 @@ def check_answers(answers: Answers) -> None:
         except ConfigError as exc:
             for key, answer in _ANSWER_OF_KEY.items():
                 _, found, detail = str(exc.message).partition(f"{key}: ")
+                if found and not key.startswith("newsletter."):
+                    detail = f"would make {key} invalid ({detail})"
                 if found:
                     raise AnswerError(answer, detail) from None
             raise

@@ -165,3 +165,20 @@ def test_wheel_alone_starts_composes_archives_and_sends(
     assert [parseaddr(str(m["To"]))[1] for m in delivered] == ["you@example.com"]
     subject = str(make_header(decode_header(delivered[0]["Subject"])))
     assert subject == "Test Weekly #1 - 이번 호의 제목"
+
+
+def test_a_package_without_catalogs_says_so(
+    newsletter: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What a wheel without locales/ used to report as `must be one of , not 'ko'`."""
+    from weekly import config, l10n
+
+    empty = tmp_path / "locales"
+    empty.mkdir()
+    monkeypatch.setattr(l10n, "LOCALES_DIR", empty)
+    monkeypatch.setattr(config, "LOCALES_DIR", empty)
+    with pytest.raises(config.ConfigError) as error:
+        config.load_config(newsletter)
+    assert str(error.value.message).endswith(
+        f"newsletter.language: 'ko' has no catalog: none found in {empty} (reinstall weekly)"
+    )

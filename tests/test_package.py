@@ -25,6 +25,8 @@ from .smtp import SECRET, configure, free_port
 PACKAGE = REPO / "src" / "weekly"
 # Every folder of files the package reads at run time, besides its modules.
 DATA_DIRS = ("templates", "locales")
+# This checkout must not leak in through PYTHONPATH: only the wheel is under test.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"WEEKLY_SECRET": SECRET}
 
 
 def data_files() -> set[str]:
@@ -94,6 +96,7 @@ def fresh_bin(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             wheel,
         ],
+        env=ENV,
         check=True,
         capture_output=True,
     )
@@ -110,9 +113,8 @@ def fresh_bin(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the fresh venv's `weekly` console script in `cwd`; fail with its stderr."""
-    env = {**os.environ, "WEEKLY_SECRET": SECRET, "PYTHONPATH": ""}
     done = subprocess.run(
-        [bin_dir / "weekly", *args], cwd=cwd, env=env, capture_output=True, text=True
+        [bin_dir / "weekly", *args], cwd=cwd, env=ENV, capture_output=True, text=True
     )
     assert done.returncode == 0, f"weekly {' '.join(args)}: {done.stderr}"
     assert "Traceback" not in done.stderr
@@ -126,6 +128,7 @@ def sink(fresh_bin: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
     process = subprocess.Popen(
         [fresh_bin / "weekly", "sink", "--port", str(port), "--outbox", outbox],
         cwd=tmp_path,
+        env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -144,6 +147,7 @@ def test_wheel_alone_starts_composes_archives_and_sends(
 ) -> None:
     where = subprocess.run(
         [fresh_bin / "python", "-c", "import weekly; print(weekly.__file__)"],
+        env=ENV,
         capture_output=True,
         text=True,
         check=True,

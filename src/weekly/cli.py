@@ -62,7 +62,7 @@ def new(on: object, root: Path) -> None:
     from weekly.scaffold import scaffold_next_issue
 
     language = load_config(root).newsletter.language
-    folder = scaffold_next_issue(root, on.date() if on else None, language)  # type: ignore[attr-defined]
+    folder = scaffold_next_issue(root, language, on.date() if on else None)  # type: ignore[attr-defined]
     click.echo(str(folder))
     _next(f"edit {shlex.quote(str(folder))}/*.md", _weekly(root, "compose", folder.name))
 

@@ -22,8 +22,8 @@ from weekly.errors import ConfigError, WeeklyError
 from weekly.l10n import available_languages
 from weekly.project import BUILD_DIR, ISSUES_DIR, SITE_DIR, STATE_DIR, issue_dir
 from weekly.scaffold import write_example_issue
+from weekly.subscribers import KNOWN_COLUMNS, LIST_NAME, SUBSCRIBED
 
-SUBSCRIBERS_NAME = "subscribers.csv"
 GITIGNORE_NAME = ".gitignore"
 
 
@@ -111,7 +111,7 @@ def config_text(answers: Answers) -> str:
     q = _toml_string
     languages = " | ".join(available_languages())
     return f"""\
-# Settings of {answers.name}, written by `weekly init`. Every key, its type and default
+# Settings of this newsletter, written by `weekly init`. Every key, its type and default
 # is declared in weekly/config.py; an unknown key or a wrong type is an error.
 
 [newsletter]
@@ -143,7 +143,8 @@ mailto = {q(f"unsubscribe@{domain}")}
 def subscribers_text(answers: Answers, today: dt.date) -> str:
     """The list's header and one example row to replace with real subscribers."""
     you = _words(answers.language)["you"]
-    return f"email,name,status,subscribed_at\nyou@example.com,{you},subscribed,{today}\n"
+    row = ("you@example.com", you, SUBSCRIBED, today.isoformat())
+    return f"{','.join(KNOWN_COLUMNS)}\n{','.join(row)}\n"
 
 
 GITIGNORE_TEXT = f"""\
@@ -151,7 +152,7 @@ GITIGNORE_TEXT = f"""\
 /{STATE_DIR}/
 /{BUILD_DIR}/
 /{SITE_DIR}/
-/{SUBSCRIBERS_NAME}
+/{LIST_NAME}
 /secrets/
 """
 
@@ -195,7 +196,7 @@ def check_folder(root: Path) -> None:
     """Refuse a folder that already has a weekly.toml, or any other file init would write."""
     if (root / CONFIG_NAME).exists():
         raise WeeklyError(f"{root / CONFIG_NAME} already exists: {root} is a newsletter already")
-    for name in (ISSUES_DIR, SUBSCRIBERS_NAME, GITIGNORE_NAME):
+    for name in (ISSUES_DIR, LIST_NAME, GITIGNORE_NAME):
         if (root / name).exists():
             raise WeeklyError(f"{root / name} already exists: weekly init would overwrite it")
 
@@ -210,12 +211,12 @@ def init_newsletter(root: Path, answers: Answers, today: dt.date | None = None) 
     staging = Path(tempfile.mkdtemp(prefix=".weekly-init-", dir=root))
     try:
         (staging / CONFIG_NAME).write_text(config_text(answers), encoding="utf-8")
-        (staging / SUBSCRIBERS_NAME).write_text(subscribers_text(answers, on), encoding="utf-8")
+        (staging / LIST_NAME).write_text(subscribers_text(answers, on), encoding="utf-8")
         (staging / GITIGNORE_NAME).write_text(GITIGNORE_TEXT, encoding="utf-8")
         first = issue_dir(staging, 1)
         first.mkdir(parents=True)
         issue = [p.relative_to(staging) for p in write_example_issue(first, answers.language, on)]
-        for name in (CONFIG_NAME, SUBSCRIBERS_NAME, GITIGNORE_NAME, ISSUES_DIR):
+        for name in (CONFIG_NAME, LIST_NAME, GITIGNORE_NAME, ISSUES_DIR):
             os.replace(staging / name, root / name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -223,4 +224,4 @@ def init_newsletter(root: Path, answers: Answers, today: dt.date | None = None) 
             shutil.rmtree(root, ignore_errors=True)
         raise
     staging.rmdir()
-    return Created(root, (Path(CONFIG_NAME), *issue, Path(SUBSCRIBERS_NAME), Path(GITIGNORE_NAME)))
+    return Created(root, (Path(CONFIG_NAME), *issue, Path(LIST_NAME), Path(GITIGNORE_NAME)))

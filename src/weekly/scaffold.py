@@ -53,8 +53,8 @@ EXAMPLE_FILES = ("issue.md", "10-first.md")
 
 
 def write_example_issue(folder: Path, language: str, date: dt.date) -> list[Path]:
-    """Write the example issue in `language` (Korean when it has none) into `folder`."""
-    issue, section = EXAMPLE_ISSUES.get(language, EXAMPLE_ISSUES["ko"])
+    """Write the example issue in `language` (English when it has none) into `folder`."""
+    issue, section = EXAMPLE_ISSUES.get(language, EXAMPLE_ISSUES["en"])
     texts = (issue.format(date=date.isoformat()), section)
     paths = [folder / name for name in EXAMPLE_FILES]
     for path, text in zip(paths, texts, strict=True):
@@ -62,7 +62,7 @@ def write_example_issue(folder: Path, language: str, date: dt.date) -> list[Path
     return paths
 
 
-def scaffold_next_issue(root: Path, date: dt.date | None = None, language: str = "ko") -> Path:
+def scaffold_next_issue(root: Path, language: str, date: dt.date | None = None) -> Path:
     """Create `issues/<highest + 1>/` with an issue.md dated `date` (today) and one section."""
     numbers = issue_numbers(root)
     folder = issue_dir(root, (numbers[-1] + 1) if numbers else 1)

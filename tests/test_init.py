@@ -64,6 +64,8 @@ def test_prompts_ask_again_after_a_bad_answer(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Error: must be an http(s) URL" in result.output
     assert "Error: not an email address: 'nobody'" in result.output
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".gitignore", "issues", "subscribers.csv", "weekly.toml"], "no staging left"
     settings = load_config(tmp_path).newsletter
     assert settings.name == "Acme Weekly"
     assert settings.sender == "Acme Weekly <newsletter@news.acme.test>", "default from the URL"

@@ -545,22 +545,22 @@ CASES = [
         r"serve\.confirm_hours: must be a finite",
     ),
     bad_setting(
-        "toml-from-not-address", FROM, 'from = "News"', r"newsletter\.from: not one email address"
+        "toml-from-not-address", FROM, 'from = "News"', r"newsletter\.from: not an email address"
     ),
     bad_setting(
         "toml-from-two",
         FROM,
         'from = "a@b.com, c@d.com"',
-        r"newsletter\.from: not one email address",
+        r"newsletter\.from: not an email address",
     ),
     bad_setting(
         "toml-from-trailing",
         FROM,
         'from = "News <a@b.com> x"',
-        r"newsletter\.from: not one email address",
+        r"newsletter\.from: not an email address",
     ),
     bad_setting(
-        "toml-from-invalid", FROM, 'from = "News <a@b>"', r"newsletter\.from: not a valid address"
+        "toml-from-invalid", FROM, 'from = "News <a@b..c>"', r"newsletter\.from: not a valid domain"
     ),
     bad_setting(
         "toml-from-utf8-local",
@@ -572,7 +572,7 @@ CASES = [
         "toml-reply-invalid",
         'reply_to = "editor@news.example.com"',
         'reply_to = "editor"',
-        r"newsletter\.reply_to: not one",
+        r"newsletter\.reply_to: not an email address",
     ),
     bad_setting(
         "toml-port-range",

@@ -18,8 +18,8 @@ from .conftest import drop_lines
 def test_compose_writes_build_and_one_line(newsletter: Path, run_weekly) -> None:
     result = run_weekly("compose", "324")
     assert result.exit_code == 0, result.output
-    assert result.output.count("\n") == 1
-    assert result.output.startswith("#324 'AI 주간 동향 #324 - 소넷 4.5")
+    assert result.stdout.count("\n") == 1
+    assert result.stdout.startswith("#324 'AI 주간 동향 #324 - 소넷 4.5")
     assert "4 sections" in result.output and "0 warnings" in result.output
     folder = newsletter / "build" / "324"
     assert sorted(p.name for p in folder.iterdir()) == [
@@ -68,7 +68,7 @@ def test_new_scaffolds_next_issue(newsletter: Path, run_weekly) -> None:
     result = run_weekly("new")
     assert result.exit_code == 0
     folder = newsletter / "issues" / "325"
-    assert result.output.strip() == str(folder)
+    assert result.stdout.strip() == str(folder)
     assert f"date: {dt.date.today().isoformat()}" in (folder / "issue.md").read_text("utf-8")
     assert run_weekly("compose").exit_code == 0, "a scaffolded issue composes as it is"
     assert (newsletter / "build" / "325" / "email.html").exists()

@@ -1,21 +1,38 @@
-"""The README stays true: every `weekly` command it shows exists, and so do its make targets."""
+"""The README stays true: every `weekly` command it shows exists, and so do its make targets;
+its first screen shows a user's path and a contributor's two commands."""
 
 from __future__ import annotations
 
 import re
+
+import click
 
 from weekly.cli import main
 
 from .conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
+# `weekly CMD [SUB]` in prose, after .venv/bin/, or at the start of a line in a code block.
+COMMAND = re.compile(r"(?:`|bin/|^)weekly ([a-z][a-z-]+)(?: ([a-z][a-z-]+))?", re.M)
 
 
 def test_readme_commands_exist() -> None:
-    shown = set(re.findall(r"(?:`|bin/)weekly ([a-z][a-z-]+)", README))
+    shown = COMMAND.findall(README)
     assert shown, "the README shows no weekly commands"
-    missing = {name for name in shown if name not in main.commands}
+    missing = set()
+    for name, sub in shown:
+        command = main.commands.get(name)
+        if command is None:
+            missing.add(name)
+        elif isinstance(command, click.Group) and sub and sub not in command.commands:
+            missing.add(f"{name} {sub}")
     assert not missing, f"README shows commands that do not exist: {missing}"
+
+
+def test_readme_options_of_init_exist() -> None:
+    options = {opt for param in main.commands["init"].params for opt in param.opts}
+    for shown in re.findall(r"`(--[a-z-]+)`", README.split("## Writing an issue")[0]):
+        assert shown in options, shown
 
 
 def test_readme_make_targets_exist() -> None:
@@ -23,3 +40,21 @@ def test_readme_make_targets_exist() -> None:
     targets = set(re.findall(r"^([a-z-]+):", makefile, re.M))
     for target in set(re.findall(r"^make ([a-z-]+)", README, re.M)):
         assert target in targets, target
+
+
+def test_first_screen_shows_the_user_path_then_the_contributor_commands() -> None:
+    screen = README.splitlines()[:40]
+    steps = [
+        "pipx install weekly",
+        "weekly init",
+        "$EDITOR issues/1/",
+        "weekly compose",
+        "weekly preview",
+        "weekly send 1 --test",
+        "weekly send 1 ",
+        "make run",
+        "make test",
+    ]
+    at = [next((i for i, line in enumerate(screen) if line.startswith(s)), -1) for s in steps]
+    assert -1 not in at, dict(zip(steps, at, strict=True))
+    assert at == sorted(at), dict(zip(steps, at, strict=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ root_option = click.option(
     show_default=True,
     help="The newsletter's folder (where weekly.toml is).",
 )
+
+
+def _weekly(root: Path, *args: object) -> str:
+    """A `weekly` command line as the editor would type it in their current folder."""
+    where = () if root == Path(".") else ("--root", root)
+    return shlex.join(["weekly", *map(str, args), *map(str, where)])
+
+
+def _next(*steps: str) -> None:
+    """Say what to do next, on stderr: it is advice, not the command's data."""
+    click.echo(f"next: {', then '.join(steps)}", err=True)
 
 
 class GuardedGroup(click.Group):
@@ -79,6 +91,11 @@ def compose(number: int | None, strict: bool, root: Path) -> None:
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(summary.line())
+    number = summary.number
+    _next(
+        f"{_weekly(root, 'preview', number)} to see it",
+        _weekly(root, "send", number, "--test", "you@example.com"),
+    )
 
 
 @main.command()
@@ -86,10 +103,94 @@ def compose(number: int | None, strict: bool, root: Path) -> None:
 @root_option
 def new(on: object, root: Path) -> None:
     """Scaffold the next issue folder with today's date and one example section."""
+    from weekly.config import load_config
     from weekly.scaffold import scaffold_next_issue
 
-    folder = scaffold_next_issue(root, on.date() if on else None)  # type: ignore[attr-defined]
+    language = load_config(root).newsletter.language
+    folder = scaffold_next_issue(root, language, on.date() if on else None)  # type: ignore[attr-defined]
     click.echo(str(folder))
+    _next(f"edit {shlex.quote(str(folder))}/*.md", _weekly(root, "compose", folder.name))
+
+
+def _init_answer(key: str, value: str) -> str:
+    """Check one `weekly init` answer as weekly.toml would (key: its name there)."""
+    from weekly.init import AnswerError, check_answer
+
+    try:
+        check_answer(key, value)
+    except AnswerError as exc:
+        raise click.BadParameter(exc.detail) from None
+    return value
+
+
+def _init_option(key: str) -> object:
+    """The `weekly init` option giving the answer `key`, checked like a typed one."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        try:
+            return None if value is None else _init_answer(key, value)
+        except click.BadParameter as exc:
+            exc.ctx, exc.param = ctx, param
+            raise
+
+    return check
+
+
+@main.command()
+@click.argument(
+    "folder", metavar="[DIR]", type=click.Path(file_okay=False, path_type=Path), default=Path(".")
+)
+@click.option("--language", callback=_init_option("language"), help="ko or en: strings, dates.")
+@click.option("--name", callback=_init_option("name"), help="Newsletter name, the sender's too.")
+@click.option("--site-url", callback=_init_option("site_url"), help="Where the archive will be.")
+@click.option("--from", "sender", callback=_init_option("from"), help="'Name <addr@example.com>'")
+@click.option("--postal-address", callback=_init_option("postal_address"), help="In every footer.")
+@click.option("--no-input", is_flag=True, help="Ask nothing: defaults for what no option gives.")
+def init(
+    folder: Path,
+    language: str | None,
+    name: str | None,
+    site_url: str | None,
+    sender: str | None,
+    postal_address: str | None,
+    no_input: bool,
+) -> None:
+    """Start a newsletter of your own in DIR (default: here).
+
+    Writes a commented weekly.toml, issues/1/ with an example issue, subscribers.csv with one
+    example row and a .gitignore. Asks for what no option gives, unless --no-input.
+    """
+    from weekly.init import (
+        DEFAULT_SITE_URL,
+        Answers,
+        check_folder,
+        default_name,
+        default_postal_address,
+        default_sender,
+        init_newsletter,
+    )
+
+    check_folder(folder)
+
+    def ask(key: str, label: str, given: str | None, default: str) -> str:
+        if given is not None or no_input:
+            return given if given is not None else default
+        return click.prompt(label, default=default, value_proc=lambda v: _init_answer(key, v))
+
+    language = ask("language", "Language (ko, en)", language, "ko")
+    name = ask("name", "Newsletter name", name, default_name(language))
+    site_url = ask("site_url", "Web archive URL", site_url, DEFAULT_SITE_URL)
+    sender = ask("from", "From", sender, default_sender(name, site_url))
+    postal_address = ask(
+        "postal_address", "Postal address", postal_address, default_postal_address(language)
+    )
+    created = init_newsletter(folder, Answers(language, name, site_url, sender, postal_address))
+    click.echo(f"Started a newsletter in {created.root}:")
+    for path in created.files:
+        click.echo(f"  {path}")
+    click.echo(f"next, in {created.root}:", err=True)
+    for step in ("$EDITOR issues/1/*.md", "weekly compose", "weekly preview"):
+        click.echo(f"  {step}", err=True)
 
 
 @main.command()
@@ -133,6 +234,7 @@ def import_(
     for note in made.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(made.report())
+    _next(_weekly(root, "compose", made.folder.name))
 
 
 @main.command()

@@ -15,11 +15,8 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, Literal
 
-from email_validator import EmailNotValidError
-
 from weekly.errors import ConfigError, decode_utf8
-from weekly.l10n import available_languages
-from weekly.subscribers import normalise
+from weekly.l10n import LOCALES_DIR, available_languages
 
 CONFIG_NAME = "weekly.toml"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -265,11 +262,8 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
         _check_mailbox(obj.sender, (*prefix, "from"), locate)
         if obj.reply_to:
             _check_mailbox(obj.reply_to, (*prefix, "reply_to"), locate)
-        if obj.language not in available_languages():
-            choices = " | ".join(available_languages())
-            raise locate.error(
-                (*prefix, "language"), f"must be one of {choices}, not {obj.language!r}"
-            )
+        if obj.language not in (languages := available_languages()):
+            raise locate.error((*prefix, "language"), _unknown_language(obj.language, languages))
         if not obj.name.strip():
             raise locate.error((*prefix, "name"), "must not be empty")
     elif isinstance(obj, DeliverySettings):
@@ -310,18 +304,28 @@ def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) ->
 
 
 def _check_mailbox(value: str, keys: tuple[str, ...], locate: _KeyLocator) -> None:
-    """One `Name <address>` (or bare address) that every relay can carry: an IDN domain is
-    sent in its ASCII form, but a non-ASCII local part would need SMTPUTF8 everywhere."""
+    """One `Name <address>` (or bare address) every relay can carry: an IDN domain goes out in
+    its ASCII form, but a non-ASCII local part would need SMTPUTF8 of every relay."""
     found = getaddresses([value])
     if len(found) != 1 or "@" not in found[0][1]:
-        raise locate.error(keys, f"not one email address: {value!r}")
+        raise locate.error(keys, f"not an email address: {value!r}")
     address = found[0][1]
-    try:
-        normalise(address)
-    except EmailNotValidError as exc:
-        raise locate.error(keys, f"not a valid address: {address!r}: {exc}") from None
-    if not address.rpartition("@")[0].isascii():
+    local, _, domain = address.rpartition("@")
+    if not re.fullmatch(r"[!-~]+", local):
         raise locate.error(keys, f"the part before @ must be ASCII, not {address!r}")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_domain = ""
+    if not _DNS_LABELS.fullmatch(ascii_domain):
+        raise locate.error(keys, f"not a valid domain after @: {address!r}")
+
+
+def _unknown_language(language: str, languages: list[str]) -> str:
+    """Name the choices, or say there are none: a package installed without its catalogs."""
+    if not languages:
+        return f"{language!r} has no catalog: none found in {LOCALES_DIR} (reinstall weekly)"
+    return f"must be one of {' | '.join(languages)}, not {language!r}"
 
 
 _DNS_LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")

@@ -17,7 +17,7 @@ from weekly.config import Config
 from weekly.dkim_signer import DkimSigner
 from weekly.headers import mailbox, unstructured
 from weekly.placeholders import UNSUBSCRIBE_URL
-from weekly.subscribers import Subscriber, envelope_address
+from weekly.subscribers import Subscriber
 from weekly.unsubscribe import make_token
 
 TEST_PREFIX = "[TEST] "
@@ -39,7 +39,7 @@ def ascii_domain(address: str) -> str:
 def sender_mailbox(value: str) -> tuple[str, str]:
     """The display name and ASCII-domain address of a `Name <addr>` setting."""
     name, address = parseaddr(value)
-    return name, envelope_address(address)
+    return name, f"{address.rpartition('@')[0]}@{ascii_domain(address)}"
 
 
 def list_id_of(sender: str) -> str:

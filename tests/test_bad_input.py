@@ -731,6 +731,21 @@ CASES = [
         ("compose", "999"),
         r"issues/999: no such issue folder",
     ),
+    Case("cli-init-existing", nothing, ("init", "--no-input"), r"weekly\.toml already exists"),
+    Case(
+        "cli-init-language",
+        nothing,
+        ("init", "fresh", "--no-input", "--language", "fr"),
+        r"'--language': must be one of en \| ko",
+        status=2,
+    ),
+    Case(
+        "cli-init-from-bcc",
+        nothing,
+        ("init", "fresh", "--no-input", "--from", "News <a@b.c>\r\nBcc: x@y.z"),
+        r"'--from': must be one line",
+        status=2,
+    ),
     # state files ---------------------------------------------------------------------
     Case(
         "state-meta-empty",

@@ -1,7 +1,7 @@
 """Send benchmark: message building; `weekly send` against Postfix's smtp-source, both timed
 as whole processes; a run with SMTP faults; a million-row dry run.
 
-Run: .venv/bin/python bench/send.py [--sizes 10000:3,100000:2] [--dkim-sizes 10000]
+Run: .venv/bin/python bench/send.py [--sizes 10000:5,100000:3] [--dkim-sizes 10000]
      [--concurrency 8] [--fault-recipients 1000] [--rows 1000000]
 Delivery needs /usr/sbin/smtp-sink and /usr/sbin/smtp-source, Postfix's test programs:
 `sudo apt-get install postfix` on Debian/Ubuntu (choose "No configuration"; only the two
@@ -446,7 +446,7 @@ def dry_run(root: Path, rows: int, scratch: Path) -> None:
 
 
 def sizes_option(text: str) -> list[tuple[int, int]]:
-    """`10000:3,100000:2`: recipients and rounds."""
+    """`10000:5,100000:3`: recipients and rounds."""
     pairs = []
     for item in filter(None, text.split(",")):
         recipients, _, rounds = item.partition(":")
@@ -459,7 +459,7 @@ def main() -> None:
     parser.add_argument(
         "--sizes",
         type=sizes_option,
-        default="10000:3,100000:2",
+        default="10000:5,100000:3",
         help="recipients:rounds,... for weekly vs smtp-source ('' skips)",
     )
     parser.add_argument(

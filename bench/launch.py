@@ -1,4 +1,4 @@
-"""Run one command and write its wall time, exit status and own peak RSS as JSON.
+"""Run one command and write its wall time, exit status, CPU time and own peak RSS as JSON.
 
 Usage: python -I -S bench/launch.py REPORT.json COMMAND [ARG...]
 Started as a small process of its own because on Linux a child spawned straight from a
@@ -39,6 +39,7 @@ def main() -> None:
     result = {
         "wall": wall,
         "status": os.waitstatus_to_exitcode(status),
+        "cpu": usage.ru_utime + usage.ru_stime,
         "peak_rss_kb": usage.ru_maxrss,
         "floor_kb": floor,
     }

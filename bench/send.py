@@ -53,7 +53,6 @@ from weekly.message import MessageFactory
 from weekly.placeholders import Filler
 from weekly.subscribers import Subscriber
 
-REPO = Path(__file__).resolve().parent.parent
 SECRET = "benchmark-secret-not-for-production"
 SINK = Path("/usr/sbin/smtp-sink")
 SOURCE = Path("/usr/sbin/smtp-source")
@@ -162,6 +161,7 @@ class Measured:
 
     wall: float
     status: int
+    cpu: float  # user + system seconds of the process (and any children it waited for)
     peak_rss_kb: int
     floor_kb: int  # the launcher's own RSS: no lower peak can show
     output: str
@@ -178,7 +178,12 @@ def measure(command: list[str], env: dict[str, str], scratch: Path) -> Measured:
         sys.exit(f"the launcher failed ({done.returncode}) for: {' '.join(command)}")
     figures = json.loads(report.read_text(encoding="ascii"))
     return Measured(
-        figures["wall"], figures["status"], figures["peak_rss_kb"], figures["floor_kb"], done.stdout
+        figures["wall"],
+        figures["status"],
+        figures["cpu"],
+        figures["peak_rss_kb"],
+        figures["floor_kb"],
+        done.stdout,
     )
 
 
@@ -275,7 +280,8 @@ class Comparison:
         floor = max(r.floor_kb for r in theirs)
         print(
             f"  smtp-source -d -s 20: median {statistics.median(r.wall for r in theirs):.2f} s"
-            f" = {recipients / statistics.median(r.wall for r in theirs):,.0f}/s, peak RSS "
+            f" = {recipients / statistics.median(r.wall for r in theirs):,.0f}/s, CPU "
+            f"{statistics.median(r.cpu for r in theirs):.2f} s, peak RSS "
             f"{mb(source_rss)} (the launcher's own {mb(floor)} is the floor)"
         )
         print(f"  {load_average()} at the end")
@@ -289,7 +295,8 @@ class Comparison:
         if recipients >= 100_000 and name == "weekly send":
             verdict = f"   (target >= 0.80: {'met' if ratio >= 0.8 else 'NOT met'})"
         print(
-            f"  {name}: median {wall:.2f} s = {recipients / wall:,.0f}/s, peak RSS "
+            f"  {name}: median {wall:.2f} s = {recipients / wall:,.0f}/s, CPU "
+            f"{statistics.median(r.cpu for r in ours):.2f} s, peak RSS "
             f"{mb(max(r.peak_rss_kb for r in ours))}; ratio to smtp-source in the same round: "
             f"median {ratio:.2f} (rounds {', '.join(f'{r:.2f}' for r in ratios)}){verdict}"
         )

@@ -2,7 +2,7 @@
 as whole processes; a run with SMTP faults; a million-row dry run.
 
 Run: .venv/bin/python bench/send.py [--sizes 10000:5,100000:3] [--dkim-sizes 10000]
-     [--concurrency 8] [--fault-recipients 1000] [--rows 1000000]
+     [--concurrency 8] [--fault-recipients 1000] [--fault-limit 180] [--rows 1000000]
 Delivery needs /usr/sbin/smtp-sink and /usr/sbin/smtp-source, Postfix's test programs:
 `sudo apt-get install postfix` on Debian/Ubuntu (choose "No configuration"; only the two
 programs run, on a 127.0.0.1 port, and no mail server is started). Every load goes to

@@ -1,7 +1,9 @@
 """The delivery ledger (`.weekly/ledger.sqlite`): one row per (issue, recipient) and its state.
 
 Each state change is its own committed transaction, so a process killed at any point leaves
-every row telling the truth: `sending` means the server may have the message. Commits are
+every row telling the truth: `sending` means the end of data went out and the server may
+have the message. A message costs two writes: `sending` at its end of data, then its
+outcome. Commits are
 not synced to disk one by one (WAL with synchronous=NORMAL): a crash of the process loses
 nothing, a power cut may lose the last moments.
 """
@@ -23,18 +25,25 @@ from weekly.project import STATE_DIR
 LEDGER_NAME = "ledger.sqlite"
 
 PENDING = "pending"
-SENDING = "sending"
+RETRYING = "retrying"  # a temporary failure; the running send tries again after a backoff
+SENDING = "sending"  # the end of data went out without a recorded reply: uncertain
 SENT = "sent"
-FAILED_TEMPORARY = "failed_temporary"
-FAILED_PERMANENT = "failed_permanent"
-STATES = (PENDING, SENDING, SENT, FAILED_TEMPORARY, FAILED_PERMANENT)
+FAILED_TEMPORARY = "failed_temporary"  # still temporary after max_attempts
+FAILED_PERMANENT = "failed_permanent"  # the mailbox is refused: a hard bounce
+FAILED_MESSAGE = "failed_message"  # this message was refused (policy, content, size)
+OPTED_OUT = "opted_out"  # unsubscribed, bounced or complained while the send ran
+STATES = (
+    PENDING,
+    RETRYING,
+    SENDING,
+    SENT,
+    FAILED_TEMPORARY,
+    FAILED_PERMANENT,
+    FAILED_MESSAGE,
+    OPTED_OUT,
+)
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS sends (
-    issue INTEGER PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    started_at TEXT NOT NULL
-);
+_DELIVERIES = f"""
 CREATE TABLE IF NOT EXISTS deliveries (
     issue INTEGER NOT NULL,
     recipient TEXT NOT NULL,
@@ -48,6 +57,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (issue, recipient)
 ) WITHOUT ROWID;
 """
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sends (
+    issue INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+""" + _DELIVERIES
 
 
 def ledger_path(root: Path) -> Path:
@@ -81,10 +98,27 @@ class Ledger:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout=5000")  # before anything that may wait
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            with self._transaction():  # two first sends at once: one creates, one waits
+                self._create()
+            return
         self._db.execute("PRAGMA busy_timeout=5000")
+
+    def _create(self) -> None:
+        """The tables, and the deliveries table rebuilt when it predates a state."""
+        row = self._db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
+        ).fetchone()
+        if row is not None and f"'{STATES[-1]}'" not in row[0]:
+            self._db.execute("ALTER TABLE deliveries RENAME TO deliveries_old")
+            self._db.execute(_DELIVERIES)
+            self._db.execute("INSERT INTO deliveries SELECT * FROM deliveries_old")
+            self._db.execute("DROP TABLE deliveries_old")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
 
     @classmethod
     def open(cls, root: Path) -> Ledger:
@@ -93,9 +127,18 @@ class Ledger:
 
     @classmethod
     def existing(cls, root: Path) -> Ledger | None:
-        """The ledger opened read-only, or None when nothing was ever sent from `root`."""
+        """The ledger opened read-only, or None when nothing was ever sent from `root` (or
+        the first send is still creating it)."""
         path = ledger_path(root)
-        return cls(path, read_only=True) if path.exists() else None
+        if not path.exists():
+            return None
+        ledger = cls(path, read_only=True)
+        if ledger._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
+        ).fetchone():
+            return ledger
+        ledger.close()
+        return None
 
     def close(self) -> None:
         self._db.close()
@@ -156,19 +199,20 @@ class Ledger:
             )
 
     def mark_sending(self, issue: int, key: str, message_id: str) -> None:
-        """Before DATA: from here on a crash leaves the row uncertain."""
+        """Right before the end of data: from here on a crash leaves the row uncertain."""
         self._db.execute(
             "UPDATE deliveries SET state = ?, last_reply = '', updated_at = ?,"
             " message_id = ?, attempts = attempts + 1 WHERE issue = ? AND recipient = ?",
             (SENDING, _now(), message_id, issue, key),
         )
 
-    def mark(self, issue: int, key: str, state: str, reply: str) -> None:
-        """Record an outcome; `pending` means a retry will follow (the server has no copy)."""
+    def mark(self, issue: int, key: str, state: str, reply: str, *, attempt: bool = False) -> None:
+        """Record an outcome; `attempt` counts a try that stopped before its end of data
+        (`mark_sending` counted the others)."""
         self._db.execute(
-            "UPDATE deliveries SET state = ?, last_reply = ?, updated_at = ?"
-            " WHERE issue = ? AND recipient = ?",
-            (state, reply, _now(), issue, key),
+            "UPDATE deliveries SET state = ?, last_reply = ?, updated_at = ?,"
+            " attempts = attempts + ? WHERE issue = ? AND recipient = ?",
+            (state, reply, _now(), int(attempt), issue, key),
         )
 
     def counts(self, issue: int) -> dict[str, int]:

@@ -3,6 +3,9 @@ server stored, what the ledger says, and whether the address still gets the next
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 
 from weekly.ledger import ledger_path
 from weekly.outcomes import Stage, Verdict, classify
+from weekly.transport import Pacer
 
 from .faultsmtp import FaultServer, make_big_build
 from .smtp import configure, make_build, subscribers, write_list
@@ -212,3 +216,49 @@ def test_five_thousand_readers_each_get_exactly_one(
 )
 def test_the_outcome_table(stage: Stage, code: int, text: str, verdict: Verdict) -> None:
     assert classify(stage, code, text) is verdict
+
+
+def test_the_pace_recovers_after_a_421() -> None:
+    now = [0.0]
+    pacer = Pacer(100, period=30, clock=lambda: now[0])
+    pacer.slow_down()  # what a 421 or a dropped connection does
+    assert pacer.rate == 50
+    now[0] = 29.9
+    assert pacer.rate == 50
+    now[0] = 30.0
+    assert pacer.rate == 100
+
+
+def test_status_separates_every_outcome_and_exports_last_replies(
+    ready: Path, run_weekly: Run, server: FaultServer
+) -> None:
+    write_list(ready, subscribers(8))
+    server.plan.update(
+        {
+            "user1@example.com": ("unknown", 9),
+            "user2@example.com": ("content", 9),
+            "user3@example.com": ("store_drop", 1),
+            "user4@example.com": ("greylist", 9),
+        }
+    )
+    configure(ready, server.port, max_attempts=2)
+    run_weekly("send", "324", "--yes")
+    shown = run_weekly("status", "324").output
+    for label, count in [
+        ("sent", 4),
+        ("failed (mailbox)", 1),
+        ("failed (message)", 1),
+        ("failed (gave up)", 1),
+        ("retrying", 0),
+        ("pending", 0),
+        ("uncertain", 1),
+    ]:
+        assert re.search(rf"^  {re.escape(label)} +{count}$", shown, re.M), (label, shown)
+    listed = run_weekly("status", "324", "--failed").output
+    rows = {r["email"]: r for r in csv.DictReader(io.StringIO(listed))}
+    assert {e: (r["state"], r["last_reply"][:9]) for e, r in rows.items()} == {
+        "user1@example.com": ("failed_permanent", "550 5.1.1"),
+        "user2@example.com": ("failed_message", "554 5.7.1"),
+        "user3@example.com": ("sending", "connectio"),
+        "user4@example.com": ("failed_temporary", "451 4.7.1"),
+    }

@@ -13,9 +13,10 @@ from weekly.dkim_signer import DkimSigner
 from weekly.errors import WeeklyError
 from weekly.headers import mailbox, unstructured
 from weekly.message import ascii_domain
+from weekly.outcomes import Verdict
 from weekly.signup import SignUp
 from weekly.templates import render
-from weekly.transport import Connection, Outcome
+from weekly.transport import Connection
 
 
 def confirmation_mail(
@@ -62,5 +63,5 @@ async def deliver(connection: Connection, sender: str, recipient: str, data: byt
         result = await connection.send(parseaddr(sender)[1], recipient, data, lambda: None)
     finally:
         await connection.close()
-    if result.outcome is not Outcome.SENT:
+    if result.verdict is not Verdict.SENT:
         raise WeeklyError(f"the relay did not take the confirmation mail: {result.reply}")

@@ -89,7 +89,6 @@ def test_sigkill_at_eleven_moments_then_a_resume_sends_everyone_once(
             if seen == kind and number == count:
                 os.kill(pid, signal.SIGKILL)
 
-
         server.on_event = kill
         output, _ = process.communicate(timeout=60)
         assert process.returncode == -signal.SIGKILL, output

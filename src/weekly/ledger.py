@@ -14,7 +14,7 @@ import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,18 +58,48 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 """
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS sends (
     issue INTEGER PRIMARY KEY,
     fingerprint TEXT NOT NULL,
     started_at TEXT NOT NULL
 );
-""" + _DELIVERIES
+"""
+    + _DELIVERIES
+)
 
 
 def ledger_path(root: Path) -> Path:
     """Where the newsletter in `root` keeps its ledger."""
     return root / STATE_DIR / LEDGER_NAME
+
+
+@contextmanager
+def issue_lock(folder: Path, issue: int) -> Iterator[None]:
+    """Hold issue `issue` of the ledger in `folder` for this process; the OS drops the lock
+    if the process dies. Taken before the ledger is opened, so a second send never races
+    the first one's creation of it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / f"send-{issue}.lock"
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise WeeklyError(
+                f"issue {issue} is already being sent by {holder} (lock {lock_path})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _now() -> str:
@@ -99,7 +129,8 @@ class Ledger:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout=5000")  # before anything that may wait
-            self._db.execute("PRAGMA journal_mode=WAL")
+            if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._db.execute("PRAGMA journal_mode=WAL")  # once: it needs the file alone
             self._db.execute("PRAGMA synchronous=NORMAL")
             with self._transaction():  # two first sends at once: one creates, one waits
                 self._create()
@@ -143,28 +174,9 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def lock(self, issue: int) -> Iterator[None]:
-        """Hold issue `issue` for this process; the OS drops the lock if the process dies."""
-        lock_path = self.path.with_name(f"send-{issue}.lock")
-        with lock_path.open("a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise WeeklyError(
-                    f"issue {issue} is already being sent by {holder} (lock {lock_path})"
-                ) from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()}")
-            handle.flush()
-            try:
-                yield
-            finally:
-                handle.truncate(0)
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def lock(self, issue: int) -> AbstractContextManager[None]:
+        """Hold issue `issue` for this process (see `issue_lock`)."""
+        return issue_lock(self.path.parent, issue)
 
     def fingerprint(self, issue: int) -> str | None:
         """The fingerprint of the composed content the first send of `issue` used."""

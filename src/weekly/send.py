@@ -24,7 +24,15 @@ from weekly.config import Config, load_config
 from weekly.consent_watch import ConsentWatch
 from weekly.dispatch import Dispatcher, Tally
 from weekly.errors import WeeklyError
-from weekly.ledger import FAILED_TEMPORARY, PENDING, RETRYING, SENDING, Ledger
+from weekly.ledger import (
+    FAILED_TEMPORARY,
+    PENDING,
+    RETRYING,
+    SENDING,
+    Ledger,
+    issue_lock,
+    ledger_path,
+)
 from weekly.message import MessageFactory
 from weekly.placeholders import STANDARD_KEYS
 from weekly.subscribers import (
@@ -208,8 +216,8 @@ class Send:
         if options.dry_run:
             self.ledger = Ledger.existing(self.root)
         else:
+            self._stack.enter_context(issue_lock(ledger_path(self.root).parent, self.number))
             self.ledger = Ledger.open(self.root)
-            self._stack.enter_context(self.ledger.lock(self.number))
         if self.ledger is not None:
             self._stack.callback(self.ledger.close)
             self._check_fingerprint(self.ledger)

@@ -192,6 +192,6 @@ def test_two_sends_started_together_on_a_fresh_folder(
         assert codes == [0, 1], outputs
         assert not any("Traceback" in o for o in outputs), outputs
         (refused,) = [o for p, o in zip(pair, outputs, strict=True) if p.returncode == 1]
-        assert "is already being sent by pid" in refused
+        assert refused.startswith("Error: issue 324 is already being sent by "), refused
         assert states(root) == {"sent": 40}
     assert server.stored == {f"user{i}@example.com": 3 for i in range(40)}

@@ -310,7 +310,11 @@ def send(
 
 @main.command()
 @click.argument("number", type=ISSUE_NUMBER)
-@click.option("--failed", is_flag=True, help="List failed and uncertain recipients as CSV instead.")
+@click.option(
+    "--failed",
+    is_flag=True,
+    help="List failed, retrying and uncertain recipients with their last reply, as CSV.",
+)
 @root_option
 def status(number: int, failed: bool, root: Path) -> None:
     """Show how the send of issue NUMBER stands, from the ledger."""

@@ -13,10 +13,11 @@ from weekly.dkim_signer import DkimSigner
 from weekly.errors import WeeklyError
 from weekly.headers import mailbox, unstructured
 from weekly.message import ascii_domain, sender_mailbox
+from weekly.outcomes import Verdict
 from weekly.signup import SignUp
 from weekly.subscribers import envelope_address
 from weekly.templates import render
-from weekly.transport import Connection, Outcome
+from weekly.transport import Connection
 
 
 def confirmation_mail(
@@ -64,5 +65,5 @@ async def deliver(connection: Connection, sender: str, recipient: str, data: byt
         result = await connection.send(sender_mailbox(sender)[1], address, data, lambda: None)
     finally:
         await connection.close()
-    if result.outcome is not Outcome.SENT:
+    if result.verdict is not Verdict.SENT:
         raise WeeklyError(f"the relay did not take the confirmation mail: {result.reply}")

@@ -1,7 +1,9 @@
 """The delivery ledger (`.weekly/ledger.sqlite`): one row per (issue, recipient) and its state.
 
 Each state change is its own committed transaction, so a process killed at any point leaves
-every row telling the truth: `sending` means the server may have the message. Commits are
+every row telling the truth: `sending` means the end of data went out and the server may
+have the message. A message costs two writes: `sending` at its end of data, then its
+outcome. Commits are
 not synced to disk one by one (WAL with synchronous=NORMAL): a crash of the process loses
 nothing, a power cut may lose the last moments.
 """
@@ -12,7 +14,7 @@ import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,18 +25,25 @@ from weekly.project import STATE_DIR
 LEDGER_NAME = "ledger.sqlite"
 
 PENDING = "pending"
-SENDING = "sending"
+RETRYING = "retrying"  # a temporary failure; the running send tries again after a backoff
+SENDING = "sending"  # the end of data went out without a recorded reply: uncertain
 SENT = "sent"
-FAILED_TEMPORARY = "failed_temporary"
-FAILED_PERMANENT = "failed_permanent"
-STATES = (PENDING, SENDING, SENT, FAILED_TEMPORARY, FAILED_PERMANENT)
+FAILED_TEMPORARY = "failed_temporary"  # still temporary after max_attempts
+FAILED_PERMANENT = "failed_permanent"  # the mailbox is refused: a hard bounce
+FAILED_MESSAGE = "failed_message"  # this message was refused (policy, content, size)
+OPTED_OUT = "opted_out"  # unsubscribed, bounced or complained while the send ran
+STATES = (
+    PENDING,
+    RETRYING,
+    SENDING,
+    SENT,
+    FAILED_TEMPORARY,
+    FAILED_PERMANENT,
+    FAILED_MESSAGE,
+    OPTED_OUT,
+)
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS sends (
-    issue INTEGER PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    started_at TEXT NOT NULL
-);
+_DELIVERIES = f"""
 CREATE TABLE IF NOT EXISTS deliveries (
     issue INTEGER NOT NULL,
     recipient TEXT NOT NULL,
@@ -49,10 +58,51 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 """
 
+_SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS sends (
+    issue INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+"""
+    + _DELIVERIES
+)
+
+
+_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
+
 
 def ledger_path(root: Path) -> Path:
     """Where the newsletter in `root` keeps its ledger."""
     return root / STATE_DIR / LEDGER_NAME
+
+
+@contextmanager
+def issue_lock(folder: Path, issue: int) -> Iterator[None]:
+    """Hold issue `issue` of the ledger in `folder` for this process; the OS drops the lock
+    if the process dies. Taken before the ledger is opened, so a second send never races
+    the first one's creation of it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / f"send-{issue}.lock"
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise WeeklyError(
+                f"issue {issue} is already being sent by {holder} (lock {lock_path})"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _now() -> str:
@@ -79,17 +129,37 @@ class Ledger:
         try:
             if read_only:
                 self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-                # Reading the tables proves the file is a ledger, not just any SQLite file.
-                self._db.execute("SELECT 1 FROM sends, deliveries LIMIT 0").fetchall()
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(path, isolation_level=None)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-                self._db.executescript(_SCHEMA)
-            self._db.execute("PRAGMA busy_timeout=5000")
+                self._db.execute("PRAGMA busy_timeout=5000")
+                tables = {row[0] for row in self._db.execute(_TABLES)}
+                # No table yet: the first send is creating it (see `existing`); other tables
+                # mean the file is some other SQLite database.
+                if tables and not {"sends", "deliveries"} <= tables:
+                    raise sqlite3.DatabaseError("no such table: sends, deliveries")
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout=5000")  # before anything that may wait
+            if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._db.execute("PRAGMA journal_mode=WAL")  # once: it needs the file alone
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with self._transaction():  # two first sends at once: one creates, one waits
+                self._create()
         except sqlite3.DatabaseError as exc:
             raise WeeklyError(f"{path}: not a readable send ledger ({exc})") from None
+
+    def _create(self) -> None:
+        """The tables, and the deliveries table rebuilt when it predates a state."""
+        row = self._db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
+        ).fetchone()
+        if row is not None and f"'{STATES[-1]}'" not in row[0]:
+            self._db.execute("ALTER TABLE deliveries RENAME TO deliveries_old")
+            self._db.execute(_DELIVERIES)
+            self._db.execute("INSERT INTO deliveries SELECT * FROM deliveries_old")
+            self._db.execute("DROP TABLE deliveries_old")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
 
     @classmethod
     def open(cls, root: Path) -> Ledger:
@@ -98,35 +168,23 @@ class Ledger:
 
     @classmethod
     def existing(cls, root: Path) -> Ledger | None:
-        """The ledger opened read-only, or None when nothing was ever sent from `root`."""
+        """The ledger opened read-only, or None when nothing was ever sent from `root` (or
+        the first send is still creating it)."""
         path = ledger_path(root)
-        return cls(path, read_only=True) if path.exists() else None
+        if not path.exists():
+            return None
+        ledger = cls(path, read_only=True)
+        if ledger._db.execute(_TABLES).fetchone():
+            return ledger
+        ledger.close()
+        return None
 
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def lock(self, issue: int) -> Iterator[None]:
-        """Hold issue `issue` for this process; the OS drops the lock if the process dies."""
-        lock_path = self.path.with_name(f"send-{issue}.lock")
-        with lock_path.open("a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise WeeklyError(
-                    f"issue {issue} is already being sent by {holder} (lock {lock_path})"
-                ) from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()}")
-            handle.flush()
-            try:
-                yield
-            finally:
-                handle.truncate(0)
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def lock(self, issue: int) -> AbstractContextManager[None]:
+        """Hold issue `issue` for this process (see `issue_lock`)."""
+        return issue_lock(self.path.parent, issue)
 
     def fingerprint(self, issue: int) -> str | None:
         """The fingerprint of the composed content the first send of `issue` used."""
@@ -161,19 +219,20 @@ class Ledger:
             )
 
     def mark_sending(self, issue: int, key: str, message_id: str) -> None:
-        """Before DATA: from here on a crash leaves the row uncertain."""
+        """Right before the end of data: from here on a crash leaves the row uncertain."""
         self._db.execute(
             "UPDATE deliveries SET state = ?, last_reply = '', updated_at = ?,"
             " message_id = ?, attempts = attempts + 1 WHERE issue = ? AND recipient = ?",
             (SENDING, _now(), message_id, issue, key),
         )
 
-    def mark(self, issue: int, key: str, state: str, reply: str) -> None:
-        """Record an outcome; `pending` means a retry will follow (the server has no copy)."""
+    def mark(self, issue: int, key: str, state: str, reply: str, *, attempt: bool = False) -> None:
+        """Record an outcome; `attempt` counts a try that stopped before its end of data
+        (`mark_sending` counted the others)."""
         self._db.execute(
-            "UPDATE deliveries SET state = ?, last_reply = ?, updated_at = ?"
-            " WHERE issue = ? AND recipient = ?",
-            (state, reply, _now(), issue, key),
+            "UPDATE deliveries SET state = ?, last_reply = ?, updated_at = ?,"
+            " attempts = attempts + ? WHERE issue = ? AND recipient = ?",
+            (state, reply, _now(), int(attempt), issue, key),
         )
 
     def counts(self, issue: int) -> dict[str, int]:

@@ -21,9 +21,18 @@ import click
 from weekly.audience import Audience
 from weekly.build import Composed, load_composed
 from weekly.config import Config, load_config
+from weekly.consent_watch import ConsentWatch
 from weekly.dispatch import Dispatcher, Tally
 from weekly.errors import WeeklyError
-from weekly.ledger import FAILED_TEMPORARY, PENDING, SENDING, Ledger
+from weekly.ledger import (
+    FAILED_TEMPORARY,
+    PENDING,
+    RETRYING,
+    SENDING,
+    Ledger,
+    issue_lock,
+    ledger_path,
+)
 from weekly.message import MessageFactory
 from weekly.placeholders import STANDARD_KEYS
 from weekly.subscribers import (
@@ -109,20 +118,22 @@ class Summary:
 
     @property
     def failed(self) -> int:
-        return self.tally.failed_permanent + self.tally.failed_temporary
+        t = self.tally
+        return t.failed_mailbox + t.failed_message + t.failed_temporary
 
     def lines(self) -> Iterator[str]:
         t = self.tally
         rate = t.sent / self.seconds if self.seconds > 0 else 0.0
         yield (
-            f"Sent {t.sent:,}, failed {self.failed:,} "
-            f"({t.failed_permanent:,} permanent, {t.failed_temporary:,} temporary), "
-            f"uncertain {t.uncertain + self.uncertain_before:,}, skipped {self.skipped:,} "
+            f"Sent {t.sent:,}, failed {self.failed:,} ({t.failed_mailbox:,} mailbox, "
+            f"{t.failed_message:,} message, {t.failed_temporary:,} temporary), "
+            f"uncertain {t.uncertain + self.uncertain_before:,}, skipped {self.skipped:,}, "
+            f"opted out during the send {t.opted_out:,} "
             f"in {self.seconds:.1f} s ({rate:,.1f} messages/s)"
         )
         if t.halted:
             yield (
-                f"Stopped: the relay refused the sender ({t.halted}); "
+                f"Stopped: {t.halted}; "
                 f"{t.left_pending:,} left pending, run the same command once it is fixed"
             )
         elif t.left_pending:
@@ -164,8 +175,16 @@ class Send:
         check_security(settings, insecure=options.insecure)
         self.password = None if options.dry_run else password(settings)
         self.list_path = options.list_path or root / LIST_NAME
-        self.audience = Audience.load(root)
         self._stack = ExitStack()
+        # Watched from before the audience is read, so no opt-out falls in between.
+        self._watch = None if options.dry_run or options.tests else ConsentWatch(root)
+        if self._watch is not None:
+            self._stack.callback(self._watch.close)
+        try:
+            self.audience = Audience.load(root)
+        except BaseException:
+            self._stack.close()
+            raise
         self.ledger: Ledger | None = None
         self._columns: set[str] = set()
         self._tests: list[Subscriber] = []  # the `--test` addresses, checked once
@@ -197,8 +216,8 @@ class Send:
         if options.dry_run:
             self.ledger = Ledger.existing(self.root)
         else:
+            self._stack.enter_context(issue_lock(ledger_path(self.root).parent, self.number))
             self.ledger = Ledger.open(self.root)
-            self._stack.enter_context(self.ledger.lock(self.number))
         if self.ledger is not None:
             self._stack.callback(self.ledger.close)
             self._check_fingerprint(self.ledger)
@@ -225,7 +244,7 @@ class Send:
         self.plan.unfilled = tuple(sorted(self.factory.keys - known))
 
     def _eligible(self, state: str | None) -> bool:
-        if state in (None, PENDING):
+        if state in (None, PENDING, RETRYING):
             return True
         if state == SENDING:
             return self.options.resend_uncertain
@@ -336,6 +355,7 @@ class Send:
             ledger=self.ledger,
             issue=self.number,
             progress=progress,
+            opt_outs=None if self._watch is None else self._watch.poll,
         )
         tally = dispatcher.run(recipients)
         skipped = sum(n for state, n in self.plan.by_state.items() if state != SENDING)
@@ -351,7 +371,8 @@ class Send:
 def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, silent: bool) -> int:
     """The whole `weekly send` conversation: plan, confirm, progress, summary.
 
-    Returns the exit status: 0 when all went, 1 when any failed, 130 when interrupted.
+    Returns the exit status: 0 when all went, 1 when any failed, 128 + the signal's
+    number when a signal stopped it (130 for Ctrl-C).
     """
     with Send(root, number, options) as job:
         built = job.dry_run() if options.dry_run else None  # a dry run counts its plan here
@@ -377,7 +398,7 @@ def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, sile
     for line in summary.lines():
         click.echo(line)
     if summary.tally.interrupted:
-        return 130
+        return 128 + summary.tally.interrupted
     return 1 if summary.failed or summary.tally.halted else 0
 
 

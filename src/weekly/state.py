@@ -201,6 +201,19 @@ class StateStore:
             )
         return self._db.total_changes - before
 
+    def cursor(self) -> int:
+        """A mark of the log as it is now, for `changed_since`."""
+        return int(self._db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
+    def changed_since(self, cursor: int) -> tuple[int, set[str]]:
+        """The addresses with events recorded after `cursor`, and the cursor past them."""
+        rows = self._db.execute("SELECT id, address FROM events WHERE id > ?", (cursor,))
+        addresses = set()
+        for row_id, address in rows:
+            cursor = max(cursor, row_id)
+            addresses.add(address)
+        return cursor, addresses
+
     def history(self, address: str) -> list[Event]:
         """Every event of one address (any case), oldest first."""
         return list(self._events("WHERE address = ?", (address.lower(),)))

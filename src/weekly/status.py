@@ -10,9 +10,34 @@ from pathlib import Path
 from typing import TextIO
 
 from weekly.errors import WeeklyError
-from weekly.ledger import FAILED_PERMANENT, FAILED_TEMPORARY, SENDING, STATES, Delivery, Ledger
+from weekly.ledger import (
+    FAILED_MESSAGE,
+    FAILED_PERMANENT,
+    FAILED_TEMPORARY,
+    OPTED_OUT,
+    PENDING,
+    RETRYING,
+    SENDING,
+    SENT,
+    Delivery,
+    Ledger,
+)
 
 FAILED_COLUMNS = tuple(f.name for f in fields(Delivery))
+
+# Each ledger state as the report names it, in the report's order.
+LABELS = {
+    SENT: "sent",
+    FAILED_PERMANENT: "failed (mailbox)",
+    FAILED_MESSAGE: "failed (message)",
+    FAILED_TEMPORARY: "failed (gave up)",
+    OPTED_OUT: "opted out",
+    RETRYING: "retrying",
+    PENDING: "pending",
+    SENDING: "uncertain",
+}
+# What `--failed` lists: every row that did not get its message and is not simply waiting.
+NOT_DELIVERED = (FAILED_PERMANENT, FAILED_MESSAGE, FAILED_TEMPORARY, RETRYING, SENDING)
 
 
 @contextmanager
@@ -31,12 +56,12 @@ def _sent(root: Path, number: int) -> Iterator[tuple[Ledger, dict[str, int]]]:
 
 
 def status_lines(root: Path, number: int) -> Iterator[str]:
-    """One line per ledger state with its count, and a hint about uncertain rows."""
+    """One line per kind of outcome with its count, and a hint about uncertain rows."""
     with _sent(root, number) as (ledger, counts):
         fingerprint = ledger.fingerprint(number)
     yield f"issue {number} (composed content {fingerprint})"
-    for state in STATES:
-        yield f"  {state:<17} {counts[state]:>9,}"
+    for state, label in LABELS.items():
+        yield f"  {label:<17} {counts[state]:>9,}"
     yield f"  {'total':<17} {sum(counts.values()):>9,}"
     if counts[SENDING]:
         yield (
@@ -46,9 +71,10 @@ def status_lines(root: Path, number: int) -> Iterator[str]:
 
 
 def write_failed(root: Path, number: int, out: TextIO) -> None:
-    """Every failed or uncertain (`sending`) recipient of issue `number` as CSV on `out`."""
+    """Every failed, retrying or uncertain (`sending`) recipient of issue `number`, with its
+    last reply, as CSV on `out`."""
     with _sent(root, number) as (ledger, _):
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(FAILED_COLUMNS)
-        for row in ledger.rows(number, (FAILED_TEMPORARY, FAILED_PERMANENT, SENDING)):
+        for row in ledger.rows(number, NOT_DELIVERED):
             writer.writerow(astuple(row))

@@ -1,15 +1,14 @@
 """SMTP delivery over aiosmtplib: persistent connections, one shared pace, honest outcomes.
 
-A message's outcome says what the server can hold: SENT after its 250, RETRY when it surely
-has no copy (a 4xx, or the connection dropped before a reply), FAILED on a 5xx for the
-recipient or the message, UNCERTAIN when the end of DATA went out and no reply came in time,
-and HALT when the relay refuses the sender itself, which no recipient can be blamed for.
+A transaction reports the stage it reached and the server's reply there (or that none
+came); `outcomes.classify` turns that into what happens to the recipient. The end of data
+goes out only once the body has left our buffers, right after `before_end` recorded it, so
+a row is uncertain exactly when the server may hold the message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import functools
 import ipaddress
 import os
@@ -24,31 +23,26 @@ import aiosmtplib
 
 from weekly.config import DeliverySettings
 from weekly.errors import WeeklyError
+from weekly.outcomes import Stage, Verdict, classify
 
 PASSWORD_ENV = "WEEKLY_SMTP_PASSWORD"
-# After a 421 or a run of 4xx replies the pace is halved for this long (seconds).
+# After a connection-level fault the pace is halved for this long (seconds).
 SLOW_PERIOD = 30.0
 SLOWEST_FACTOR = 1 / 64
-TEMPORARY_RUN = 3
-
-
-class Outcome(enum.Enum):
-    """What one transaction left the server holding (see the module docstring)."""
-
-    SENT = "sent"
-    RETRY = "retry"
-    FAILED = "failed"
-    UNCERTAIN = "uncertain"
-    HALT = "halt"
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """What happened to one message, with the server's reply (or the local reason)."""
+    """What happened to one message: the verdict, and the server's reply (or the local
+    reason) that led to it."""
 
-    outcome: Outcome
+    verdict: Verdict
     reply: str
-    code: int = 0
+
+
+def result(stage: Stage, code: int, text: str) -> Result:
+    """The classified outcome of reply `code` `text` (code 0: no reply) at `stage`."""
+    return Result(classify(stage, code, text), f"{code} {text}" if code else text)
 
 
 def is_loopback(host: str) -> bool:
@@ -81,32 +75,40 @@ def password(settings: DeliverySettings) -> str | None:
 
 
 class Pacer:
-    """One rate limit for all connections; `slow_down` halves it for SLOW_PERIOD seconds."""
+    """One rate limit for all connections; `slow_down` halves it for `period` seconds
+    (by `clock`, the event loop's by default), after which the full rate is back."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(
+        self, rate: float, *, period: float = SLOW_PERIOD, clock: Callable[[], float] | None = None
+    ) -> None:
         self._rate = rate
+        self._period = period
+        self._clock = clock
         self._factor = 1.0
         self._slow_until = 0.0
         self._next = 0.0
 
+    def _now(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
+
     @property
     def rate(self) -> float:
         """Messages per second allowed now."""
+        if self._factor < 1 and self._now() >= self._slow_until:
+            self._factor = 1.0
         return self._rate * self._factor
 
     async def wait(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if self._factor < 1 and now >= self._slow_until:
-            self._factor = 1.0
+        now = self._now()
+        rate = self.rate
         slot = max(now, self._next)
-        self._next = slot + 1 / self.rate
+        self._next = slot + 1 / rate
         if slot > now:
             await asyncio.sleep(slot - now)
 
     def slow_down(self) -> None:
         self._factor = max(self._factor / 2, SLOWEST_FACTOR)
-        self._slow_until = asyncio.get_running_loop().time() + SLOW_PERIOD
+        self._slow_until = self._now() + self._period
 
 
 def tls_context(settings: DeliverySettings) -> ssl.SSLContext | None:
@@ -138,6 +140,8 @@ class Session(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._lost: BaseException | None = None
         transport.set_protocol(self)
+        # Told (pause/resume_writing) whenever any byte waits in our buffer: `drained` needs it.
+        transport.set_write_buffer_limits(high=0)
 
     @property
     def open(self) -> bool:
@@ -164,6 +168,23 @@ class Session(asyncio.Protocol):
         if self._lost is None:
             self._lost = exc or ConnectionResetError("the server closed the connection")
         self._wake()
+
+    def pause_writing(self) -> None:
+        pass  # `drained` asks the transport itself
+
+    def resume_writing(self) -> None:
+        self._wake()
+
+    async def drained(self) -> None:
+        """Wait until everything written has left our buffers for the socket."""
+        async with asyncio.timeout(self._timeout):
+            while self._transport.get_write_buffer_size():
+                if self._lost is not None:
+                    raise ConnectionResetError(str(self._lost) or "connection lost")
+                self._waiter = asyncio.get_running_loop().create_future()
+                await self._waiter
+        if self._lost is not None:
+            raise ConnectionResetError(str(self._lost) or "connection lost")
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -279,69 +300,67 @@ class Connection:
         return self.session
 
     async def send(
-        self, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]
+        self, sender: str, recipient: str, data: bytes, before_end: Callable[[], None]
     ) -> Result:
-        """One transaction; `before_data` runs right before DATA (the ledger's `sending`)."""
+        """One transaction; `before_end` runs right before the end of data goes out, once
+        the body has left our buffers (the ledger's `sending`: from then on, uncertain)."""
+        stage = Stage.CONNECT
         try:
             session = await self._ready()
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            # The relay's trouble, not the recipient's: always worth another try.
-            await self.close()
-            return Result(Outcome.RETRY, f"cannot open a session: {exc}", getattr(exc, "code", 0))
-        # RSET between messages on one session: pipelined with the envelope it costs no
-        # round trip, and it clears whatever a failed transaction left behind.
-        # A non-ASCII local part (RFC 6531) can only travel to a relay that offers SMTPUTF8;
-        # refused here as such a relay would refuse it, for this recipient only.
-        utf8 = not (sender + recipient).isascii()
-        if utf8 and not session.smtputf8:
-            reply = f"553 5.6.7 {recipient} needs SMTPUTF8, which the relay does not offer"
-            return Result(Outcome.FAILED, reply, 553)
-        commands = [b"RSET\r\n"] if self._used else []
-        commands += [
-            f"MAIL FROM:<{sender}>{' SMTPUTF8' * utf8}\r\n".encode(),
-            f"RCPT TO:<{recipient}>\r\n".encode(),
-            b"DATA\r\n",
-        ]
-        expected = [250] * (len(commands) - 1) + [354]
-        envelope_start = len(commands) - 3  # replies before RCPT concern the sender
-        self._used += 1
-        data_sent = False
-        try:
-            before_data()
+            # A non-ASCII local part (RFC 6531) can only travel to a relay that offers
+            # SMTPUTF8; refused here as such a relay would refuse it, for this message only.
+            utf8 = not (sender + recipient).isascii()
+            if utf8 and not session.smtputf8:
+                text = f"5.6.7 {recipient} needs SMTPUTF8, which the relay does not offer"
+                return result(Stage.RCPT, 553, text)
+            # RSET between messages on one session: pipelined with the envelope it costs no
+            # round trip, and it clears whatever a failed transaction left behind.
+            commands = [b"RSET\r\n"] if self._used else []
+            commands += [
+                f"MAIL FROM:<{sender}>{' SMTPUTF8' * utf8}\r\n".encode(),
+                f"RCPT TO:<{recipient}>\r\n".encode(),
+                b"DATA\r\n",
+            ]
+            envelope_start = len(commands) - 3  # replies up to MAIL's concern the sender
+            self._used += 1
+            stage = Stage.MAIL
             replies = await session.commands(*commands)
-            for index, ((code, text), wanted) in enumerate(zip(replies, expected, strict=False)):
+            for index, (code, text) in enumerate(replies):
+                wanted = 354 if index == len(commands) - 1 else 250
                 if code != wanted and not (wanted == 250 and code == 251):
+                    stage = (Stage.MAIL, Stage.RCPT, Stage.DATA)[
+                        min(max(index - envelope_start, 0), 2)
+                    ]
                     if replies[-1][0] == 354:  # a server that let DATA through anyway
                         session.write(b".\r\n")
                         await session.reply()
-                    if code >= 500 and index <= envelope_start:
-                        return Result(Outcome.HALT, f"{code} {text}", code)
-                    return self._refused(code, text)
+                    return self._refused(stage, code, text)
             # Messages are built with CRLF line ends and no line starting with a dot,
             # so they go out as they are, without a second pass over every byte.
-            session.write(data + b".\r\n")
-            data_sent = True
+            stage = Stage.DATA
+            session.write(data)
+            await session.drained()
+            before_end()
+            stage = Stage.END
+            session.write(b".\r\n")
             code, text = await session.reply()
         except TimeoutError:
             await self.close()
-            if data_sent:
-                return Result(Outcome.UNCERTAIN, "no reply after the end of DATA")
-            return Result(Outcome.RETRY, "timed out waiting for the server")
-        except OSError as exc:
-            # Without a 250 the server has not taken the message (RFC 5321 §6.1).
+            return result(stage, 0, f"no reply in time ({stage.value})")
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # Without a reply after the end of data the server has not taken the message
+            # unless the end of data went out (RFC 5321 §6.1): `stage` tells which.
             await self.close()
-            return Result(Outcome.RETRY, f"connection lost: {exc}")
-        if code != 250:
-            return self._refused(code, text)
-        return Result(Outcome.SENT, f"{code} {text}", code)
+            code = getattr(exc, "code", 0) if stage is Stage.CONNECT else 0
+            code = code if isinstance(code, int) and 200 <= code < 600 else 0
+            return result(stage, code, f"connection lost ({stage.value}): {exc}")
+        return self._refused(stage, code, text)
 
-    def _refused(self, code: int, text: str) -> Result:
-        reply = f"{code} {text}"
+    def _refused(self, stage: Stage, code: int, text: str) -> Result:
+        """The outcome of a reply; a 421 also closes the session, as the server will."""
         if code == 421 and self._session is not None:
             self._session.connection_lost(None)
-        if 400 <= code < 500:
-            return Result(Outcome.RETRY, reply, code)
-        return Result(Outcome.FAILED, reply, code)
+        return result(stage, code, text)
 
 
 async def probe(settings: DeliverySettings, password: str | None, sender: str) -> None:

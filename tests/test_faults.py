@@ -1,0 +1,255 @@
+"""Each fault a relay can throw at one recipient, against the raw fault server: what the
+server stored, what the ledger says, and whether the address still gets the next issue."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from weekly.ledger import ledger_path
+from weekly.outcomes import Stage, Verdict, classify
+from weekly.transport import Pacer
+
+from .faultsmtp import FaultServer, make_big_build
+from .smtp import configure, make_build, subscribers, write_list
+from .test_send import Run
+
+TARGET = "user3@example.com"
+
+
+def ledger_row(root: Path, address: str, issue: int = 324) -> tuple[str, int, str]:
+    with sqlite3.connect(ledger_path(root)) as db:
+        row = db.execute(
+            "SELECT state, attempts, last_reply FROM deliveries WHERE issue = ? AND recipient = ?",
+            (issue, address),
+        ).fetchone()
+    return row
+
+
+def still_mailed(root: Path, run_weekly: Run, server: FaultServer, address: str) -> bool:
+    """Send the next issue (325) and say whether `address` was offered it."""
+    make_build(root, 325)
+    before = server.rcpts[address]
+    run_weekly("send", "325", "--yes")
+    return server.rcpts[address] > before
+
+
+def send_with_fault(
+    ready: Path, run_weekly: Run, server: FaultServer, fault: str, times: int, **settings: object
+) -> str:
+    """Send issue 324 to six readers, `TARGET` meeting `fault` `times` times; the output."""
+    write_list(ready, subscribers(6))
+    server.plan[TARGET] = (fault, times)
+    configure(ready, server.port, **{"concurrency": 2, **settings})
+    result = run_weekly("send", "324", "--yes")
+    others = {f"user{i}@example.com" for i in range(6)} - {TARGET}
+    assert all(server.stored[a] == 1 for a in others), result.output
+    return result.output
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    fault = FaultServer()
+    with fault.running():
+        yield fault
+
+
+@pytest.mark.parametrize(
+    ("fault", "times", "rcpts", "ends"),
+    [
+        ("greylist", 2, 3, 1),  # 451 4.7.1 at RCPT twice
+        ("full", 1, 2, 2),  # 452 after the end of data once
+        ("close421", 1, 2, 1),  # 421 and a closed connection at RCPT once
+    ],
+)
+def test_a_temporary_refusal_retries_that_recipient_and_delivers_once(
+    ready: Path, run_weekly: Run, server: FaultServer, fault: str, times: int, rcpts: int, ends: int
+) -> None:
+    output = send_with_fault(ready, run_weekly, server, fault, times)
+    assert "Sent 6, failed 0" in output and "uncertain 0," in output
+    assert (server.stored[TARGET], server.rcpts[TARGET], server.ends[TARGET]) == (1, rcpts, ends)
+    assert ledger_row(ready, TARGET)[:2] == ("sent", rcpts)
+    assert still_mailed(ready, run_weekly, server, TARGET)
+
+
+@pytest.mark.parametrize(
+    ("fault", "summary", "row", "mailed"),
+    [
+        ("unknown", "(1 mailbox, 0 message,", ("failed_permanent", 1, "550 5.1.1"), False),
+        ("content", "(0 mailbox, 1 message,", ("failed_message", 1, "554 5.7.1"), True),
+    ],
+)
+def test_a_permanent_refusal_fails_and_only_a_mailbox_one_suppresses(
+    ready: Path,
+    run_weekly: Run,
+    server: FaultServer,
+    fault: str,
+    summary: str,
+    row: tuple[str, int, str],
+    mailed: bool,
+) -> None:
+    output = send_with_fault(ready, run_weekly, server, fault, 99)
+    assert f"failed 1 {summary} 0 temporary)" in output
+    assert server.stored[TARGET] == 0 and server.rcpts[TARGET] == 1
+    state, attempts, reply = ledger_row(ready, TARGET)
+    assert (state, attempts, reply[:9]) == row
+    assert still_mailed(ready, run_weekly, server, TARGET) is mailed
+
+
+@pytest.mark.parametrize("fault", ["drop_mid_data", "stall_mid_data"])
+def test_a_cut_or_a_timeout_before_the_end_of_data_is_retried(
+    ready: Path, run_weekly: Run, fault: str
+) -> None:
+    make_big_build(ready)
+    server = FaultServer(small_window=True)
+    with server.running():
+        output = send_with_fault(ready, run_weekly, server, fault, 1, timeout=1)
+        assert "Sent 6, failed 0" in output and "uncertain 0," in output
+        assert server.stored[TARGET] == 1 and server.ends[TARGET] == 1
+        assert ledger_row(ready, TARGET)[:2] == ("sent", 2)
+        assert still_mailed(ready, run_weekly, server, TARGET)
+
+
+@pytest.mark.parametrize("fault", ["store_drop", "late"])
+def test_no_reply_after_the_end_of_data_is_uncertain_and_not_resent(
+    ready: Path, run_weekly: Run, server: FaultServer, fault: str
+) -> None:
+    output = send_with_fault(ready, run_weekly, server, fault, 1, timeout=0.5)
+    assert "Sent 5, failed 0" in output and "uncertain 1," in output
+    assert server.stored[TARGET] == 1
+    assert ledger_row(ready, TARGET)[:2] == ("sending", 1)
+    again = run_weekly("send", "324", "--yes")
+    assert "Nothing to send." in again.output and server.stored[TARGET] == 1
+    assert still_mailed(ready, run_weekly, server, TARGET)
+
+
+def test_354_after_a_refused_rcpt_under_pipelining_keeps_the_session_in_step(
+    ready: Path, run_weekly: Run, server: FaultServer
+) -> None:
+    output = send_with_fault(ready, run_weekly, server, "unknown_354", 1, concurrency=1)
+    assert "Sent 5, failed 1 (1 mailbox," in output
+    assert server.stored[TARGET] == 0
+    assert ledger_row(ready, TARGET)[0] == "failed_permanent"
+    assert sum(server.stored.values()) == 5
+
+
+def test_attempts_stop_at_max_attempts_and_are_counted(
+    ready: Path, run_weekly: Run, server: FaultServer
+) -> None:
+    output = send_with_fault(ready, run_weekly, server, "greylist", 99, max_attempts=3)
+    assert "failed 1 (0 mailbox, 0 message, 1 temporary)" in output
+    assert server.rcpts[TARGET] == 3 and server.stored[TARGET] == 0
+    assert ledger_row(ready, TARGET)[:2] == ("failed_temporary", 3)
+
+
+def test_the_relay_vanishing_mid_send_stops_and_a_rerun_finishes(
+    ready: Path, run_weekly: Run, server: FaultServer
+) -> None:
+    write_list(ready, subscribers(300))
+    configure(ready, server.port, concurrency=1, max_attempts=3)
+
+    def vanish_at(kind: str, count: int) -> None:
+        if kind == "rcpt" and count == 101:
+            server.on_event = None
+            server.vanish()
+
+    server.on_event = vanish_at
+    stopped = run_weekly("send", "324", "--yes")
+    assert stopped.exit_code == 1, stopped.output
+    assert "Stopped: the relay keeps failing" in stopped.output
+    with sqlite3.connect(ledger_path(ready)) as db:
+        states = dict(db.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
+    assert sum(server.stored.values()) == 100
+    assert states == {"sent": 100, "pending": 200}
+    server.listen()
+    resumed = run_weekly("send", "324", "--yes")
+    assert resumed.exit_code == 0, resumed.output
+    assert set(server.stored.values()) == {1} and len(server.stored) == 300
+
+
+def test_five_thousand_readers_each_get_exactly_one(
+    ready: Path, run_weekly: Run, server: FaultServer
+) -> None:
+    write_list(ready, subscribers(5000))
+    configure(ready, server.port, concurrency=8)
+    result = run_weekly("send", "324", "--yes", "--silent")
+    assert result.exit_code == 0, result.output
+    assert "Sent 5,000, failed 0" in result.output
+    assert server.stored == {f"user{i}@example.com": 1 for i in range(5000)}
+
+
+@pytest.mark.parametrize(
+    ("stage", "code", "text", "verdict"),
+    [
+        (Stage.RCPT, 550, "5.1.1 no such user", Verdict.MAILBOX),
+        (Stage.RCPT, 550, "no such user", Verdict.MAILBOX),
+        (Stage.END, 550, "5.2.1 mailbox disabled", Verdict.MAILBOX),
+        (Stage.RCPT, 550, "5.7.1 relaying denied", Verdict.MESSAGE),
+        (Stage.END, 552, "5.3.4 message too big", Verdict.MESSAGE),
+        (Stage.END, 554, "5.6.0 bad content", Verdict.MESSAGE),
+        (Stage.END, 554, "transaction failed", Verdict.MESSAGE),
+        (Stage.RCPT, 451, "4.7.1 greylisted", Verdict.RECIPIENT),
+        (Stage.END, 452, "4.3.1 storage", Verdict.RECIPIENT),
+        (Stage.RCPT, 421, "4.3.2 closing", Verdict.CONNECTION),
+        (Stage.DATA, 0, "connection lost", Verdict.CONNECTION),
+        (Stage.END, 0, "connection lost", Verdict.UNCERTAIN),
+        (Stage.END, 250, "2.0.0 queued", Verdict.SENT),
+        (Stage.MAIL, 550, "5.7.1 quota", Verdict.HALT),
+        (Stage.MAIL, 451, "4.7.1 slow down", Verdict.CONNECTION),
+        (Stage.RCPT, 550, "4.1.1 odd", Verdict.MAILBOX),  # a mismatched class is ignored
+    ],
+)
+def test_the_outcome_table(stage: Stage, code: int, text: str, verdict: Verdict) -> None:
+    assert classify(stage, code, text) is verdict
+
+
+def test_the_pace_recovers_after_a_421() -> None:
+    now = [0.0]
+    pacer = Pacer(100, period=30, clock=lambda: now[0])
+    pacer.slow_down()  # what a 421 or a dropped connection does
+    assert pacer.rate == 50
+    now[0] = 29.9
+    assert pacer.rate == 50
+    now[0] = 30.0
+    assert pacer.rate == 100
+
+
+def test_status_separates_every_outcome_and_exports_last_replies(
+    ready: Path, run_weekly: Run, server: FaultServer
+) -> None:
+    write_list(ready, subscribers(8))
+    server.plan.update(
+        {
+            "user1@example.com": ("unknown", 9),
+            "user2@example.com": ("content", 9),
+            "user3@example.com": ("store_drop", 1),
+            "user4@example.com": ("greylist", 9),
+        }
+    )
+    configure(ready, server.port, max_attempts=2)
+    run_weekly("send", "324", "--yes")
+    shown = run_weekly("status", "324").output
+    for label, count in [
+        ("sent", 4),
+        ("failed (mailbox)", 1),
+        ("failed (message)", 1),
+        ("failed (gave up)", 1),
+        ("retrying", 0),
+        ("pending", 0),
+        ("uncertain", 1),
+    ]:
+        assert re.search(rf"^  {re.escape(label)} +{count}$", shown, re.M), (label, shown)
+    listed = run_weekly("status", "324", "--failed").output
+    rows = {r["email"]: r for r in csv.DictReader(io.StringIO(listed))}
+    assert {e: (r["state"], r["last_reply"][:9]) for e, r in rows.items()} == {
+        "user1@example.com": ("failed_permanent", "550 5.1.1"),
+        "user2@example.com": ("failed_message", "554 5.7.1"),
+        "user3@example.com": ("sending", "connectio"),
+        "user4@example.com": ("failed_temporary", "451 4.7.1"),
+    }

@@ -1,0 +1,99 @@
+"""Opt-outs recorded while a send runs stop its later messages: a one-click POST to a
+running `weekly serve` (real uvicorn, over httpx) and `weekly unsubscribe` in another process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from weekly.message import list_id_of
+from weekly.unsubscribe import make_token
+
+from .faultsmtp import FaultServer
+from .smtp import SECRET, configure, free_port, make_build, subscribers, write_list
+from .test_crash import start_send
+from .test_kill import at_event, rows_in
+from .test_serve import ONE_CLICK, SENDER
+
+READERS = 120
+TARGET = "user100@example.com"  # about 3 s into a send at 30 messages/s
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    fault = FaultServer()
+    with fault.running():
+        yield fault
+
+
+@pytest.fixture
+def serve(newsletter: Path) -> Iterator[str]:
+    """`weekly serve` in its own process; yields its base URL once it accepts connections."""
+    port = free_port()
+    env = {**os.environ, "WEEKLY_SECRET": SECRET}
+    command = [sys.executable, "-m", "weekly", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--root", str(newsletter)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, "serve never listened"
+            time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def start_slow_send(root: Path, server: FaultServer) -> subprocess.Popen[str]:
+    """A send of READERS messages at 30/s, returned once ten are stored."""
+    make_build(root)
+    write_list(root, subscribers(READERS))
+    configure(root, server.port, concurrency=2, rate=30)
+    ten = at_event(server, "end", 10)
+    process = start_send(root)
+    assert ten.wait(30)
+    return process
+
+
+def finish(process: subprocess.Popen[str], root: Path, server: FaultServer) -> None:
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "opted out during the send 1 " in output
+    assert server.stored[TARGET] == 0 and sum(server.stored.values()) == READERS - 1
+    assert rows_in(root, "opted_out") == {TARGET}
+
+
+def test_a_one_click_unsubscribe_through_serve_stops_a_running_send(
+    newsletter: Path, server: FaultServer, serve: str
+) -> None:
+    process = start_slow_send(newsletter, server)
+    token = make_token(SECRET.encode(), list_id_of(SENDER), TARGET)
+    response = httpx.post(f"{serve}/unsubscribe/{token}", data=ONE_CLICK)
+    assert response.status_code == 200, response.text
+    finish(process, newsletter, server)
+
+
+def test_weekly_unsubscribe_in_another_process_stops_a_running_send(
+    newsletter: Path, server: FaultServer
+) -> None:
+    process = start_slow_send(newsletter, server)
+    command = [sys.executable, "-m", "weekly", "unsubscribe", TARGET, "--root", str(newsletter)]
+    subprocess.run(command, check=True, capture_output=True)
+    finish(process, newsletter, server)

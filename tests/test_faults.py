@@ -61,18 +61,27 @@ def server() -> Iterator[FaultServer]:
 
 
 @pytest.mark.parametrize(
-    ("fault", "times", "rcpts", "ends"),
+    ("fault", "times", "rcpts", "ends", "slowed"),
     [
-        ("greylist", 2, 3, 1),  # 451 4.7.1 at RCPT twice
-        ("full", 1, 2, 2),  # 452 after the end of data once
-        ("close421", 1, 2, 1),  # 421 and a closed connection at RCPT once
+        ("greylist", 2, 3, 1, 0),  # 451 4.7.1 at RCPT twice: this recipient waits, no one else
+        ("full", 1, 2, 2, 0),  # 452 after the end of data once
+        ("close421", 1, 2, 1, 1),  # 421 and a closed connection at RCPT once: everyone slows
     ],
 )
 def test_a_temporary_refusal_retries_that_recipient_and_delivers_once(
-    ready: Path, run_weekly: Run, server: FaultServer, fault: str, times: int, rcpts: int, ends: int
+    ready: Path,
+    run_weekly: Run,
+    server: FaultServer,
+    fault: str,
+    times: int,
+    rcpts: int,
+    ends: int,
+    slowed: int,
 ) -> None:
     output = send_with_fault(ready, run_weekly, server, fault, times)
     assert "Sent 6, failed 0" in output and "uncertain 0," in output
+    said = re.search(r"connection (\d+) times", output)
+    assert (int(said[1]) if said else 0) == slowed, output
     assert (server.stored[TARGET], server.rcpts[TARGET], server.ends[TARGET]) == (1, rcpts, ends)
     assert ledger_row(ready, TARGET)[:2] == ("sent", rcpts)
     assert still_mailed(ready, run_weekly, server, TARGET)

@@ -57,6 +57,7 @@ class Tally:
     uncertain: int = 0
     opted_out: int = 0
     left_pending: int = 0
+    slowed: int = 0  # connection faults that halved the pace for everyone
     interrupted: int = 0  # the number of the signal that stopped the run
     halted: str = ""  # why the relay stopped the run (it refused the sender, or vanished)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # email, state, reply
@@ -257,6 +258,7 @@ class Dispatcher:
             halted = f"the relay refused the sender ({reply})"
         elif verdict is Verdict.CONNECTION:
             self._pacer.slow_down()
+            self._tally.slowed += 1
             self._link_faults += 1
             if self._link_faults >= self._settings.max_attempts * len(self._connections):
                 halted = f"the relay keeps failing ({reply})"

@@ -138,6 +138,11 @@ class Summary:
             )
         elif t.left_pending:
             yield f"Interrupted: {t.left_pending:,} left pending; run the same command to go on"
+        if t.slowed:
+            yield (
+                f"Slowed:   the relay dropped or deferred the connection {t.slowed:,} times; "
+                "each halved the pace for everyone for a while"
+            )
         for email, state, reply in t.failures:
             yield f"  {state}: {email}: {reply}"
         if self.failed:

@@ -62,9 +62,10 @@ def near_valid(rng: random.Random) -> str:
     labels = [label(rng) for _ in range(rng.choice((1, 1, 1, 2, 3)))]
     tld = rng.choice(TLDS if rng.random() < 0.5 else TLDS[:5])  # half of them common ones
     address = f"{local_part(rng)}@{'.'.join(labels)}.{tld}"
-    if rng.random() < 0.1:  # stretch to around the 254-character limit
-        while len(address) < 250:
-            address = address.replace("@", "@" + atom(rng, 1).strip(".") + "a.", 1)
+    if rng.random() < 0.1:  # stretch to either side of the 254-character limit
+        target = rng.randrange(250, 259)
+        while len(address) < target:
+            address = address.replace("@", "@" + rng.choice(string.ascii_letters) + ".", 1)
     if rng.random() < 0.2:
         spot = rng.randrange(len(address) + 1)
         address = address[:spot] + rng.choice(STRAY) + address[spot:]

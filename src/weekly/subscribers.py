@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from weekly.errors import LocatedError, WeeklyError, decode_utf8
 from weekly.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
+from weekly.plain_address import plain_form
 from weekly.seen import HashSet64
 
 LIST_NAME = "subscribers.csv"
@@ -26,13 +27,6 @@ KNOWN_COLUMNS = ("email", "name", "status", "subscribed_at")
 REPORT_LIMIT = 1000
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# An ASCII dot-atom address without punycode labels: email-validator normalises it only by
-# lower-casing the domain.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_ADDRESS = re.compile(
-    rf"({_ATOM}(?:\.{_ATOM})*)@((?:(?![Xx][Nn]--)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+"
-    r"[A-Za-z]{2,63})"
-)
 
 
 class ListError(LocatedError):
@@ -96,8 +90,8 @@ def list_stamp(path: Path) -> tuple[int, int]:
 def open_list(path: Path, checked: tuple[int, int] | None = None) -> Iterator[Row]:
     """Every data row of the list at `path`, in order, as a Subscriber, Problem or Duplicate.
 
-    `checked` is the stamp of a pass that already ran email-validator over this very file;
-    a second pass then normalises plain ASCII addresses without running it again.
+    `checked` is the stamp of an earlier pass over this very file: a second pass must read
+    the same rows the first one counted.
     """
     if checked is not None and list_stamp(path) != checked:
         raise WeeklyError(f"{path} changed while sending started: run the command again")
@@ -107,7 +101,7 @@ def open_list(path: Path, checked: tuple[int, int] | None = None) -> Iterator[Ro
         raise _not_found(path) from None
     with handle:
         try:
-            yield from _rows(path, handle, trusted=checked is not None)
+            yield from _rows(path, handle)
         except UnicodeDecodeError:
             # Only now read the whole file, to say on which line the stray byte is.
             decode_utf8(path, path.read_bytes(), ListError)
@@ -116,7 +110,7 @@ def open_list(path: Path, checked: tuple[int, int] | None = None) -> Iterator[Ro
             raise ListError(path, f"malformed CSV ({exc})") from None
 
 
-def _rows(path: Path, handle: object, *, trusted: bool) -> Iterator[Row]:
+def _rows(path: Path, handle: object) -> Iterator[Row]:
     reader = csv.reader(handle)  # type: ignore[arg-type]
     header = next(reader, None)
     if header is None:
@@ -132,7 +126,7 @@ def _rows(path: Path, handle: object, *, trusted: bool) -> Iterator[Row]:
         if len(cells) != width:
             yield Problem(line, "row", f"has {len(cells)} fields, the header has {width}")
             continue
-        row = _subscriber(line, dict(zip(columns, cells, strict=True)), trusted=trusted)
+        row = _subscriber(line, dict(zip(columns, cells, strict=True)))
         # A 64-bit hash per address keeps a million-row list small in memory; a false match
         # is about as likely as winning a lottery twice, and is reported as a duplicate.
         if isinstance(row, Subscriber) and not seen.add(hash(row.key)):
@@ -163,7 +157,11 @@ def _columns(path: Path, header: list[str]) -> list[str]:
 def normalise(raw: str) -> tuple[str, str]:
     """An address as email-validator normalises it (syntax only, IDN domains allowed), and its
     form for the SMTP envelope: the domain in IDNA (ASCII); a non-ASCII local part stays and
-    needs a relay with SMTPUTF8. Raises EmailNotValidError."""
+    needs a relay with SMTPUTF8. Raises EmailNotValidError. Plain ASCII addresses skip
+    email-validator: their answer is known (see plain_address)."""
+    plain = plain_form(raw)
+    if plain is not None:
+        return plain, plain
     checked = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
     envelope = checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
     return checked.normalized, envelope
@@ -183,21 +181,17 @@ def bare_subscriber(raw: str, line: int) -> Subscriber:
     return Subscriber(line, email, address, email.lower(), "", SUBSCRIBED, {})
 
 
-def _subscriber(line: int, row: dict[str, str], *, trusted: bool) -> Subscriber | Problem:
+def _subscriber(line: int, row: dict[str, str]) -> Subscriber | Problem:
     for column, value in row.items():
         if _CONTROL.search(value):
             return Problem(line, column, "contains a line break or control character")
     raw = row["email"].strip()
     if not raw:
         return Problem(line, "email", "is empty")
-    plain = _PLAIN_ADDRESS.fullmatch(raw) if trusted else None
-    if plain:
-        email = address = f"{plain[1]}@{plain[2].lower()}"
-    else:
-        try:
-            email, address = normalise(raw)
-        except EmailNotValidError as exc:
-            return Problem(line, "email", f"{raw!r} is not a valid address: {exc}")
+    try:
+        email, address = normalise(raw)
+    except EmailNotValidError as exc:
+        return Problem(line, "email", f"{raw!r} is not a valid address: {exc}")
     status = row.get("status", "").strip().lower() or SUBSCRIBED
     if status not in STATUSES:
         return Problem(line, "status", f"{status!r} is not one of {', '.join(STATUSES)}")

@@ -1,0 +1,48 @@
+"""A fast path for the common plain ASCII address, so email-validator runs only where needed.
+
+`plain_form` accepts only addresses for which email-validator's whole answer is known in
+advance (the domain lower-cased, nothing else changed); anything else gets None.
+"""
+
+from __future__ import annotations
+
+import re
+
+import email_validator
+from email_validator import rfc_constants
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+# An LDH label of 1-63 characters that is not an R-LDH label (`ab--`, Punycode included).
+_LABEL = r"(?!..--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# Dot-atom local part, then labels and an all-letter top-level domain.
+_PLAIN = re.compile(rf"({_ATEXT}+(?:\.{_ATEXT}+)*)@((?:{_LABEL}\.)+([A-Za-z]{{2,63}}))")
+LOCAL_MAX = 64  # RFC 5321 4.5.3.1.1; email-validator checks it only when strict
+ADDRESS_MAX = 254  # RFC 3696 erratum 1690
+# RFC 2142 mailbox names, which email-validator lower-cases in the local part.
+_MAILBOX_NAMES = frozenset(
+    (
+        "info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster",
+        "hostmaster", "usenet", "news", "webmaster", "www", "uucp", "ftp",
+        *getattr(rfc_constants, "CASE_INSENSITIVE_MAILBOX_NAMES", ()),
+    )
+)  # fmt: skip
+# Top-level labels of the special-use names email-validator refuses (`.local`, `.test`, ...).
+_SPECIAL_TLDS = frozenset(
+    name.rsplit(".", 1)[-1].lower() for name in email_validator.SPECIAL_USE_DOMAIN_NAMES
+)
+
+
+def plain_form(raw: str) -> str | None:
+    """`raw` as email-validator would normalise it, when it is a plain ASCII address whose
+    only change is the lower-cased domain (then also its envelope form); else None."""
+    if len(raw) > ADDRESS_MAX:
+        return None
+    match = _PLAIN.fullmatch(raw)
+    if match is None:
+        return None
+    local, domain, tld = match.groups()
+    if len(local) > LOCAL_MAX or local.lower() in _MAILBOX_NAMES:
+        return None
+    if tld.lower() in _SPECIAL_TLDS:
+        return None
+    return f"{local}@{domain.lower()}"

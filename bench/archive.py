@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from weekly.archive import build_archive
+from weekly.publish.archive import build_archive
 
 REPO = Path(__file__).resolve().parent.parent
 ISSUES = 520

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from weekly.compose import Stopwatch, compose_to_build
+from weekly.render.compose import Stopwatch, compose_to_build
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("read", "markdown", "text", "jinja", "mjml", "premailer", "checks", "write")

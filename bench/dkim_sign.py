@@ -17,9 +17,9 @@ import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from weekly.base64_part import encode_lines
-from weekly.compose import compose_to_build
-from weekly.dkim_signer import DkimSigner, relaxed_body
+from weekly.deliver.base64_part import encode_lines
+from weekly.deliver.dkim import DkimSigner, relaxed_body
+from weekly.render.compose import compose_to_build
 
 REPO = Path(__file__).resolve().parent.parent
 HEAD = (

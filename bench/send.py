@@ -46,12 +46,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fault_smtp import Faults, FaultServer  # bench/fault_smtp.py
 
-from weekly.build import Composed, load_composed
-from weekly.compose import compose_to_build
+from weekly.audience.subscriber_list import Subscriber
 from weekly.config import load_config
-from weekly.message import MessageFactory
-from weekly.placeholders import Filler
-from weekly.subscribers import Subscriber
+from weekly.deliver.message import MessageFactory
+from weekly.render.compose import compose_to_build
+from weekly.render.composed import Composed, load_composed
+from weekly.render.placeholders import Filler
 
 SECRET = "benchmark-secret-not-for-production"
 SINK = Path("/usr/sbin/smtp-sink")

@@ -63,7 +63,7 @@ key_file = "secrets/dkim.pem"
 def dkim_dns(newsletter: Path, run_weekly) -> Callable[..., bytes | None]:
     """Turn DKIM on with a key from `weekly dkim keygen`; returns a DNS lookup for dkimpy's
     verifier that knows only the TXT record keygen asked to publish."""
-    from weekly.dkim_keys import load_private_key, txt_value
+    from weekly.deliver.dkim_keys import load_private_key, txt_value
 
     with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
         toml.write(DKIM_SECTION)

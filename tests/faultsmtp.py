@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from weekly.build import HTML_FILE, META_FILE, TEXT_FILE, replace_folder
 from weekly.project import build_dir
+from weekly.render.composed import HTML_FILE, META_FILE, TEXT_FILE, replace_folder
 
 from .smtp import HTML, TEXT
 

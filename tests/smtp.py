@@ -16,8 +16,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from weekly.build import HTML_FILE, META_FILE, TEXT_FILE, replace_folder
 from weekly.project import build_dir
+from weekly.render.composed import HTML_FILE, META_FILE, TEXT_FILE, replace_folder
 
 SECRET = "test-secret-0123456789abcdef"
 

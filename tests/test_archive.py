@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from click.testing import Result
 
-from weekly.archive import build_archive
-from weekly.site import MANIFEST_NAME
+from weekly.publish.archive import build_archive
+from weekly.publish.incremental import MANIFEST_NAME
 
 TODAY = dt.date(2026, 1, 1)
 ATOM = "{http://www.w3.org/2005/Atom}"

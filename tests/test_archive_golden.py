@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly.archive import build_archive
+from weekly.publish.archive import build_archive
 
 GOLDEN = Path(__file__).parent / "golden" / "site"
 UPDATE = os.environ.get("WEEKLY_UPDATE_GOLDEN") == "1"

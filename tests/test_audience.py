@@ -12,7 +12,15 @@ from typing import Any
 import dkim
 from click.testing import Result
 
-from weekly.state import BOUNCED, COMPLAINED, CONFIRMED, UNSUBSCRIBED, Event, StateStore, state_path
+from weekly.store.sqlite_consent import (
+    BOUNCED,
+    COMPLAINED,
+    CONFIRMED,
+    UNSUBSCRIBED,
+    Event,
+    StateStore,
+    state_path,
+)
 
 from .smtp import Recorder, configure, make_build, smtp_server, write_list
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from weekly.archive import build_archive
-from weekly.build import load_composed
 from weekly.cli import main
-from weekly.compose import compose_to_build
-from weekly.ledger import Ledger
-from weekly.send import fingerprint
+from weekly.deliver.send import fingerprint
+from weekly.publish.archive import build_archive
+from weekly.render.compose import compose_to_build
+from weekly.render.composed import load_composed
+from weekly.store.sqlite_ledger import Ledger
 
 from .conftest import REPO
 from .smtp import SECRET
@@ -933,7 +933,7 @@ def test_unexpected_exception_is_one_line(broken: Path, monkeypatch: pytest.Monk
     def fail(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr("weekly.compose.compose_to_build", fail)
+    monkeypatch.setattr("weekly.render.compose.compose_to_build", fail)
     result = CliRunner().invoke(main, ["compose", "324"], catch_exceptions=False)
     assert result.exit_code == 1
     assert result.stderr == (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import random
 
-from weekly.base64_part import Base64Part, encode_lines
-from weekly.placeholders import Filler
+from weekly.deliver.base64_part import Base64Part, encode_lines
+from weekly.render.placeholders import Filler
 
 
 def test_filled_parts_match_a_whole_encoding_for_any_values() -> None:

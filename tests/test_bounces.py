@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly.state import BOUNCED, COMPLAINED, SOFT_BOUNCED, StateStore, state_path
+from weekly.store.sqlite_consent import BOUNCED, COMPLAINED, SOFT_BOUNCED, StateStore, state_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Error, Page, sync_playwright
 
-from weekly.archive import build_archive
-from weekly.preview import Previewer
-from weekly.preview_http import PreviewServer
+from weekly.publish.archive import build_archive
+from weekly.web.preview import Previewer
+from weekly.web.preview_http import PreviewServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -7,7 +7,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from weekly.l10n import available_languages, catalog_path
-from weekly.templates import BUILTIN_DIR
+from weekly.render.jinja import BUILTIN_DIR
 
 
 def template_msgids() -> set[str]:

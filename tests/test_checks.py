@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from weekly.checks import check_email
 from weekly.config import ComposeSettings
+from weekly.render.checks import check_email
 
 GOOD = '<a href="%%unsubscribe_url%%">x</a>'
 LIMITS = ComposeSettings()

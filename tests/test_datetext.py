@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from weekly.datetext import DATE, DATE_LINE, written_date
+from weekly.content.dates import DATE, DATE_LINE, written_date
 
 
 @pytest.mark.parametrize(

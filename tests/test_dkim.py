@@ -10,8 +10,8 @@ import pytest
 from dkim.canonicalization import Relaxed
 
 from weekly.config import load_config
-from weekly.dkim_keys import load_private_key
-from weekly.dkim_signer import SIGNED_HEADERS, DkimSigner, header_fields, relaxed_body
+from weekly.deliver.dkim import SIGNED_HEADERS, DkimSigner, header_fields, relaxed_body
+from weekly.deliver.dkim_keys import load_private_key
 
 from .conftest import DKIM_SECTION
 

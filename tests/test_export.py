@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from weekly.issue import read_issue
+from weekly.content.issue import read_issue
 
 
 @pytest.mark.parametrize("number", [323, 324])

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from weekly.ledger import ledger_path
-from weekly.outcomes import Stage, Verdict, classify
-from weekly.transport import Pacer
+from weekly.deliver.backends.smtp import Pacer
+from weekly.deliver.outcomes import Stage, Verdict, classify
+from weekly.store.sqlite_ledger import ledger_path
 
 from .faultsmtp import FaultServer, make_big_build
 from .smtp import configure, make_build, subscribers, write_list

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly.compose import compose_to_build
+from weekly.render.compose import compose_to_build
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("WEEKLY_UPDATE_GOLDEN") == "1"

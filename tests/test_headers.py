@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from weekly.headers import encoded_words, mailbox, unstructured
+from weekly.deliver.headers import encoded_words, mailbox, unstructured
 
 LONG_KOREAN = (
     "AI 주간 동향 #324 - 소넷 4.5, 소라 2와 인공지능의 미래: "

@@ -8,7 +8,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from weekly.compose import compose_to_build
+from weekly.render.compose import compose_to_build
 
 
 @pytest.fixture

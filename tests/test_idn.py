@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from weekly.message import sender_mailbox
+from weekly.deliver.message import sender_mailbox
 
 from .smtp import Recorder, configure, smtp_server, write_list
 from .test_serve import service, settings, wait_for  # noqa: F401  (fixtures)
@@ -123,7 +123,7 @@ def test_sign_up_without_smtputf8_is_logged_in_one_line(
     service,  # noqa: F811
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="weekly.serve")
+    caplog.set_level(logging.WARNING, logger="weekly.web.serve")
     assert service().post("/subscribe", data={"email": "김@example.com"}).status_code == 200
     deadline = time.monotonic() + 10
     while not caplog.records and time.monotonic() < deadline:

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from weekly.cli import main
-from weekly.compose import compose_issue
-from weekly.issue import Issue, read_issue
+from weekly.content.issue import Issue, read_issue
+from weekly.render.compose import compose_issue
 
 from .conftest import REPO
 

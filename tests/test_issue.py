@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly.issue import read_issue
+from weekly.content.issue import read_issue
 
 
 def test_example_issue(newsletter: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from weekly.errors import WeeklyError
-from weekly.ledger import Ledger, ledger_path
+from weekly.store.sqlite_ledger import Ledger, ledger_path
 
 
 def test_rows_move_through_their_states_and_count(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_only_one_process_holds_an_issue(tmp_path: Path) -> None:
         with other.lock(323):  # another issue is free
             pass
         script = (
-            "import sys; from pathlib import Path; from weekly.ledger import Ledger\n"
+            "import sys; from pathlib import Path; from weekly.store.sqlite_ledger import Ledger\n"
             "from weekly.errors import WeeklyError\n"
             "try:\n    Ledger.open(Path(sys.argv[1])).lock(324).__enter__()\n"
             "except WeeklyError as e:\n    print(e.message)"

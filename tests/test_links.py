@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from weekly.links import link_markdown
+from weekly.content.bare_links import link_markdown
 
 
 def test_bare_urls_become_autolinks_without_trailing_punctuation() -> None:

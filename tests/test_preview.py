@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from weekly.errors import WeeklyError
-from weekly.preview import Previewer
-from weekly.preview_http import PreviewServer
+from weekly.web.preview import Previewer
+from weekly.web.preview_http import PreviewServer
 
 
 def get(url: str) -> tuple[int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from weekly.seen import HashSet64
+from weekly.audience.hash_set import HashSet64
 
 
 def test_behaves_like_a_set_across_growth_and_edge_values() -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from weekly.ledger import Ledger, ledger_path
-from weekly.unsubscribe import token_address
+from weekly.audience.unsubscribe_token import token_address
+from weekly.store.sqlite_ledger import Ledger, ledger_path
 
 from .smtp import (
     SECRET,

@@ -17,11 +17,11 @@ import httpx
 import pytest
 import uvicorn
 
-from weekly.message import list_id_of
-from weekly.serve import create_app, server_config
-from weekly.signup import SignUp, confirm_token
-from weekly.state import CONFIRMED, UNSUBSCRIBED, Event, StateStore, now, state_path
-from weekly.unsubscribe import make_token
+from weekly.audience.signup_token import SignUp, confirm_token
+from weekly.audience.unsubscribe_token import make_token
+from weekly.deliver.message import list_id_of
+from weekly.store.sqlite_consent import CONFIRMED, UNSUBSCRIBED, Event, StateStore, now, state_path
+from weekly.web.serve import create_app, server_config
 
 from .smtp import Recorder, configure, make_build, smtp_server, write_list
 

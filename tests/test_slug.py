@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from weekly.slug import FALLBACK, MAX_LENGTH, slugify
+from weekly.content.slug import FALLBACK, MAX_LENGTH, slugify
 
 
 def test_hangul_survives_and_punctuation_becomes_hyphens() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import mailbox
 from pathlib import Path
 
-from weekly.message import list_id_of
-from weekly.state import (
+from weekly.audience.unsubscribe_token import make_token
+from weekly.deliver.message import list_id_of
+from weekly.store.sqlite_consent import (
     BOUNCED,
     COMPLAINED,
     CONFIRMED,
@@ -17,7 +18,6 @@ from weekly.state import (
     fold,
     state_path,
 )
-from weekly.unsubscribe import make_token
 
 
 def event(at: str, kind: str, source: str = "test", **extra: str) -> Event:

@@ -7,9 +7,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from weekly.audience.subscriber_list import (
+    Duplicate,
+    ListError,
+    Problem,
+    Subscriber,
+    list_stamp,
+    open_list,
+)
 from weekly.cli import main
 from weekly.errors import WeeklyError
-from weekly.subscribers import Duplicate, ListError, Problem, Subscriber, list_stamp, open_list
 
 
 def write(tmp_path: Path, text: str, *, bom: bool = False) -> Path:

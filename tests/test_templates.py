@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weekly.compose import compose_to_build
+from weekly.render.compose import compose_to_build
 
 from .conftest import drop_lines
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from weekly.compose import compose_to_build
-from weekly.text import (
+from weekly.render.compose import compose_to_build
+from weekly.render.text_part import (
     display_width,
     limit_line_octets,
     markdown_to_plain_line,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from weekly.ledger import ledger_path
-from weekly.transport import Pacer
+from weekly.deliver.backends.smtp import Pacer
+from weekly.store.sqlite_ledger import ledger_path
 
 from .smtp import Recorder, configure, smtp_server, subscribers, write_list
 from .test_send import Run

@@ -1,0 +1,216 @@
+"""Returned mail: find who failed in each message of a Maildir or mbox and how badly.
+
+RFC 3464 delivery-status reports are read here, because their Status code is what tells a
+hard failure (5.x.x) from a soft one (4.x.x); other formats go to flufl.bounce's detectors.
+RFC 5965 abuse reports are complaints.
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import mailbox
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import parseaddr, parsedate_to_datetime
+from pathlib import Path
+
+from flufl.bounce import all_failures
+
+from weekly.config import load_config
+from weekly.errors import WeeklyError
+from weekly.store.sqlite_consent import (
+    BOUNCED,
+    COMPLAINED,
+    SOFT_BOUNCED,
+    Event,
+    Standing,
+    StateStore,
+    now,
+    stamp,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One address a returned message reports on."""
+
+    email: str
+    kind: str  # BOUNCED (hard), SOFT_BOUNCED or COMPLAINED
+    detail: str  # status code and diagnostic, as far as the report gives them
+
+
+def read_failures(message: Message) -> list[Failure]:
+    """Every failed or complaining address `message` reports; none for mail that is not a
+    bounce (an out-of-office reply, say)."""
+    reports = [
+        part for part in message.walk() if part.get_content_type() == "message/delivery-status"
+    ]
+    if reports:
+        return [f for report in reports for f in _delivery_status(report)]
+    complaints = _complaints(message)
+    if complaints:
+        return complaints
+    _, permanent = all_failures(message)
+    return [Failure(raw.decode("ascii"), BOUNCED, "") for raw in sorted(permanent)]
+
+
+def _delivery_status(report: Message) -> Iterator[Failure]:
+    """Per-recipient blocks of an RFC 3464 report whose Action is `failed`."""
+    blocks = report.get_payload()
+    if not isinstance(blocks, list):
+        return
+    for block in blocks[1:]:  # the first block is about the message, the rest per recipient
+        action = str(block.get("action", "")).strip().lower()
+        if not action.startswith(("failed", "error")):
+            continue  # delayed, delivered, relayed, expanded: not a failure (yet)
+        recipient = block.get("original-recipient") or block.get("final-recipient") or ""
+        address = _typed_address(str(recipient))
+        if not address:
+            continue
+        status = str(block.get("status", "")).strip()
+        diagnostic = " ".join(str(block.get("diagnostic-code", "")).split())
+        kind = SOFT_BOUNCED if status.startswith("4") else BOUNCED
+        yield Failure(address, kind, f"{status} {diagnostic}".strip())
+
+
+def _typed_address(value: str) -> str:
+    """The address in an `rfc822; user@example.com` field, without angle brackets."""
+    kind, _, address = value.partition(";")
+    if not address:
+        address = kind
+    elif kind.strip().lower() != "rfc822":
+        return ""
+    address = parseaddr(address.strip())[1]
+    return address if "@" in address else ""
+
+
+def _complaints(message: Message) -> list[Failure]:
+    """The recipient an RFC 5965 abuse report is about: Original-Rcpt-To, else the To of
+    the returned message."""
+    found = []
+    for part in message.walk():
+        if part.get_content_type() != "message/feedback-report":
+            continue
+        fields = part.get_payload()
+        block = fields[0] if isinstance(fields, list) and fields else part
+        kind = str(block.get("feedback-type", "abuse")).strip().lower()
+        address = parseaddr(str(block.get("original-rcpt-to", "")))[1]
+        if not address:
+            address = _returned_recipient(message)
+        if address and kind == "abuse":
+            found.append(Failure(address, COMPLAINED, "abuse report"))
+    return found
+
+
+def _returned_recipient(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                return parseaddr(str(inner[0].get("to", "")))[1]
+            if isinstance(inner, str):
+                return parseaddr(str(email.message_from_string(inner).get("to", "")))[1]
+    return ""
+
+
+def open_mailbox(path: Path) -> mailbox.Mailbox:
+    """A Maildir (a folder with cur/ and new/) or an mbox file."""
+    if path.is_dir():
+        if not (path / "cur").is_dir() or not (path / "new").is_dir():
+            raise WeeklyError(f"{path}: not a Maildir (no cur/ and new/ inside)")
+        box: mailbox.Mailbox = mailbox.Maildir(path, factory=None, create=False)
+    elif path.is_file():
+        box = mailbox.mbox(path, create=False)
+    else:
+        raise WeeklyError(f"{path}: no such Maildir or mbox")
+    return box
+
+
+def raw_messages(box: mailbox.Mailbox) -> Iterator[tuple[bytes, str]]:
+    """Each message of `box` as bytes, with the digest that keys the events it gives, so a
+    second pass over the same mailbox records nothing new."""
+    for key in box.iterkeys():
+        data = box.get_bytes(key)
+        yield data, hashlib.sha256(data).hexdigest()[:32]
+
+
+def _when(message: Message) -> str:
+    """When the report was written (its Date), so events keep their real order; else now."""
+    try:
+        moment = parsedate_to_datetime(str(message.get("date", "")))
+    except (TypeError, ValueError):
+        return now()
+    if moment.tzinfo is None:
+        return now()
+    return stamp(moment)
+
+
+@dataclass
+class BounceReport:
+    """What a pass over a mailbox found and recorded."""
+
+    messages: int = 0
+    not_bounces: int = 0
+    found: Counter[str] = field(default_factory=Counter)  # by kind
+    recorded: int = 0
+    stopped: list[tuple[str, str]] = field(default_factory=list)  # (address, why): newly off
+
+    def lines(self) -> Iterator[str]:
+        """The summary, then each address this pass took off the list."""
+        found = self.found
+        yield (
+            f"Read {self.messages:,} messages: {found[BOUNCED]:,} hard bounces, "
+            f"{found[SOFT_BOUNCED]:,} soft bounces, {found[COMPLAINED]:,} complaints, "
+            f"{self.not_bounces:,} not bounces; {self.recorded:,} new events recorded"
+        )
+        for address, why in self.stopped:
+            yield f"  no more mail to {address} ({why})"
+
+
+def record_bounces(root: Path, path: Path) -> BounceReport:
+    """`weekly bounces PATH`: record every failure in the mailbox at `path`. Each event is
+    keyed by the returned message's digest and the address, so a second pass adds nothing."""
+    load_config(root)  # only inside a newsletter's folder
+    box = open_mailbox(path)
+    report = BounceReport()
+    with StateStore.open(root) as store:
+        before = store.standings()
+        for data, digest in raw_messages(box):
+            message = email.message_from_bytes(data)
+            failures = read_failures(message)
+            report.messages += 1
+            if not failures:
+                report.not_bounces += 1
+            at = _when(message)
+            events = []
+            for failure in failures:
+                report.found[failure.kind] += 1
+                events.append(
+                    Event(
+                        at=at,
+                        email=failure.email,
+                        kind=failure.kind,
+                        source="mailbox",
+                        detail=failure.detail,
+                        ref=f"mailbox:{digest}:{failure.email.lower()}",
+                    )
+                )
+            report.recorded += store.record(events)
+        if report.recorded:
+            report.stopped = _newly_suppressed(before, store.standings())
+    return report
+
+
+def _newly_suppressed(
+    before: dict[str, Standing], after: dict[str, Standing]
+) -> list[tuple[str, str]]:
+    """Addresses suppressed in `after` that were not in `before`, with the reason."""
+    stopped = []
+    for address, standing in sorted(after.items()):
+        earlier = before.get(address)
+        if standing.suppressed and (earlier is None or not earlier.suppressed):
+            stopped.append((standing.email, standing.status))
+    return stopped

@@ -1,0 +1,143 @@
+"""Who gets mail: the list's `subscribed` rows plus confirmed sign-ups, minus everyone who
+unsubscribed, bounced (the send ledger's 5xx replies included) or complained later than they
+subscribed. `weekly send` and `weekly subscribers export` both ask here.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Container, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from weekly.audience.subscriber_list import (
+    KNOWN_COLUMNS,
+    LIST_NAME,
+    SUBSCRIBED,
+    ListReport,
+    Subscriber,
+    normalise,
+    open_list,
+)
+from weekly.config import load_config
+from weekly.store.sqlite_consent import (
+    BOUNCED,
+    CONFIRMED,
+    Event,
+    Standing,
+    StateStore,
+    standings_of,
+    state_path,
+)
+from weekly.store.sqlite_ledger import Ledger
+
+
+def ledger_bounces(root: Path) -> list[Event]:
+    """The 5xx refusals `weekly send` recorded, as hard-bounce events."""
+    ledger = Ledger.existing(root)
+    if ledger is None:
+        return []
+    try:
+        return [
+            Event(at=at, email=email, kind=BOUNCED, source="ledger", detail=reply)
+            for email, reply, at in ledger.permanent_failures()
+        ]
+    finally:
+        ledger.close()
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The standing of every address the subscription log or the ledger knows about."""
+
+    standings: dict[str, Standing]
+
+    @classmethod
+    def load(cls, root: Path) -> Audience:
+        """Read the log and the ledger of the newsletter at `root` (changing neither)."""
+        bounces = ledger_bounces(root)
+        if not state_path(root).exists():
+            return cls(standings_of(bounces))
+        with StateStore.open(root) as store:
+            return cls(store.standings(bounces))
+
+    def admits(self, subscriber: Subscriber) -> bool:
+        """Whether a list row gets mail: subscribed there and not suppressed since. A row the
+        editor marked otherwise stays off, whatever the web says."""
+        if subscriber.status != SUBSCRIBED:
+            return False
+        standing = self.standings.get(subscriber.key)
+        return standing is None or not standing.suppresses(subscriber.subscribed_at)
+
+    def signed_up(self, key: str) -> bool:
+        """Whether `key` confirmed a sign-up and has not left since."""
+        standing = self.standings.get(key)
+        return standing is not None and standing.status == CONFIRMED
+
+    def signups(self, listed: Container[str]) -> Iterator[Subscriber]:
+        """Confirmed sign-ups whose address is not among `listed` (the list's keys)."""
+        for key, standing in sorted(self.standings.items()):
+            if standing.status != CONFIRMED or key in listed:
+                continue
+            email, address = normalise(standing.email)
+            yield Subscriber(
+                line=0,
+                email=email,
+                address=address,
+                key=key,
+                name=standing.name,
+                status=SUBSCRIBED,
+                fields={},
+                subscribed_at=standing.since.isoformat(timespec="seconds"),
+            )
+
+
+def export_list(root: Path, list_path: Path | None, output: Path | None, out: TextIO) -> int:
+    """`weekly subscribers export`: the list with each row's status as it stands now, then
+    the sign-ups, as CSV in the list's own format. Returns the number of rows written."""
+    load_config(root)
+    path = list_path or root / LIST_NAME
+    ListReport.read(path).raise_if_invalid()
+    audience = Audience.load(root)
+    if output is None:
+        return _write(path, audience, out)
+    partial = output.with_name(output.name + ".partial")
+    with partial.open("w", encoding="utf-8", newline="") as handle:
+        count = _write(path, audience, handle)
+    os.replace(partial, output)
+    return count
+
+
+def _write(path: Path, audience: Audience, out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    extra: list[str] | None = None
+    listed: set[str] = set()  # list rows that also signed up on the web
+    count = 0
+    for row in open_list(path):
+        if not isinstance(row, Subscriber):
+            continue
+        if extra is None:
+            extra = list(row.fields)
+            writer.writerow([*KNOWN_COLUMNS, *extra])
+        if audience.signed_up(row.key):
+            listed.add(row.key)
+        writer.writerow([*_known(row, audience), *(row.fields.get(c, "") for c in extra)])
+        count += 1
+    if extra is None:
+        extra = []
+        writer.writerow(KNOWN_COLUMNS)
+    for signup in audience.signups(listed):
+        writer.writerow([*_known(signup, audience), *("" for _ in extra)])
+        count += 1
+    return count
+
+
+def _known(row: Subscriber, audience: Audience) -> list[str]:
+    """email, name, status, subscribed_at: the status the row has now."""
+    status = row.status
+    standing = audience.standings.get(row.key)
+    if status == SUBSCRIBED and standing is not None and not audience.admits(row):
+        status = standing.status  # unsubscribed, bounced or complained: the list's own words
+    return [row.email, row.name, status, row.subscribed_at]

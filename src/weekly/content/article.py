@@ -1,0 +1,328 @@
+"""Read an article written elsewhere into a title, a date, a lead and titled sections.
+
+Three forms are told apart by their text: Markdown (Hugo-style front matter and/or `#`
+headings), plain text whose section headings are whole lines in `**bold**`, and plain text
+whose headings are short lines standing alone between paragraphs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markdown_it.common.utils import normalizeReference
+from markdown_it.token import Token
+
+from weekly.content.bare_links import link_markdown
+from weekly.content.dates import DATE, DATE_LINE, written_date
+from weekly.content.frontmatter import FrontMatter, split_front_matter, split_toml_front_matter
+from weekly.content.issue import ISSUE_KEYS, optional_bool, optional_text
+from weekly.content.markdown import parser
+from weekly.errors import LocatedError
+
+MARKDOWN = "Markdown"
+BOLD = "plain text with **bold** headings"
+PLAIN = "plain text"
+MAX_TITLE = 100
+MAX_PLAIN_HEADING = 50
+
+_BOLD_LINE = re.compile(r"^\s*\*\*(?P<title>[^*\s](?:.*?[^*\s])?)\*\*\s*:?\s*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•●▪◦·]|\d{1,3}[.)])\s")
+_BULLET = re.compile(r"^(\s*)[•●▪◦·]\s+")
+_ATX = re.compile(r"^#{1,6}(?:\s|$)")
+_NUMBER = re.compile(r"#(\d+)")
+_NUMBER_PREFIX = re.compile(r"^[^#]{0,40}?#\d+\s*[-–—:|·]\s*(?=\S)")
+_SENTENCE_END = (".", "!", "?", "。", "…", ":", ";", ",", "다", "요")
+_REFERENCE_USE = re.compile(r"\[([^\]]+)\]")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One section: its heading, its Markdown body, and the source line of the heading."""
+
+    title: str
+    body: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Article:
+    """What an imported file says, in the terms of an issue folder."""
+
+    form: str
+    title: str
+    number: int | None
+    date: dt.date | None
+    lead: str
+    sections: tuple[Part, ...]
+    meta: dict[str, Any]
+    dropped: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Heading:
+    start: int
+    end: int
+    title: str
+    level: int = 0
+
+
+def read_article(path: Path, text: str) -> Article:
+    """Detect the form of `text` (the content of `path`) and cut it into an Article."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    matter = split_toml_front_matter(path, text) or split_front_matter(path, text)
+    lines = matter.body.split("\n")
+    env: dict[str, Any] = {}
+    tokens = parser().parse(matter.body, env)
+    if matter.body_line > 1 or any(t.type == "heading_open" and t.markup[0] == "#" for t in tokens):
+        return _read_markdown(path, matter, lines, tokens, env)
+    title_index = _first_text_line(path, lines)
+    bold = [
+        _Heading(i, i + 1, m["title"])
+        for i, line in enumerate(lines)
+        if i > title_index and (m := _BOLD_LINE.match(line)) and not DATE_LINE.match(line)
+    ]
+    if bold:
+        return _read_plain(path, BOLD, lines, title_index, bold)
+    return _read_plain(path, PLAIN, lines, title_index, _standalone_headings(lines, title_index))
+
+
+def _read_markdown(
+    path: Path, matter: FrontMatter, lines: list[str], tokens: list[Token], env: dict[str, Any]
+) -> Article:
+    """Front matter or a leading `#` heading gives the title; the highest heading level left
+    cuts the sections, deeper headings stay inside them."""
+    offset = matter.body_line - 1
+    headings = [
+        _Heading(
+            token.map[0],
+            token.map[1],
+            " ".join(tokens[index + 1].content.split()),
+            int(token.tag[1]),
+        )
+        for index, token in enumerate(tokens)
+        if token.type == "heading_open" and token.map
+    ]
+    given = optional_text(path, matter, "title")
+    body_start = 0
+    top = headings[0] if headings else None
+    if top and top.level == 1 and top.start == tokens[0].map[0] and given in (None, top.title):
+        given, body_start, headings = given or top.title, top.end, headings[1:]
+    if given is None:
+        title_index = _first_text_line(path, lines, offset)
+        given, body_start = lines[title_index], title_index + 1
+    if headings:
+        level = min(h.level for h in headings)
+        headings = [h for h in headings if h.level == level]
+    definitions = _take_definitions(lines, env)
+    lead, sections = _cut(lines, body_start, headings)
+    date = _front_matter_date(path, matter)
+    lead_text = "\n".join(lead)
+    if date is None:
+        date, lead_text = _find_date(path, lead, offset + body_start)
+    return _article(
+        path,
+        MARKDOWN,
+        given,
+        matter.key_lines.get("title", offset + body_start),
+        date,
+        _with_definitions(lead_text, definitions),
+        [
+            Part(h.title, _with_definitions("\n".join(body), definitions), offset + h.start + 1)
+            for h, body in sections
+        ],
+        _carried(path, matter),
+        tuple(k for k in matter.values if k not in ISSUE_KEYS),
+    )
+
+
+def _carried(path: Path, matter: FrontMatter) -> dict[str, Any]:
+    """The front matter keys an issue.md also has, checked the way the issue reader will."""
+    carried: dict[str, Any] = {}
+    for key in ("subject", "preheader"):
+        text = optional_text(path, matter, key)
+        if text is not None:
+            carried[key] = text
+    if "draft" in matter.values:
+        carried["draft"] = optional_bool(path, matter, "draft")
+    return carried
+
+
+def _read_plain(
+    path: Path, form: str, lines: list[str], title_index: int, headings: list[_Heading]
+) -> Article:
+    lead, sections = _cut(lines, title_index + 1, headings)
+    date, lead_text = _find_date(path, lead, title_index + 1)
+    bold = _BOLD_LINE.match(lines[title_index])
+    return _article(
+        path,
+        form,
+        bold["title"] if bold else lines[title_index],
+        title_index + 1,
+        date,
+        _plain_markdown(lead_text),
+        [Part(h.title, _plain_markdown("\n".join(body)), h.start + 1) for h, body in sections],
+        {},
+        (),
+    )
+
+
+def _article(
+    path: Path,
+    form: str,
+    title: str,
+    title_line: int,
+    date: dt.date | None,
+    lead: str,
+    sections: list[Part],
+    meta: dict[str, Any],
+    dropped: tuple[str, ...],
+) -> Article:
+    """Check what every form must have and finish the title: a `#324` in it is the number."""
+    title = " ".join(title.split())
+    if not title:
+        raise LocatedError(path, "no title: the title is empty", title_line)
+    for part in sections:
+        if not part.body.strip():
+            raise LocatedError(path, f"section “{part.title}” has no text", part.line)
+    if not lead.strip() and not sections:
+        raise LocatedError(path, "no text after the title", title_line)
+    found = _NUMBER.search(title)
+    return Article(
+        form=form,
+        title=_NUMBER_PREFIX.sub("", title),
+        number=int(found[1]) if found else None,
+        date=date,
+        lead=lead.strip("\n"),
+        sections=tuple(sections),
+        meta=meta,
+        dropped=dropped,
+    )
+
+
+def _first_text_line(path: Path, lines: list[str], offset: int = 0) -> int:
+    """Index of the title line: the first non-blank line, if it reads like a title."""
+    for index, line in enumerate(lines):
+        text = line.strip()
+        if not text:
+            continue
+        if (
+            len(text) > MAX_TITLE
+            or _LIST_ITEM.match(text)
+            or DATE_LINE.match(text)
+            or "://" in text
+            or _ATX.match(text)
+        ):
+            raise LocatedError(
+                path,
+                "no recognisable title: the first line should be the title, "
+                "not a list item, a date, a link or a paragraph",
+                offset + index + 1,
+            )
+        return index
+    raise LocatedError(path, "no recognisable title: the file has no text", offset + 1)
+
+
+def _standalone_headings(lines: list[str], title_index: int) -> list[_Heading]:
+    """Short lines alone between blank lines that do not end a sentence or start a list."""
+
+    def blank(index: int) -> bool:
+        return index >= len(lines) or not lines[index].strip()
+
+    last_text = max(i for i in range(len(lines)) if not blank(i))
+    return [
+        _Heading(i, i + 1, lines[i].strip())
+        for i in range(title_index + 1, last_text)
+        if not blank(i)
+        and blank(i - 1)
+        and blank(i + 1)
+        and len(lines[i].strip()) <= MAX_PLAIN_HEADING
+        and not lines[i].strip().endswith(_SENTENCE_END)
+        and not _LIST_ITEM.match(lines[i])
+        and not DATE_LINE.match(lines[i])
+        and "://" not in lines[i]
+    ]
+
+
+def _cut(
+    lines: list[str], body_start: int, headings: list[_Heading]
+) -> tuple[list[str], list[tuple[_Heading, list[str]]]]:
+    """The lines before the first heading, and each heading with the lines up to the next."""
+    bounds = [h.start for h in headings] + [len(lines)]
+    return lines[body_start : bounds[0]], [
+        (h, lines[h.end : bounds[index + 1]]) for index, h in enumerate(headings)
+    ]
+
+
+def _front_matter_date(path: Path, matter: FrontMatter) -> dt.date | None:
+    value = matter.values.get("date")
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    found = DATE.match(text)
+    if not found:
+        raise LocatedError(
+            path, f"date: expected YYYY-MM-DD, got {value!r}", matter.key_lines.get("date")
+        )
+    return _to_date(path, found, matter.key_lines.get("date"))
+
+
+def _find_date(path: Path, lead: list[str], first_line: int) -> tuple[dt.date | None, str]:
+    """The date of a lead line that holds only a date (that line is dropped), or else of the
+    first date written in the lead; with the lead's text."""
+    for index, line in enumerate(lead):
+        if DATE_LINE.match(line) and (found := DATE.search(line)):
+            rest = lead[:index] + lead[index + 1 :]
+            return _to_date(path, found, first_line + index + 1), "\n".join(rest)
+    for index, line in enumerate(lead):
+        found = DATE.search(line)
+        if found:
+            return _to_date(path, found, first_line + index + 1), "\n".join(lead)
+    return None, "\n".join(lead)
+
+
+def _to_date(path: Path, found: re.Match[str], line: int | None) -> dt.date:
+    try:
+        return written_date(found)
+    except ValueError:
+        raise LocatedError(path, f"not a real date: {found[0]}", line) from None
+
+
+def _take_definitions(lines: list[str], env: dict[str, Any]) -> dict[str, str]:
+    """Cut reference definitions (`[label]: URL`) out of `lines`, keyed by normalised label,
+    so each section can carry the ones it uses."""
+    definitions = {}
+    for label, reference in env.get("references", {}).items():
+        start, end = reference["map"]
+        definitions[label] = "\n".join(lines[start:end])
+        lines[start:end] = [""] * (end - start)
+    return definitions
+
+
+def _with_definitions(markdown: str, definitions: dict[str, str]) -> str:
+    used = {normalizeReference(m[1]) for m in _REFERENCE_USE.finditer(markdown)}
+    wanted = [text for label, text in definitions.items() if label in used]
+    text = link_markdown(markdown.strip("\n"))
+    return "\n\n".join([text, *wanted]) if wanted else text
+
+
+def _plain_markdown(text: str) -> str:
+    """Plain text as Markdown: bullets become `- `, indentation that would make code goes,
+    a leading `#` is escaped, and links are made real."""
+    lines = []
+    for line in text.split("\n"):
+        line = _BULLET.sub(r"\1- ", line.rstrip())
+        if not _LIST_ITEM.match(line):
+            line = line.lstrip()
+            if line.startswith("#"):
+                line = "\\" + line
+        lines.append(line)
+    markdown = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return link_markdown(markdown)

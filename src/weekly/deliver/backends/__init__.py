@@ -1,0 +1,1 @@
+"""Delivery backends: the ways a prepared message leaves this machine (SMTP first)."""

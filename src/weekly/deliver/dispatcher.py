@@ -1,0 +1,295 @@
+"""The delivery loop: a pool of SMTP connections draining a bounded queue of recipients.
+
+Every outcome is written to the ledger the moment it is known, as `outcomes.classify`
+judged it; a recipient's retry waits out its own backoff without holding a connection or
+slowing the others. Opt-outs recorded while the run goes are polled and honoured before
+each message. SIGINT, SIGTERM or SIGHUP once drains what is in flight, twice exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from weekly.audience.subscriber_list import Subscriber
+from weekly.config import DeliverySettings
+from weekly.deliver.backends.smtp import Connection, Pacer, Result, backoff, tls_context
+from weekly.deliver.consent_watch import POLL_SECONDS
+from weekly.deliver.message import MessageFactory
+from weekly.deliver.outcomes import Verdict
+from weekly.store.sqlite_ledger import (
+    FAILED_MESSAGE,
+    FAILED_PERMANENT,
+    FAILED_TEMPORARY,
+    OPTED_OUT,
+    PENDING,
+    RETRYING,
+    SENDING,
+    SENT,
+    Ledger,
+)
+
+QUEUE_SIZE = 1000
+FAILURES_KEPT = 20
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+# Verdicts that end a recipient's run, with the ledger state they leave.
+FINAL = {
+    Verdict.SENT: SENT,
+    Verdict.UNCERTAIN: SENDING,
+    Verdict.MAILBOX: FAILED_PERMANENT,
+    Verdict.MESSAGE: FAILED_MESSAGE,
+}
+
+
+@dataclass
+class Tally:
+    """What one run did, for the summary."""
+
+    sent: int = 0
+    failed_mailbox: int = 0
+    failed_message: int = 0
+    failed_temporary: int = 0
+    uncertain: int = 0
+    opted_out: int = 0
+    left_pending: int = 0
+    slowed: int = 0  # connection faults that halved the pace for everyone
+    interrupted: int = 0  # the number of the signal that stopped the run
+    halted: str = ""  # why the relay stopped the run (it refused the sender, or vanished)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # email, state, reply
+
+    def note(self, email: str, state: str, reply: str) -> None:
+        """Keep a failure for the summary (the first few; `status --failed` has them all)."""
+        if len(self.failures) < FAILURES_KEPT:
+            self.failures.append((email, state, reply))
+
+    def count(self, state: str) -> None:
+        """One more recipient finished in ledger `state`."""
+        if state == SENT:
+            self.sent += 1
+            return
+        name = {
+            SENDING: "uncertain",
+            FAILED_PERMANENT: "failed_mailbox",
+            FAILED_MESSAGE: "failed_message",
+            FAILED_TEMPORARY: "failed_temporary",
+            OPTED_OUT: "opted_out",
+        }[state]
+        setattr(self, name, getattr(self, name) + 1)
+
+
+@dataclass
+class _Job:
+    subscriber: Subscriber
+    tries: int = 0
+    reply: str = ""  # the last one
+
+
+class Dispatcher:
+    """Sends one issue's messages to a stream of subscribers and records every outcome."""
+
+    def __init__(
+        self,
+        factory: MessageFactory,
+        settings: DeliverySettings,
+        password: str | None,
+        helo: str,
+        *,
+        ledger: Ledger | None,
+        issue: int,
+        progress: Callable[[int], None],
+        opt_outs: Callable[[], set[str]] | None = None,
+    ) -> None:
+        self._factory = factory
+        self._settings = settings
+        tls = tls_context(settings)
+        self._connections = [
+            Connection(settings, password, helo, tls) for _ in range(settings.concurrency)
+        ]
+        self._ledger = ledger
+        self._issue = issue
+        self._progress = progress
+        self._opt_outs = opt_outs
+        self._opted_out: set[str] = set()
+        self._pacer = Pacer(settings.rate)
+        self._tally = Tally()
+        self._open = 0
+        self._producing = True
+        self._finished = False
+        self._stopping = False
+        self._link_faults = 0  # connection-level faults since the last transaction that went
+        # Bound to the running loop on first use, so it can be made before asyncio.run.
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue(
+            maxsize=max(QUEUE_SIZE, len(self._connections))
+        )
+        self._retries: set[asyncio.Task[None]] = set()
+
+    def run(self, subscribers: Iterable[Subscriber]) -> Tally:
+        """Deliver to every subscriber the iterable yields (it may touch the ledger as it goes)."""
+        return asyncio.run(self._main(subscribers))
+
+    async def _main(self, subscribers: Iterable[Subscriber]) -> Tally:
+        loop = asyncio.get_running_loop()
+        for number in SIGNALS:
+            loop.add_signal_handler(number, self._interrupt, number)
+        watch = asyncio.create_task(self._watch()) if self._opt_outs else None
+        try:
+            tasks = [asyncio.create_task(self._work(c)) for c in self._connections]
+            tasks.append(asyncio.create_task(self._produce(subscribers)))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # the first unexpected error, if any, ends the run here
+        finally:
+            if watch is not None:
+                watch.cancel()
+            for number in SIGNALS:
+                loop.remove_signal_handler(number)
+        return self._tally
+
+    async def _watch(self) -> None:
+        """Poll the subscription log for opt-outs recorded by any process while this runs."""
+        assert self._opt_outs is not None
+        while True:
+            self._opted_out |= self._opt_outs()
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _produce(self, subscribers: Iterable[Subscriber]) -> None:
+        for subscriber in subscribers:
+            if self._stopping:
+                break
+            self._open += 1
+            await self._queue.put(_Job(subscriber))
+        self._producing = False
+        self._maybe_finish()
+
+    def _interrupt(self, number: int) -> None:
+        if self._stopping and self._tally.interrupted:
+            print("\nInterrupted again: exiting now.", file=sys.stderr)
+            os._exit(128 + number)
+        print(
+            f"\nStopping: finishing messages in flight ({signal.Signals(number).name}; "
+            "a second Ctrl-C or signal quits at once).",
+            file=sys.stderr,
+        )
+        self._tally.interrupted = number
+        self._stop()
+
+    def _stop(self) -> None:
+        """Take no new work: queued and waiting retries are dropped, in-flight ones finish."""
+        self._stopping = True
+        for task in self._retries:
+            task.cancel()
+
+    def _maybe_finish(self) -> None:
+        if not self._producing and self._open == 0 and not self._finished:
+            self._finished = True
+            for _ in self._connections:
+                self._queue.put_nowait(None)
+
+    def _settle(self, job: _Job, state: str, reply: str, *, attempt: bool) -> None:
+        """`job` is done: record its final `state`."""
+        self._mark(job, state, reply, attempt=attempt)
+        self._tally.count(state)
+        if state not in (SENT, OPTED_OUT):
+            label = "uncertain" if state == SENDING else state
+            self._tally.note(job.subscriber.email, label, reply)
+        self._progress(1)
+        self._release()
+
+    def _drop(self, job: _Job) -> None:
+        """A job abandoned on a stop: a row waiting for its retry goes back to `pending`."""
+        if job.tries:
+            self._mark(job, PENDING, job.reply)
+        self._abandon()
+
+    def _abandon(self) -> None:
+        """One job left for the next run."""
+        self._tally.left_pending += 1
+        self._release()
+
+    def _release(self) -> None:
+        self._open -= 1
+        self._maybe_finish()
+
+    async def _work(self, connection: Connection) -> None:
+        try:
+            while (job := await self._queue.get()) is not None:
+                if self._stopping:
+                    self._drop(job)
+                    continue
+                await self._pacer.wait()
+                if job.subscriber.key in self._opted_out:
+                    self._settle(job, OPTED_OUT, "opted out during the send", attempt=False)
+                    continue
+                await self._send(connection, job)
+        finally:
+            await connection.close()
+
+    async def _send(self, connection: Connection, job: _Job) -> None:
+        subscriber = job.subscriber
+        built = self._factory.build(subscriber)
+        ended = False
+
+        def before_end() -> None:
+            nonlocal ended
+            ended = True
+            if self._ledger is not None:
+                self._ledger.mark_sending(self._issue, subscriber.key, built.message_id)
+
+        result = await connection.send(
+            self._factory.sender, subscriber.address, built.data, before_end
+        )
+        self._record(job, result, attempt=not ended)
+
+    def _mark(self, job: _Job, state: str, reply: str, *, attempt: bool = False) -> None:
+        if self._ledger is not None:
+            self._ledger.mark(self._issue, job.subscriber.key, state, reply, attempt=attempt)
+
+    def _record(self, job: _Job, result: Result, *, attempt: bool) -> None:
+        verdict, reply = result.verdict, result.reply
+        job.tries += 1
+        job.reply = reply
+        halted = ""
+        if verdict is Verdict.HALT:
+            halted = f"the relay refused the sender ({reply})"
+        elif verdict is Verdict.CONNECTION:
+            self._pacer.slow_down()
+            self._tally.slowed += 1
+            self._link_faults += 1
+            if self._link_faults >= self._settings.max_attempts * len(self._connections):
+                halted = f"the relay keeps failing ({reply})"
+        else:
+            self._link_faults = 0
+        if halted:
+            self._mark(job, PENDING, reply, attempt=attempt)
+            self._tally.halted = self._tally.halted or halted
+            self._stop()
+            self._abandon()
+        elif verdict in FINAL:
+            self._settle(job, FINAL[verdict], reply, attempt=attempt)
+        elif job.tries >= self._settings.max_attempts:
+            self._settle(job, FAILED_TEMPORARY, reply, attempt=attempt)
+        elif self._stopping:  # a temporary failure after the stop: next run's work
+            self._mark(job, PENDING, reply, attempt=attempt)
+            self._abandon()
+        else:  # retry this recipient alone, after its own backoff
+            self._mark(job, RETRYING, reply, attempt=attempt)
+            delay = backoff(self._settings.retry_delay, job.tries)
+            task = asyncio.create_task(self._later(job, delay))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+
+    async def _later(self, job: _Job, delay: float) -> None:
+        """Queue `job` again after `delay`, unless the run stops first."""
+        try:
+            await asyncio.sleep(delay)
+            if not self._stopping:
+                await self._queue.put(job)
+                return
+        except asyncio.CancelledError:
+            pass  # stopped while waiting: the job was not queued
+        self._drop(job)

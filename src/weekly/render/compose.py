@@ -1,0 +1,234 @@
+"""Compose: an issue folder and the settings become one finished email, rendered once.
+
+read → Markdown (HTML and text) → Jinja (MJML, text, subject) → MJML → premailer → checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from weekly.config import Config, issue_url, load_config
+from weekly.content.issue import Issue, read_issue
+from weekly.content.markdown import to_html
+from weekly.errors import CheckFailed
+from weekly.project import build_dir, chosen_issue_number, issue_dir
+from weekly.render.checks import Finding, check_email
+from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, replace_folder
+from weekly.render.inline import inline_css
+from weekly.render.jinja import environment, render
+from weekly.render.mjml import compile_mjml
+from weekly.render.placeholders import placeholder
+from weekly.render.text_part import limit_line_octets, markdown_to_text, opening_words
+
+PREHEADER_COLUMNS = 110
+
+
+class Stopwatch:
+    """Seconds spent per named stage, added up over calls (for the benchmark)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+class SubscriberPlaceholders:
+    """`subscriber.<key>` in a template: a token the sender fills per recipient."""
+
+    def __getattr__(self, key: str) -> str:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return placeholder(key)
+        except ValueError:
+            raise AttributeError(key) from None
+
+
+class NoSubscriberHere:
+    """`subscriber` where no per-reader value can go (the subject): using it is a template
+    error naming the file and line."""
+
+    def __getattr__(self, key: str) -> str:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        raise jinja2.UndefinedError(
+            f"subscriber.{key} cannot be used here: the subject is the same for every reader"
+        )
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """A section as templates see it."""
+
+    title: str
+    anchor: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One issue's finished email, before per-recipient values are filled in."""
+
+    number: int
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    mjml: str
+    section_titles: list[str]
+    findings: list[Finding] = field(default_factory=list)
+
+    def meta(self, issue: Issue) -> dict[str, Any]:
+        """What send, preview and the archive need to know without re-reading the files."""
+        return {
+            "number": self.number,
+            "title": issue.title,
+            "date": issue.date.isoformat(),
+            "draft": issue.draft,
+            "subject": self.subject,
+            "preheader": self.preheader,
+            "sections": self.section_titles,
+            "html_bytes": len(self.html.encode("utf-8")),
+            "text_bytes": len(self.text.encode("utf-8")),
+            "fingerprint": hashlib.sha256(f"{self.html}\0{self.text}".encode()).hexdigest(),
+            "warnings": [asdict(f) for f in self.findings],
+        }
+
+
+def render_issue(
+    root: Path, config: Config, issue: Issue, watch: Stopwatch | None = None
+) -> Rendered:
+    """Render `issue` into HTML and text with placeholders for per-subscriber values."""
+    watch = watch or Stopwatch()
+    language = config.newsletter.language
+    view_url = issue_url(config, issue.number)
+    with watch.stage("markdown"):
+        lead_html = to_html(issue.lead, image_base=view_url) if issue.lead else ""
+        html_bodies = [to_html(s.body, image_base=view_url) for s in issue.sections]
+    with watch.stage("text"):
+        lead_text = markdown_to_text(issue.lead) if issue.lead else ""
+        text_bodies = [markdown_to_text(s.body) for s in issue.sections]
+        preheader = issue.preheader or _preheader_from(issue)
+    sections = [
+        SectionView(title=s.title, anchor=f"section-{i}", html=h, text=t)
+        for i, (s, h, t) in enumerate(
+            zip(issue.sections, html_bodies, text_bodies, strict=True), start=1
+        )
+    ]
+    with watch.stage("jinja"):
+        env = environment(root.resolve(), language)
+        context = {
+            "newsletter": config.newsletter,
+            "issue": issue,
+            "sections": sections,
+            "view_url": view_url,
+            "lead_html": lead_html,
+            "lead_text": lead_text,
+            "subscriber": SubscriberPlaceholders(),
+        }
+        subject = issue.subject or " ".join(
+            render(env, "subject.txt", **{**context, "subscriber": NoSubscriberHere()}).split()
+        )
+        context["subject"] = subject
+        context["preheader"] = preheader
+        mjml_source = render(env, "email.mjml", **context)
+        text = limit_line_octets(render(env, "email.txt", **context).strip("\n") + "\n")
+    with watch.stage("mjml"):
+        raw_html = compile_mjml(mjml_source, "email.mjml")
+    with watch.stage("premailer"):
+        html = inline_css(raw_html)
+    with watch.stage("checks"):
+        findings = check_email(subject=subject, html=html, text=text, limits=config.compose)
+    return Rendered(
+        number=issue.number,
+        subject=subject,
+        preheader=preheader,
+        html=html,
+        text=text,
+        mjml=mjml_source,
+        section_titles=[s.title for s in issue.sections],
+        findings=findings,
+    )
+
+
+def _preheader_from(issue: Issue) -> str:
+    """The lead's (or first section's) opening words, cut at a word near the inbox preview width."""
+    return opening_words(issue.opening, PREHEADER_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ComposeSummary:
+    """What compose made and where it wrote it, for its one-line report and for preview."""
+
+    rendered: Rendered
+    folder: Path
+
+    @property
+    def number(self) -> int:
+        return self.rendered.number
+
+    @property
+    def warnings(self) -> list[str]:
+        return [str(finding) for finding in self.rendered.findings]
+
+    def line(self) -> str:
+        rendered, count = self.rendered, len(self.rendered.findings)
+        noun = "warning" if count == 1 else "warnings"
+        return (
+            f"#{rendered.number} {rendered.subject!r}: {len(rendered.section_titles)} sections, "
+            f"HTML {len(rendered.html.encode('utf-8')) / 1024:.1f} KB, {count} {noun} "
+            f"→ {self.folder}"
+        )
+
+
+def compose_issue(
+    root: Path, number: int | None, watch: Stopwatch | None = None
+) -> tuple[Issue, Rendered]:
+    """Read the settings and issue `number` (default: newest) and render it."""
+    watch = watch or Stopwatch()
+    with watch.stage("read"):
+        config = load_config(root)
+        issue = read_issue(issue_dir(root, chosen_issue_number(root, number)))
+    return issue, render_issue(root, config, issue, watch)
+
+
+def compose_to_build(
+    root: Path, number: int | None, *, strict: bool = False, watch: Stopwatch | None = None
+) -> ComposeSummary:
+    """Compose issue `number` into `build/<number>/`; with `strict`, any warning is an error."""
+    watch = watch or Stopwatch()
+    issue, rendered = compose_issue(root, number, watch)
+    warnings = [str(f) for f in rendered.findings]
+    if strict and rendered.findings:
+        raise CheckFailed(
+            f"issue {issue.number}: {len(warnings)} pre-send check(s) failed "
+            f"under --strict: {'; '.join(warnings)}"
+        )
+    folder = build_dir(root, issue.number)
+    with watch.stage("write"):
+        replace_folder(
+            folder,
+            {
+                HTML_FILE: rendered.html,
+                TEXT_FILE: rendered.text,
+                MJML_FILE: rendered.mjml,
+                META_FILE: json.dumps(rendered.meta(issue), ensure_ascii=False, indent=2) + "\n",
+            },
+        )
+    return ComposeSummary(rendered, folder)

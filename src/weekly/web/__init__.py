@@ -1,0 +1,2 @@
+"""Web: the long-running HTTP services, `weekly serve` (unsubscribes, sign-ups) and
+`weekly preview` (the editor's live view)."""

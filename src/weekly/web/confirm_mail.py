@@ -1,0 +1,69 @@
+"""The one message double opt-in sends: a confirmation link, through the configured relay,
+DKIM-signed like the newsletter itself."""
+
+from __future__ import annotations
+
+from email.utils import formatdate, make_msgid
+
+import jinja2
+
+from weekly.audience.signup_token import SignUp
+from weekly.audience.subscriber_list import envelope_address
+from weekly.config import Config
+from weekly.deliver.backends.smtp import Connection
+from weekly.deliver.base64_part import encode_lines
+from weekly.deliver.dkim import DkimSigner
+from weekly.deliver.headers import mailbox, unstructured
+from weekly.deliver.message import ascii_domain, sender_mailbox
+from weekly.deliver.outcomes import Verdict
+from weekly.errors import WeeklyError
+from weekly.render.jinja import render
+
+
+def confirmation_mail(
+    config: Config,
+    env: jinja2.Environment,
+    request: SignUp,
+    link: str,
+    signer: DkimSigner | None,
+) -> bytes:
+    """The whole confirmation message for `request`, CRLF line ends, signed when DKIM is on.
+
+    Written like the newsletter's own messages: headers by `weekly.deliver.headers`, a base64 body
+    (so no line starts with a dot, as the SMTP transport expects)."""
+    letter = config.newsletter
+    context = {
+        "newsletter": letter,
+        "email": request.email,
+        "link": link,
+        "hours": f"{config.serve.confirm_hours:g}",
+    }
+    sender_name, sender = sender_mailbox(letter.sender)
+    fields = [
+        f"From: {mailbox(sender_name, sender)}",
+        f"To: {mailbox(request.name, envelope_address(request.email))}",
+        unstructured("Subject", render(env, "serve/confirm_subject.txt", **context).strip()),
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: {make_msgid(domain=ascii_domain(sender))}",
+        "Auto-Submitted: auto-generated",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: base64",
+        "",
+    ]
+    head = "\r\n".join(fields).encode("utf-8")  # UTF-8 only in a To that needs SMTPUTF8
+    body = encode_lines(render(env, "serve/confirm.txt", **context).encode("utf-8"))
+    signature = signer.signature(head, body) if signer else b""
+    return b"".join((signature, head, b"\r\n", body))
+
+
+async def deliver(connection: Connection, sender: str, recipient: str, data: bytes) -> None:
+    """Hand one message to the relay over `connection` (the send's own SMTP session code),
+    then close it; raises WeeklyError unless the relay took the message."""
+    try:
+        address = envelope_address(recipient)
+        result = await connection.send(sender_mailbox(sender)[1], address, data, lambda: None)
+    finally:
+        await connection.close()
+    if result.verdict is not Verdict.SENT:
+        raise WeeklyError(f"the relay did not take the confirmation mail: {result.reply}")

@@ -1,0 +1,257 @@
+"""`weekly serve`: the unsubscribe and sign-up web service (Starlette, run by uvicorn).
+
+RFC 8058 one-click unsubscribes are POSTs; a GET only asks, because link scanners follow
+every GET. Sign-ups are double opt-in, and no answer tells whether an address is on the list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from weekly.audience.opt_out import unsubscribe
+from weekly.audience.signup_token import SignUp, confirm_token, read_confirm_token
+from weekly.audience.unsubscribe_token import secret_from_env, token_address
+from weekly.config import Config, ServeSettings, confirm_url, load_config
+from weekly.deliver.backends.smtp import (
+    Connection,
+    check_security,
+    local_name,
+    password,
+    tls_context,
+)
+from weekly.deliver.dkim import DkimSigner
+from weekly.deliver.message import list_id_of
+from weekly.errors import WeeklyError
+from weekly.render.jinja import environment, render
+from weekly.store.sqlite_consent import CONFIRMED, Event, StateStore, normalize_address, now, stamp
+from weekly.web.confirm_mail import confirmation_mail, deliver
+
+log = logging.getLogger("weekly.web.serve")
+
+HOUR = 3600.0
+# Confirmation mails one address can be sent an hour, whoever asks: no mail-bombing.
+MAILS_PER_ADDRESS = 3
+NAME_LIMIT = 200
+# Tokens travel in the URL: keep them out of caches and Referer headers.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex",
+}
+
+
+class RateLimiter:
+    """At most `limit` events per key in any `window` seconds, remembered in memory."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._seen: dict[str, deque[float]] = {}
+
+    def allow(self, key: str) -> bool:
+        """Count one event for `key`; False when that is one too many."""
+        moment = time.monotonic()
+        if len(self._seen) > 10_000:
+            self._forget(moment)
+        times = self._seen.setdefault(key, deque())
+        while times and times[0] <= moment - self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return False
+        times.append(moment)
+        return True
+
+    def _forget(self, moment: float) -> None:
+        stale = [k for k, times in self._seen.items() if times[-1] <= moment - self.window]
+        for key in stale:
+            del self._seen[key]
+
+
+@dataclass
+class Service:
+    """Everything the routes share: settings, secret, templates, the subscription log."""
+
+    config: Config
+    secret: bytes
+    store: StateStore
+    signer: DkimSigner | None
+    password: str | None
+    helo: str  # this machine's name, looked up once: a slow DNS must not stall each sign-up
+    tls: ssl.SSLContext | None  # made once too: building one reads the CA store
+    per_ip: RateLimiter
+    per_address: RateLimiter
+
+    @classmethod
+    def open(cls, root: Path) -> Service:
+        config = load_config(root)
+        if confirm_url(config) == config.unsubscribe.url:
+            raise WeeklyError(f"{config.path}: set serve.confirm_url (a link with {{token}})")
+        check_security(config.delivery, insecure=False)
+        return cls(
+            config=config,
+            secret=secret_from_env(),
+            store=StateStore.open(root),
+            signer=DkimSigner.from_config(config),
+            password=password(config.delivery),
+            helo=local_name(),
+            tls=tls_context(config.delivery),
+            per_ip=RateLimiter(config.serve.signups_per_hour, HOUR),
+            per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR),
+        )
+
+    @property
+    def list_id(self) -> str:
+        return list_id_of(self.config.newsletter.sender)
+
+    def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """Template `serve/TEMPLATE.html` in the newsletter's language."""
+        letter = self.config.newsletter
+        env = environment(self.config.root, letter.language)
+        html = render(
+            env, f"serve/{template}.html", language=letter.language, newsletter=letter, **context
+        )
+        return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+    def invalid(self) -> HTMLResponse:
+        return self.page("invalid", 400)
+
+    async def send_confirmation(self, request: SignUp) -> None:
+        """Mail the confirmation link (in the background: the answer must not wait for SMTP
+        nor reveal how it went)."""
+        config = self.config
+        env = environment(config.root, config.newsletter.language)
+        link = confirm_url(config).replace("{token}", confirm_token(self.secret, request))
+        data = confirmation_mail(config, env, request, link, self.signer)
+        try:
+            connection = Connection(config.delivery, self.password, self.helo, self.tls)
+            await deliver(connection, config.newsletter.sender, request.email, data)
+        except WeeklyError as exc:  # the relay's answer: one line in the log says it all
+            log.warning("confirmation mail to %s failed: %s", request.email, exc.message)
+        except Exception:  # a failure in the background is logged; it must not stop the service
+            log.exception("confirmation mail to %s failed", request.email)
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address (uvicorn takes it from X-Forwarded-For when the proxy is local)."""
+    return request.client.host if request.client else ""
+
+
+def create_app(root: Path) -> Starlette:
+    """The ASGI application for the newsletter at `root`."""
+    service = Service.open(root)
+
+    async def unsubscribe_page(request: Request) -> HTMLResponse:
+        key = token_address(service.secret, service.list_id, request.path_params["token"])
+        if key is None:
+            return service.invalid()
+        return service.page("unsubscribe", email=key)
+
+    async def unsubscribe_now(request: Request) -> HTMLResponse:
+        key = token_address(service.secret, service.list_id, request.path_params["token"])
+        if key is None:
+            return service.invalid()
+        form = await request.form()
+        one_click = form.get("List-Unsubscribe") == "One-Click"
+        source = "one-click" if one_click else "link"
+        unsubscribe(service.store, key, source, ip=client_ip(request))
+        return service.page("unsubscribed", email=key)
+
+    async def subscribe_form(request: Request) -> HTMLResponse:
+        return service.page(
+            "subscribe", action=request.url.path, email="", full_name="", problem=False
+        )
+
+    async def subscribe(request: Request) -> HTMLResponse:
+        if not service.per_ip.allow(client_ip(request)):
+            return service.page("too_many", 429)
+        form = await request.form()
+        raw = str(form.get("email", ""))
+        name = " ".join(str(form.get("name", "")).split())[:NAME_LIMIT]
+        try:
+            email, key = normalize_address(raw)
+        except WeeklyError:
+            return service.page(
+                "subscribe", 400, action=request.url.path, email=raw, full_name=name, problem=True
+            )
+        hours = f"{service.config.serve.confirm_hours:g}"
+        response = service.page("subscribe_sent", email=email, hours=hours)
+        if service.per_address.allow(key):
+            sign_up = SignUp(email, name, int(time.time()))
+            response.background = BackgroundTask(service.send_confirmation, sign_up)
+        return response
+
+    async def confirm(request: Request) -> HTMLResponse:
+        token = request.path_params["token"]
+        max_age = service.config.serve.confirm_hours * HOUR
+        sign_up = read_confirm_token(service.secret, token, max_age)
+        if sign_up is None:
+            return service.invalid()
+        asked = stamp(datetime.fromtimestamp(sign_up.requested_at, UTC))
+        event = Event(
+            at=now(),
+            email=sign_up.email,
+            kind=CONFIRMED,
+            source="web",
+            name=sign_up.name,
+            ip=client_ip(request),
+            detail=f"double opt-in, asked {asked}",
+            ref=f"confirm:{token.rpartition('.')[2]}",
+        )
+        service.store.record([event])
+        return service.page("confirmed", email=sign_up.email)
+
+    routes = [
+        Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe/{token}", unsubscribe_now, methods=["POST"]),
+        Route("/subscribe", subscribe_form, methods=["GET"]),
+        Route("/subscribe", subscribe, methods=["POST"]),
+        Route("/confirm/{token}", confirm, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        service.store.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.service = service
+    return app
+
+
+def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn runs the app: client IPs from a local proxy's X-Forwarded-For, no banner,
+    and no access log (its URLs hold tokens, and tokens hold addresses)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+        access_log=False,
+        log_level="info",
+    )
+
+
+def serve(root: Path, host: str | None, port: int | None) -> None:
+    """`weekly serve`: run the service until interrupted."""
+    app = create_app(root)
+    settings: ServeSettings = app.state.service.config.serve
+    uvicorn.Server(server_config(app, host or settings.host, port or settings.port)).run()

@@ -109,7 +109,8 @@ def _read_markdown(
     given = optional_text(path, matter, "title")
     body_start = 0
     top = headings[0] if headings else None
-    if top and top.level == 1 and top.start == tokens[0].map[0] and given in (None, top.title):
+    first_line = tokens[0].map[0] if tokens and tokens[0].map else None
+    if top and top.level == 1 and top.start == first_line and given in (None, top.title):
         given, body_start, headings = given or top.title, top.end, headings[1:]
     if given is None:
         title_index = _first_text_line(path, lines, offset)

@@ -47,7 +47,7 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise IssueError(path, f"invalid YAML front matter: {problem}", line) from None
     except ValueError as exc:  # well-formed YAML naming an impossible date, such as 2025-13-01
-        key, line = _bad_date(node)
+        key, line = _bad_date(node) if isinstance(node, yaml.Node) else ("date", None)
         raise IssueError(path, f"{key}: not a real date ({exc})", line) from None
     finally:
         loader.dispose()
@@ -92,8 +92,8 @@ def split_toml_front_matter(path: Path, text: str) -> FrontMatter | None:
         line = int(where.split(",")[0]) + 1 if where else 1
         raise IssueError(path, f"invalid TOML front matter: {problem}", line) from None
     key_lines: dict[str, int] = {}
-    for index, line in enumerate(lines[1:end], start=1):
-        if found := _TOML_KEY.match(line):
+    for index, text_line in enumerate(lines[1:end], start=1):
+        if found := _TOML_KEY.match(text_line):
             key_lines.setdefault(found[1], index + 1)  # top-level keys come before any table
     return FrontMatter(values, key_lines, "".join(lines[end + 1 :]), end + 2)
 

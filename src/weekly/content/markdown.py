@@ -6,6 +6,7 @@ HTML for the email and the archive comes from the same tokens as the plain-text 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cache
 
 from markdown_it import MarkdownIt
@@ -48,10 +49,11 @@ def to_html(markdown: str, *, image_base: str | None, heading_shift: int = 1) ->
                 token.attrSet("src", image_base + src.removeprefix("./"))
         elif token.type == "table_open":
             token.attrSet("class", "data")
-    return parser().renderer.render(tokens, parser().options, {})
+    html: str = parser().renderer.render(tokens, parser().options, {})
+    return html
 
 
-def _walk(tokens: list[Token]):
+def _walk(tokens: list[Token]) -> Iterator[Token]:
     for token in tokens:
         yield token
         if token.children:

@@ -24,7 +24,7 @@ def inline_css(html: str) -> str:
         disable_validation=True,
         cssutils_logging_level=logging.CRITICAL,
     )
-    out = inliner.transform(pretty_print=False)
+    out = str(inliner.transform(pretty_print=False))
     if not out.lstrip().lower().startswith("<!doctype"):
         out = f"{DOCTYPE}\n{out}"
     return out

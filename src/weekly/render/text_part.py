@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from markdown_it.tree import SyntaxTreeNode
@@ -193,7 +194,7 @@ def _inline_children(node: SyntaxTreeNode) -> list[SyntaxTreeNode]:
     return list(node.children)
 
 
-def _descendants(node: SyntaxTreeNode, kind: str):
+def _descendants(node: SyntaxTreeNode, kind: str) -> Iterator[SyntaxTreeNode]:
     for child in node.children:
         if child.type == kind:
             yield child

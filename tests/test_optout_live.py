@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from weekly.audience.unsubscribe_token import make_token
+from weekly.audience.tokens import make_token
 from weekly.deliver.message import list_id_of
 
 from .faultsmtp import FaultServer

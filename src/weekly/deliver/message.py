@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parseaddr
 
 from weekly.audience.subscriber_list import Subscriber
-from weekly.audience.unsubscribe_token import make_token
+from weekly.audience.tokens import make_token
 from weekly.config import Config
 from weekly.deliver.base64_part import Base64Part
 from weekly.deliver.dkim import DkimSigner

@@ -28,7 +28,7 @@ from weekly.audience.subscriber_list import (
     list_stamp,
     open_list,
 )
-from weekly.audience.unsubscribe_token import secret_from_env
+from weekly.audience.tokens import secret_from_env
 from weekly.config import Config, load_config
 from weekly.deliver.backends.smtp import check_security, local_name, password, probe
 from weekly.deliver.consent_watch import ConsentWatch

@@ -7,8 +7,8 @@ from email.utils import formatdate, make_msgid
 
 import jinja2
 
-from weekly.audience.signup_token import SignUp
 from weekly.audience.subscriber_list import envelope_address
+from weekly.audience.tokens import SignUp
 from weekly.config import Config
 from weekly.deliver.backends.smtp import Connection
 from weekly.deliver.base64_part import encode_lines

@@ -25,8 +25,13 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from weekly.audience.opt_out import unsubscribe
-from weekly.audience.signup_token import SignUp, confirm_token, read_confirm_token
-from weekly.audience.unsubscribe_token import secret_from_env, token_address
+from weekly.audience.tokens import (
+    SignUp,
+    confirm_token,
+    read_confirm_token,
+    secret_from_env,
+    token_address,
+)
 from weekly.config import Config, ServeSettings, confirm_url, load_config
 from weekly.deliver.backends.smtp import (
     Connection,

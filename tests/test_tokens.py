@@ -29,7 +29,7 @@ def test_unsubscribe_tokens_already_mailed_still_verify() -> None:
 
 
 def test_old_tokens_fail_with_another_secret_or_list() -> None:
-    address, token = MAILED[0]
+    _, token = MAILED[0]
     assert token_address(b"another-secret-of-enough-length", LIST_ID, token) is None
     assert token_address(SECRET, "other.news.example.com", token) is None
 

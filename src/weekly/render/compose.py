@@ -20,9 +20,10 @@ from weekly.config import Config, issue_url, load_config
 from weekly.content.issue import Issue, read_issue
 from weekly.content.markdown import to_html
 from weekly.errors import CheckFailed
+from weekly.files import replace_folder
 from weekly.project import build_dir, chosen_issue_number, issue_dir
 from weekly.render.checks import Finding, check_email
-from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, replace_folder
+from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE
 from weekly.render.inline import inline_css
 from weekly.render.jinja import environment, render
 from weekly.render.mjml import compile_mjml

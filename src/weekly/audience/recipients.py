@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from weekly.addresses import normalise
 from weekly.audience.subscriber_list import (
     KNOWN_COLUMNS,
     LIST_NAME,
     SUBSCRIBED,
     ListReport,
     Subscriber,
-    normalise,
     open_list,
 )
 from weekly.config import load_config

@@ -34,8 +34,8 @@ from weekly.deliver.consent_watch import ConsentWatch
 from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
 from weekly.errors import WeeklyError
+from weekly.placeholders import STANDARD_KEYS
 from weekly.render.composed import load_composed
-from weekly.render.placeholders import STANDARD_KEYS
 from weekly.store.sqlite_ledger import (
     FAILED_TEMPORARY,
     PENDING,

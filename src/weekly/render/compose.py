@@ -21,13 +21,13 @@ from weekly.content.issue import Issue, read_issue
 from weekly.content.markdown import to_html
 from weekly.errors import CheckFailed
 from weekly.files import replace_folder
+from weekly.placeholders import placeholder
 from weekly.project import build_dir, chosen_issue_number, issue_dir
 from weekly.render.checks import check_email
 from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, Composed
 from weekly.render.inline import inline_css
 from weekly.render.jinja import environment, render
 from weekly.render.mjml import compile_mjml
-from weekly.render.placeholders import placeholder
 from weekly.render.text_part import limit_line_octets, markdown_to_text, opening_words
 
 PREHEADER_COLUMNS = 110

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError
 
-from weekly.audience.subscriber_list import normalise
+from weekly.addresses import normalise
 from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
 

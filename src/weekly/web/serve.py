@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from weekly.addresses import list_id_of
 from weekly.audience.opt_out import unsubscribe
 from weekly.audience.tokens import (
     SignUp,
@@ -41,7 +42,6 @@ from weekly.deliver.backends.smtp import (
     tls_context,
 )
 from weekly.deliver.dkim import DkimSigner
-from weekly.deliver.message import list_id_of
 from weekly.errors import WeeklyError
 from weekly.render.jinja import environment, render
 from weekly.store.sqlite_consent import CONFIRMED, Event, StateStore, normalize_address, now, stamp

@@ -1,4 +1,5 @@
-"""A fast path for the common plain ASCII address, so email-validator runs only where needed.
+"""Email addresses: normalised once the way email-validator does (with a fast path for the
+common plain ASCII address), their SMTP envelope and IDNA forms, and the List-Id they give.
 
 `plain_form` accepts only addresses for which email-validator's whole answer is known in
 advance (the domain lower-cased, nothing else changed); anything else gets None.
@@ -7,9 +8,10 @@ advance (the domain lower-cased, nothing else changed); anything else gets None.
 from __future__ import annotations
 
 import re
+from email.utils import parseaddr
 
 import email_validator
-from email_validator import rfc_constants
+from email_validator import rfc_constants, validate_email
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 # An LDH label of 1-63 characters that is not an R-LDH label (`ab--`, Punycode included).
@@ -46,3 +48,33 @@ def plain_form(raw: str) -> str | None:
     if tld.lower() in _SPECIAL_TLDS:
         return None
     return f"{local}@{domain.lower()}"
+
+
+def normalise(raw: str) -> tuple[str, str]:
+    """An address as email-validator normalises it (syntax only, IDN domains allowed), and its
+    form for the SMTP envelope: the domain in IDNA (ASCII); a non-ASCII local part stays and
+    needs a relay with SMTPUTF8. Raises EmailNotValidError. Plain ASCII addresses skip
+    email-validator: their answer is known (see `plain_form`)."""
+    plain = plain_form(raw)
+    if plain is not None:
+        return plain, plain
+    checked = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
+    envelope = checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
+    return checked.normalized, envelope
+
+
+def envelope_address(email: str) -> str:
+    """The envelope form of an address already checked (see `normalise`)."""
+    return normalise(email)[1]
+
+
+def ascii_domain(address: str) -> str:
+    """The domain of a bare `address`, IDNA-encoded as header fields and Message-IDs need."""
+    return address.rpartition("@")[2].encode("idna").decode("ascii")
+
+
+def list_id_of(sender: str) -> str:
+    """The List-Id identifier, from the sender's address: `weekly@news.example.com` gives
+    `weekly.news.example.com`. Unsubscribe tokens are signed for it."""
+    address = parseaddr(sender)[1]
+    return f"{address.rpartition('@')[0]}.{ascii_domain(address)}".lower()

@@ -13,15 +13,13 @@ from typing import TextIO
 
 from weekly.addresses import normalise
 from weekly.audience.subscriber_list import (
-    KNOWN_COLUMNS,
-    LIST_NAME,
-    SUBSCRIBED,
     ListReport,
     Subscriber,
     open_list,
 )
 from weekly.config import load_config
 from weekly.files import replacing
+from weekly.project import KNOWN_COLUMNS, LIST_NAME, SUBSCRIBED
 from weekly.store.sqlite_consent import (
     BOUNCED,
     CONFIRMED,

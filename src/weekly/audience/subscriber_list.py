@@ -18,11 +18,8 @@ from weekly.addresses import normalise
 from weekly.audience.hash_set import HashSet64
 from weekly.errors import LocatedError, WeeklyError, decode_utf8
 from weekly.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
+from weekly.project import KNOWN_COLUMNS, LIST_NAME, STATUSES, SUBSCRIBED
 
-LIST_NAME = "subscribers.csv"
-STATUSES = ("subscribed", "unsubscribed", "bounced", "complained")
-SUBSCRIBED = "subscribed"
-KNOWN_COLUMNS = ("email", "name", "status", "subscribed_at")
 # Report at most this many problems of each kind in full; the rest are only counted.
 REPORT_LIMIT = 1000
 

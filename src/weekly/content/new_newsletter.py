@@ -17,13 +17,21 @@ from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from weekly.audience.subscriber_list import KNOWN_COLUMNS, LIST_NAME, SUBSCRIBED
 from weekly.config import CONFIG_NAME, load_config
 from weekly.content.new_issue import write_example_issue
 from weekly.errors import ConfigError, WeeklyError
 from weekly.files import staging_folder
 from weekly.l10n import available_languages
-from weekly.project import BUILD_DIR, ISSUES_DIR, SITE_DIR, STATE_DIR, issue_dir
+from weekly.project import (
+    BUILD_DIR,
+    ISSUES_DIR,
+    KNOWN_COLUMNS,
+    LIST_NAME,
+    SITE_DIR,
+    STATE_DIR,
+    SUBSCRIBED,
+    issue_dir,
+)
 
 GITIGNORE_NAME = ".gitignore"
 

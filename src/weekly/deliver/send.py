@@ -19,8 +19,6 @@ import click
 
 from weekly.audience.recipients import Audience
 from weekly.audience.subscriber_list import (
-    LIST_NAME,
-    SUBSCRIBED,
     ListReport,
     Subscriber,
     bare_subscriber,
@@ -35,6 +33,7 @@ from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
 from weekly.errors import WeeklyError
 from weekly.placeholders import STANDARD_KEYS
+from weekly.project import LIST_NAME, SUBSCRIBED
 from weekly.render.composed import load_composed
 from weekly.store.sqlite_ledger import (
     FAILED_TEMPORARY,

@@ -11,7 +11,9 @@ import re
 from email.utils import parseaddr
 
 import email_validator
-from email_validator import rfc_constants, validate_email
+from email_validator import EmailNotValidError, rfc_constants, validate_email
+
+from weekly.errors import WeeklyError
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 # An LDH label of 1-63 characters that is not an R-LDH label (`ab--`, Punycode included).
@@ -61,6 +63,16 @@ def normalise(raw: str) -> tuple[str, str]:
     checked = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
     envelope = checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
     return checked.normalized, envelope
+
+
+def normalize_address(raw: str) -> tuple[str, str]:
+    """(email, key) for an address typed by a person: the normalised form and its lower-cased
+    identity, the same key the subscriber list and the send ledger use."""
+    try:
+        email, _ = normalise(raw.strip())
+    except EmailNotValidError as exc:
+        raise WeeklyError(f"{raw!r} is not a valid address: {exc}") from None
+    return email, email.lower()
 
 
 def envelope_address(email: str) -> str:

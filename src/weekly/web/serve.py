@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from weekly.addresses import list_id_of
+from weekly.addresses import list_id_of, normalize_address
 from weekly.audience.opt_out import unsubscribe
 from weekly.audience.tokens import (
     SignUp,
@@ -44,7 +44,7 @@ from weekly.deliver.backends.smtp import (
 from weekly.deliver.dkim import DkimSigner
 from weekly.errors import WeeklyError
 from weekly.render.jinja import environment, render
-from weekly.store.sqlite_consent import CONFIRMED, Event, StateStore, normalize_address, now, stamp
+from weekly.store.sqlite_consent import CONFIRMED, Event, StateStore, now, stamp
 from weekly.web.confirm_mail import confirmation_mail, deliver
 
 log = logging.getLogger("weekly.web.serve")

@@ -49,9 +49,9 @@ from fault_smtp import Faults, FaultServer  # bench/fault_smtp.py
 from weekly.audience.subscriber_list import Subscriber
 from weekly.config import load_config
 from weekly.deliver.message import MessageFactory
+from weekly.placeholders import Filler
 from weekly.render.compose import compose_to_build
 from weekly.render.composed import Composed, load_composed
-from weekly.render.placeholders import Filler
 
 SECRET = "benchmark-secret-not-for-production"
 SINK = Path("/usr/sbin/smtp-sink")

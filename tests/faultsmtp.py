@@ -25,8 +25,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from weekly.files import replace_folder
 from weekly.project import build_dir
-from weekly.render.composed import HTML_FILE, META_FILE, TEXT_FILE, replace_folder
+from weekly.render.composed import HTML_FILE, META_FILE, TEXT_FILE
 
 from .smtp import HTML, TEXT
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from weekly.files import replace_folder
 from weekly.project import build_dir
-from weekly.render.composed import HTML_FILE, META_FILE, TEXT_FILE, replace_folder
+from weekly.render.composed import HTML_FILE, META_FILE, TEXT_FILE
 
 SECRET = "test-secret-0123456789abcdef"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
-from weekly.audience.plain_address import plain_form
-from weekly.audience.subscriber_list import Problem, Subscriber, normalise, open_list
+from weekly.addresses import normalise, plain_form
+from weekly.audience.subscriber_list import Problem, Subscriber, open_list
 
 ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
 # Characters a near-valid address may carry where they do not belong.

@@ -20,7 +20,6 @@ import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
-from weekly.deliver.send import fingerprint
 from weekly.publish.archive import build_archive
 from weekly.render.compose import compose_to_build
 from weekly.render.composed import load_composed
@@ -853,7 +852,7 @@ def baked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     compose_to_build(root, 324)
     build_archive(root)
     ledger = Ledger.open(root)
-    ledger.set_fingerprint(324, fingerprint(load_composed(root, 324)))
+    ledger.set_fingerprint(324, load_composed(root, 324).fingerprint)
     ledger.add(324, [("kim@example.com", "kim@example.com")])
     ledger.mark(324, "kim@example.com", "sent", "250 OK")
     ledger.close()

@@ -6,7 +6,7 @@ import base64
 import random
 
 from weekly.deliver.base64_part import Base64Part, encode_lines
-from weekly.render.placeholders import Filler
+from weekly.placeholders import Filler
 
 
 def test_filled_parts_match_a_whole_encoding_for_any_values() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import email
 import email.policy
 
+from weekly.addresses import list_id_of
 from weekly.audience.subscriber_list import Subscriber
-from weekly.audience.unsubscribe_token import make_token, token_address
+from weekly.audience.tokens import make_token, token_address
 from weekly.config import load_config
-from weekly.deliver.message import MessageFactory, list_id_of
+from weekly.deliver.message import MessageFactory
 from weekly.render.composed import Composed
 
 from .conftest import REPO

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from weekly.audience.unsubscribe_token import make_token
-from weekly.deliver.message import list_id_of
+from weekly.addresses import list_id_of
+from weekly.audience.tokens import make_token
 
 from .faultsmtp import FaultServer
 from .smtp import SECRET, configure, free_port, make_build, subscribers, write_list

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weekly.render.placeholders import Filler, placeholder
+from weekly.placeholders import Filler, placeholder
 
 
 def test_fill_escapes_html_only_where_asked() -> None:

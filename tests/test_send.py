@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from weekly.audience.unsubscribe_token import token_address
+from weekly.audience.tokens import token_address
 from weekly.store.sqlite_ledger import Ledger, ledger_path
 
 from .smtp import (

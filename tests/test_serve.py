@@ -17,9 +17,8 @@ import httpx
 import pytest
 import uvicorn
 
-from weekly.audience.signup_token import SignUp, confirm_token
-from weekly.audience.unsubscribe_token import make_token
-from weekly.deliver.message import list_id_of
+from weekly.addresses import list_id_of
+from weekly.audience.tokens import SignUp, confirm_token, make_token
 from weekly.store.sqlite_consent import CONFIRMED, UNSUBSCRIBED, Event, StateStore, now, state_path
 from weekly.web.serve import create_app, server_config
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import mailbox
 from pathlib import Path
 
-from weekly.audience.unsubscribe_token import make_token
-from weekly.deliver.message import list_id_of
+from weekly.addresses import list_id_of
+from weekly.audience.tokens import make_token
 from weekly.store.sqlite_consent import (
     BOUNCED,
     COMPLAINED,

@@ -1,4 +1,5 @@
-"""Where a newsletter keeps things: issue folders, templates, builds and send state."""
+"""Where a newsletter keeps things: issue folders, templates, builds, send state and the
+subscriber list (with the list's columns and statuses, which `weekly init` writes too)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ TEMPLATES_DIR = "templates"
 BUILD_DIR = "build"
 SITE_DIR = "site"
 STATE_DIR = ".weekly"
+LIST_NAME = "subscribers.csv"
+SUBSCRIBED = "subscribed"
+STATUSES = (SUBSCRIBED, "unsubscribed", "bounced", "complained")
+KNOWN_COLUMNS = ("email", "name", "status", "subscribed_at")
 
 
 def issue_dir(root: Path, number: int) -> Path:

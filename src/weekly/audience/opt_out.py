@@ -8,16 +8,15 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+from weekly.addresses import list_id_of, normalize_address
 from weekly.audience.bounces import open_mailbox, raw_messages
-from weekly.audience.unsubscribe_token import TOKEN_PATTERN, secret_from_env, token_address
+from weekly.audience.tokens import TOKEN_PATTERN, secret_from_env, token_address
 from weekly.config import load_config
-from weekly.deliver.message import list_id_of
 from weekly.store.sqlite_consent import (
     UNSUBSCRIBE_SOURCES,
     UNSUBSCRIBED,
     Event,
     StateStore,
-    normalize_address,
     now,
 )
 

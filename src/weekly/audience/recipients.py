@@ -6,22 +6,20 @@ subscribed. `weekly send` and `weekly subscribers export` both ask here.
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from weekly.addresses import normalise
 from weekly.audience.subscriber_list import (
-    KNOWN_COLUMNS,
-    LIST_NAME,
-    SUBSCRIBED,
     ListReport,
     Subscriber,
-    normalise,
     open_list,
 )
 from weekly.config import load_config
+from weekly.files import replacing
+from weekly.project import KNOWN_COLUMNS, LIST_NAME, SUBSCRIBED
 from weekly.store.sqlite_consent import (
     BOUNCED,
     CONFIRMED,
@@ -103,11 +101,8 @@ def export_list(root: Path, list_path: Path | None, output: Path | None, out: Te
     audience = Audience.load(root)
     if output is None:
         return _write(path, audience, out)
-    partial = output.with_name(output.name + ".partial")
-    with partial.open("w", encoding="utf-8", newline="") as handle:
-        count = _write(path, audience, handle)
-    os.replace(partial, output)
-    return count
+    with replacing(output) as partial, partial.open("w", encoding="utf-8", newline="") as handle:
+        return _write(path, audience, handle)
 
 
 def _write(path: Path, audience: Audience, out: TextIO) -> int:

@@ -12,17 +12,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
+from weekly.addresses import normalise
 from weekly.audience.hash_set import HashSet64
-from weekly.audience.plain_address import plain_form
 from weekly.errors import LocatedError, WeeklyError, decode_utf8
-from weekly.render.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
+from weekly.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
+from weekly.project import KNOWN_COLUMNS, LIST_NAME, STATUSES, SUBSCRIBED
 
-LIST_NAME = "subscribers.csv"
-STATUSES = ("subscribed", "unsubscribed", "bounced", "complained")
-SUBSCRIBED = "subscribed"
-KNOWN_COLUMNS = ("email", "name", "status", "subscribed_at")
 # Report at most this many problems of each kind in full; the rest are only counted.
 REPORT_LIMIT = 1000
 
@@ -152,24 +149,6 @@ def _columns(path: Path, header: list[str]) -> list[str]:
         if name in STANDARD_KEYS and name not in KNOWN_COLUMNS:
             raise ListError(path, f"header: column `{name}` is reserved", 1)
     return columns
-
-
-def normalise(raw: str) -> tuple[str, str]:
-    """An address as email-validator normalises it (syntax only, IDN domains allowed), and its
-    form for the SMTP envelope: the domain in IDNA (ASCII); a non-ASCII local part stays and
-    needs a relay with SMTPUTF8. Raises EmailNotValidError. Plain ASCII addresses skip
-    email-validator: their answer is known (see plain_address)."""
-    plain = plain_form(raw)
-    if plain is not None:
-        return plain, plain
-    checked = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
-    envelope = checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
-    return checked.normalized, envelope
-
-
-def envelope_address(email: str) -> str:
-    """The envelope form of an address already checked (see `normalise`)."""
-    return normalise(email)[1]
 
 
 def bare_subscriber(raw: str, line: int) -> Subscriber:

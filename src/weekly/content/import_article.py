@@ -15,8 +15,8 @@ from weekly.content.issue import ISSUE_FILE
 from weekly.content.markdown import is_relative, parse
 from weekly.content.slug import slugify
 from weekly.errors import LocatedError, WeeklyError, decode_utf8
+from weekly.files import replace_folder
 from weekly.project import issue_dir, issue_numbers
-from weekly.render.composed import replace_folder
 
 STDIN = "-"
 
@@ -128,7 +128,8 @@ def _relative_images(texts: list[str]) -> set[str]:
 def _read_bytes(source: str) -> bytes:
     try:
         with click.open_file(source, "rb") as stream:
-            return stream.read()
+            data: bytes = stream.read()
+            return data
     except OSError as exc:
         raise WeeklyError(f"{source}: cannot read: {exc.strerror}") from None
 
@@ -160,7 +161,7 @@ def _choose_number(
     if number is not None:
         return number, []
     taken = issue_numbers(root)
-    notes = []
+    notes: list[str] = []
     if article.number is not None:
         if force or article.number not in taken:
             return article.number, notes

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from weekly.content.frontmatter import FrontMatter, split_front_matter
 from weekly.errors import IssueError, decode_utf8
-from weekly.render.placeholders import split
+from weekly.placeholders import split
 
 ISSUE_FILE = "issue.md"
 ISSUE_KEYS = {"title", "date", "subject", "preheader", "draft"}

@@ -17,12 +17,21 @@ from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from weekly.audience.subscriber_list import KNOWN_COLUMNS, LIST_NAME, SUBSCRIBED
 from weekly.config import CONFIG_NAME, load_config
 from weekly.content.new_issue import write_example_issue
 from weekly.errors import ConfigError, WeeklyError
+from weekly.files import staging_folder
 from weekly.l10n import available_languages
-from weekly.project import BUILD_DIR, ISSUES_DIR, SITE_DIR, STATE_DIR, issue_dir
+from weekly.project import (
+    BUILD_DIR,
+    ISSUES_DIR,
+    KNOWN_COLUMNS,
+    LIST_NAME,
+    SITE_DIR,
+    STATE_DIR,
+    SUBSCRIBED,
+    issue_dir,
+)
 
 GITIGNORE_NAME = ".gitignore"
 
@@ -208,20 +217,19 @@ def init_newsletter(root: Path, answers: Answers, today: dt.date | None = None) 
     on = today or dt.date.today()
     made_root = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".weekly-init-", dir=root))
     try:
-        (staging / CONFIG_NAME).write_text(config_text(answers), encoding="utf-8")
-        (staging / LIST_NAME).write_text(subscribers_text(answers, on), encoding="utf-8")
-        (staging / GITIGNORE_NAME).write_text(GITIGNORE_TEXT, encoding="utf-8")
-        first = issue_dir(staging, 1)
-        first.mkdir(parents=True)
-        issue = [p.relative_to(staging) for p in write_example_issue(first, answers.language, on)]
-        for name in (CONFIG_NAME, LIST_NAME, GITIGNORE_NAME, ISSUES_DIR):
-            os.replace(staging / name, root / name)
+        with staging_folder(root, ".weekly-init-") as staging:
+            (staging / CONFIG_NAME).write_text(config_text(answers), encoding="utf-8")
+            (staging / LIST_NAME).write_text(subscribers_text(answers, on), encoding="utf-8")
+            (staging / GITIGNORE_NAME).write_text(GITIGNORE_TEXT, encoding="utf-8")
+            first = issue_dir(staging, 1)
+            first.mkdir(parents=True)
+            example = write_example_issue(first, answers.language, on)
+            issue = [p.relative_to(staging) for p in example]
+            for name in (CONFIG_NAME, LIST_NAME, GITIGNORE_NAME, ISSUES_DIR):
+                os.replace(staging / name, root / name)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
         if made_root:
             shutil.rmtree(root, ignore_errors=True)
         raise
-    staging.rmdir()
     return Created(root, (Path(CONFIG_NAME), *issue, Path(LIST_NAME), Path(GITIGNORE_NAME)))

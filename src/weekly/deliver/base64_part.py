@@ -12,7 +12,7 @@ import binascii
 import html
 from collections.abc import Mapping
 
-from weekly.render.placeholders import split
+from weekly.placeholders import split
 
 LINE_BYTES = 57  # input bytes per 76-character base64 line
 

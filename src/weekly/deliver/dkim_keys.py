@@ -4,7 +4,6 @@ record that publishes the public half."""
 from __future__ import annotations
 
 import base64
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from weekly.config import Config, load_config
 from weekly.errors import LocatedError, WeeklyError
+from weekly.files import write_file
 
 KEY_BITS = 2048
 # A DNS TXT record is made of strings of at most 255 characters each.
@@ -97,10 +97,5 @@ def generate(root: Path, *, force: bool = False) -> KeyPair:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
-    partial.replace(path)
+    write_file(path, pem, mode=0o600)  # a private key: only its owner may read it
     return KeyPair(path, name, txt_value(key))

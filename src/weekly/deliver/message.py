@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parseaddr
 
+from weekly.addresses import ascii_domain, list_id_of
 from weekly.audience.subscriber_list import Subscriber
-from weekly.audience.unsubscribe_token import make_token
+from weekly.audience.tokens import make_token
 from weekly.config import Config
 from weekly.deliver.base64_part import Base64Part
 from weekly.deliver.dkim import DkimSigner
 from weekly.deliver.headers import mailbox, unstructured
+from weekly.placeholders import UNSUBSCRIBE_URL
 from weekly.render.composed import Composed
-from weekly.render.placeholders import UNSUBSCRIBE_URL
 
 TEST_PREFIX = "[TEST] "
 
@@ -31,22 +32,10 @@ class Built:
     data: bytes
 
 
-def ascii_domain(address: str) -> str:
-    """The domain of a bare `address`, IDNA-encoded as header fields and Message-IDs need."""
-    return address.rpartition("@")[2].encode("idna").decode("ascii")
-
-
 def sender_mailbox(value: str) -> tuple[str, str]:
     """The display name and ASCII-domain address of a `Name <addr>` setting."""
     name, address = parseaddr(value)
     return name, f"{address.rpartition('@')[0]}@{ascii_domain(address)}"
-
-
-def list_id_of(sender: str) -> str:
-    """The List-Id identifier, from the sender's address: `weekly@news.example.com` gives
-    `weekly.news.example.com`."""
-    address = parseaddr(sender)[1]
-    return f"{address.rpartition('@')[0]}.{ascii_domain(address)}".lower()
 
 
 class MessageFactory:

@@ -7,7 +7,6 @@ fingerprint) is checked before the first message goes out.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import sys
 import time
 from collections import Counter
@@ -20,23 +19,22 @@ import click
 
 from weekly.audience.recipients import Audience
 from weekly.audience.subscriber_list import (
-    LIST_NAME,
-    SUBSCRIBED,
     ListReport,
     Subscriber,
     bare_subscriber,
     list_stamp,
     open_list,
 )
-from weekly.audience.unsubscribe_token import secret_from_env
+from weekly.audience.tokens import secret_from_env
 from weekly.config import Config, load_config
 from weekly.deliver.backends.smtp import check_security, local_name, password, probe
 from weekly.deliver.consent_watch import ConsentWatch
 from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
 from weekly.errors import WeeklyError
-from weekly.render.composed import Composed, load_composed
-from weekly.render.placeholders import STANDARD_KEYS
+from weekly.placeholders import STANDARD_KEYS
+from weekly.project import LIST_NAME, SUBSCRIBED
+from weekly.render.composed import load_composed
 from weekly.store.sqlite_ledger import (
     FAILED_TEMPORARY,
     PENDING,
@@ -154,15 +152,6 @@ def messages(count: int) -> str:
     return f"{count:,} message{'' if count == 1 else 's'}"
 
 
-def fingerprint(composed: Composed) -> str:
-    """A digest of what recipients will read; a resumed send must match the first one."""
-    digest = hashlib.sha256()
-    for part in (composed.subject, composed.text, composed.html):
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
-
-
 class Send:
     """One invocation of `weekly send`: prepared (and locked) on entry, run once."""
 
@@ -172,7 +161,7 @@ class Send:
         self.options = options
         self.config: Config = load_config(root)
         self.composed = load_composed(root, number)
-        self._fingerprint = fingerprint(self.composed)
+        self._fingerprint = self.composed.fingerprint
         self.factory = MessageFactory(
             self.composed, self.config, secret_from_env(), test=bool(options.tests)
         )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import os
 import sys
 from dataclasses import dataclass
 from email.utils import parseaddr
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from weekly.content import issue as issue_module
 from weekly.content.issue import Issue, is_hidden, read_issue
 from weekly.l10n import catalog_path
 from weekly.project import SITE_DIR, TEMPLATES_DIR, issue_dir, issue_numbers
+from weekly.publish import feed
+from weekly.publish.feed import FeedEntries, atom_time
 from weekly.publish.incremental import Manifest, Report, Unit, digest, load_manifest, publish
 from weekly.render import jinja as templates_module
 from weekly.render import text_part as text
@@ -84,7 +86,7 @@ def build_archive(
     entries, read = _scan(root, manifest)
     today = today or dt.date.today()
     shown = [e for e in entries if drafts or (not e.draft and e.date <= today)]
-    stamp = _atom_time(now or dt.datetime.now(dt.UTC))
+    stamp = atom_time(now or dt.datetime.now(dt.UTC))
     site = _SiteRenderer(root, config, read, dict(manifest.cache.get("feed", {})), stamp)
     units = [
         *site.issue_units(shown),
@@ -96,7 +98,7 @@ def build_archive(
     cache = {
         "code": _code_digest(),
         "issues": {str(e.number): _entry_to_json(e) for e in entries},
-        "feed": site.feed_content,  # filled in while the feed renders, saved after
+        "feed": site.feed.saved,  # filled in while the feed renders, saved after
     }
     return ArchiveSummary(out, len(shown), publish(out, manifest, units, cache))
 
@@ -175,10 +177,7 @@ class _SiteRenderer:
         self.root = root
         self.config = config
         self.read = read
-        # The feed entries' HTML and `updated` time from the last build, so one edit re-renders
-        # one entry, not 20, and only an edited issue's entry says it was updated.
-        self.feed_content = feed_content
-        self.now = now
+        self.feed = FeedEntries(feed_content, now)
         self.env = environment(root, config.newsletter.language)
         self.site_url = config.newsletter.site_url
         self.shape = digest(
@@ -198,7 +197,7 @@ class _SiteRenderer:
                 Unit(
                     key=f"issue/{entry.number}",
                     inputs=digest(self.shape, entry.digest, neighbours),
-                    render=lambda e=entry, p=previous, f=following: self._issue_page(e, p, f),
+                    render=functools.partial(self._issue_page, entry, previous, following),
                 )
             )
         return units
@@ -301,25 +300,12 @@ class _SiteRenderer:
         return max(1, -(-len(shown) // self.config.archive.per_page))
 
     def _feed(self, newest: list[Entry]) -> dict[str, bytes]:
-        entries, kept = [], {}
-        for entry in newest:
-            url = issue_url(self.config, entry.number)
-            inputs = digest(self.shape, entry.digest)
-            known = self.feed_content.get(str(entry.number), {})
-            if known.get("inputs") != inputs:
-                known = {
-                    "inputs": inputs,
-                    "html": self._content(self._issue(entry.number), image_base=url),
-                    "digest": entry.digest,
-                    "updated": self._updated(entry, known),
-                }
-            kept[str(entry.number)] = known
-            entries.append(
-                {"entry": entry, "url": url, "content": known["html"], "updated": known["updated"]}
-            )
-        self.feed_content.clear()
-        self.feed_content.update(kept)
-        updated = max((e["updated"] for e in entries), default=_atom_time(dt.date(1970, 1, 1)))
+        entries, updated = self.feed.entries(
+            newest,
+            self.shape,
+            self.config,
+            lambda number, url: self._content(self._issue(number), image_base=url),
+        )
         xml = render(
             self.env,
             f"{SITE_TEMPLATES}/feed.xml",
@@ -328,13 +314,6 @@ class _SiteRenderer:
             updated=updated,
         )
         return {"feed.xml": xml.encode("utf-8")}
-
-    def _updated(self, entry: Entry, known: dict[str, Any]) -> str:
-        """An entry's Atom `updated`: its date when it first enters the feed, the build's time
-        once its issue's files change, and otherwise what it was (a new template is no edit)."""
-        if not known.get("digest"):
-            return _atom_time(entry.date)
-        return known["updated"] if known["digest"] == entry.digest else self.now
 
     def _sitemap(self, shown: list[Entry]) -> dict[str, bytes]:
         count = self._page_count(shown)
@@ -352,13 +331,6 @@ class _SiteRenderer:
         missing = render(self.env, f"{SITE_TEMPLATES}/404.html", **self._context(self.site_url))
         style = render(self.env, f"{SITE_TEMPLATES}/style.css")
         return {"404.html": missing.encode("utf-8"), "style.css": style.encode("utf-8")}
-
-
-def _atom_time(moment: dt.date) -> str:
-    """An RFC 3339 UTC time as Atom wants it; a date means its midnight."""
-    if not isinstance(moment, dt.datetime):
-        return f"{moment.isoformat()}T00:00:00Z"
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _page_href(root: str, page: int) -> str:
@@ -381,12 +353,13 @@ def _templates_digest(root: Path, language: str) -> str:
     return digest(_code_digest(), _files_digest(named))
 
 
-@cache
+@functools.cache
 def _code_digest() -> str:
     """A hash of the modules that read issues and turn them into pages and summaries, so a new
     version of weekly rebuilds everything even where no issue changed."""
     modules = (
         sys.modules[__name__],
+        feed,
         markdown,
         text,
         issue_module,

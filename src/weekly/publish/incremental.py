@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from weekly.errors import WeeklyError
+from weekly.files import write_file
 
 MANIFEST_NAME = ".weekly-manifest.json"
 MANIFEST_FORMAT = 1
@@ -92,7 +91,7 @@ def publish(out: Path, old: Manifest, units: Iterable[Unit], cache: dict[str, An
         if previous and previous["sha"] == sha and _intact(out, old, [name]):
             new.files[name] = previous
             continue
-        new.files[name] = {"sha": sha, **_stat(_write(out / name, content))}
+        new.files[name] = {"sha": sha, **_stat(write_file(out / name, content))}
         written.append(name)
     removed = sorted(set(old.files) - set(new.files))
     for name in removed:
@@ -131,21 +130,6 @@ def _stat(path: Path) -> dict[str, int]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def _write(path: Path, content: bytes) -> Path:
-    """Replace `path` atomically, so a reader or a crash never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _remove(out: Path, name: str) -> None:
     """Delete a file the site no longer has, then any folders that left empty."""
     path = out / name
@@ -160,4 +144,4 @@ def _save(out: Path, old: Manifest, new: Manifest) -> None:
     if (old.units, old.files, old.cache) == (new.units, new.files, new.cache):
         return
     data = {"format": MANIFEST_FORMAT, "units": new.units, "files": new.files, "cache": new.cache}
-    _write(out / MANIFEST_NAME, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+    write_file(out / MANIFEST_NAME, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 from weekly.config import ComposeSettings
 from weekly.content.markdown import is_relative
-from weekly.render.placeholders import UNSUBSCRIBE_URL, placeholder
+from weekly.placeholders import UNSUBSCRIBE_URL, placeholder
 
 VAGUE_LINK_TEXTS = {"here", "click here", "여기", "여기를 클릭", "여기를 클릭하세요", "클릭"}
 

@@ -5,12 +5,12 @@ read → Markdown (HTML and text) → Jinja (MJML, text, subject) → MJML → p
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,14 @@ from weekly.config import Config, issue_url, load_config
 from weekly.content.issue import Issue, read_issue
 from weekly.content.markdown import to_html
 from weekly.errors import CheckFailed
+from weekly.files import replace_folder
+from weekly.placeholders import placeholder
 from weekly.project import build_dir, chosen_issue_number, issue_dir
-from weekly.render.checks import Finding, check_email
-from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, replace_folder
+from weekly.render.checks import check_email
+from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, Composed
 from weekly.render.inline import inline_css
 from weekly.render.jinja import environment, render
 from weekly.render.mjml import compile_mjml
-from weekly.render.placeholders import placeholder
 from weekly.render.text_part import limit_line_octets, markdown_to_text, opening_words
 
 PREHEADER_COLUMNS = 110
@@ -81,39 +82,26 @@ class SectionView:
     text: str
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """One issue's finished email, before per-recipient values are filled in."""
-
-    number: int
-    subject: str
-    preheader: str
-    html: str
-    text: str
-    mjml: str
-    section_titles: list[str]
-    findings: list[Finding] = field(default_factory=list)
-
-    def meta(self, issue: Issue) -> dict[str, Any]:
-        """What send, preview and the archive need to know without re-reading the files."""
-        return {
-            "number": self.number,
-            "title": issue.title,
-            "date": issue.date.isoformat(),
-            "draft": issue.draft,
-            "subject": self.subject,
-            "preheader": self.preheader,
-            "sections": self.section_titles,
-            "html_bytes": len(self.html.encode("utf-8")),
-            "text_bytes": len(self.text.encode("utf-8")),
-            "fingerprint": hashlib.sha256(f"{self.html}\0{self.text}".encode()).hexdigest(),
-            "warnings": [asdict(f) for f in self.findings],
-        }
+def _meta(issue: Issue, composed: Composed) -> dict[str, Any]:
+    """What send, preview and the archive need to know without re-reading the files."""
+    return {
+        "number": composed.number,
+        "title": issue.title,
+        "date": issue.date.isoformat(),
+        "draft": issue.draft,
+        "subject": composed.subject,
+        "preheader": composed.preheader,
+        "sections": [s.title for s in issue.sections],
+        "html_bytes": len(composed.html.encode("utf-8")),
+        "text_bytes": len(composed.text.encode("utf-8")),
+        "fingerprint": composed.fingerprint,
+        "warnings": [asdict(f) for f in composed.findings],
+    }
 
 
 def render_issue(
     root: Path, config: Config, issue: Issue, watch: Stopwatch | None = None
-) -> Rendered:
+) -> Composed:
     """Render `issue` into HTML and text with placeholders for per-subscriber values."""
     watch = watch or Stopwatch()
     language = config.newsletter.language
@@ -155,16 +143,16 @@ def render_issue(
         html = inline_css(raw_html)
     with watch.stage("checks"):
         findings = check_email(subject=subject, html=html, text=text, limits=config.compose)
-    return Rendered(
+    composed = Composed(
         number=issue.number,
         subject=subject,
         preheader=preheader,
         html=html,
         text=text,
         mjml=mjml_source,
-        section_titles=[s.title for s in issue.sections],
         findings=findings,
     )
+    return dataclasses.replace(composed, meta=_meta(issue, composed))
 
 
 def _preheader_from(issue: Issue) -> str:
@@ -176,7 +164,7 @@ def _preheader_from(issue: Issue) -> str:
 class ComposeSummary:
     """What compose made and where it wrote it, for its one-line report and for preview."""
 
-    rendered: Rendered
+    rendered: Composed
     folder: Path
 
     @property
@@ -191,7 +179,7 @@ class ComposeSummary:
         rendered, count = self.rendered, len(self.rendered.findings)
         noun = "warning" if count == 1 else "warnings"
         return (
-            f"#{rendered.number} {rendered.subject!r}: {len(rendered.section_titles)} sections, "
+            f"#{rendered.number} {rendered.subject!r}: {len(rendered.meta['sections'])} sections, "
             f"HTML {len(rendered.html.encode('utf-8')) / 1024:.1f} KB, {count} {noun} "
             f"→ {self.folder}"
         )
@@ -199,7 +187,7 @@ class ComposeSummary:
 
 def compose_issue(
     root: Path, number: int | None, watch: Stopwatch | None = None
-) -> tuple[Issue, Rendered]:
+) -> tuple[Issue, Composed]:
     """Read the settings and issue `number` (default: newest) and render it."""
     watch = watch or Stopwatch()
     with watch.stage("read"):
@@ -228,7 +216,7 @@ def compose_to_build(
                 HTML_FILE: rendered.html,
                 TEXT_FILE: rendered.text,
                 MJML_FILE: rendered.mjml,
-                META_FILE: json.dumps(rendered.meta(issue), ensure_ascii=False, indent=2) + "\n",
+                META_FILE: json.dumps(rendered.meta, ensure_ascii=False, indent=2) + "\n",
             },
         )
     return ComposeSummary(rendered, folder)

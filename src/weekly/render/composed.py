@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from weekly.errors import LocatedError, WeeklyError
 from weekly.project import build_dir
+from weekly.render.checks import Finding
 
 HTML_FILE = "email.html"
 TEXT_FILE = "email.txt"
@@ -22,40 +20,26 @@ META_FILE = "meta.json"
 
 @dataclass(frozen=True)
 class Composed:
-    """What `weekly compose` produced for one issue, ready to personalise and send."""
+    """One issue's finished email before per-recipient values are filled in: what compose
+    renders and writes to `build/<n>/`, and what send and preview read back from there."""
 
     number: int
     subject: str
     preheader: str
     html: str
     text: str
-    meta: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)  # as in meta.json
+    mjml: str = ""  # only as just rendered (the build keeps it for the editor to read)
+    findings: list[Finding] = field(default_factory=list)  # only as just rendered
 
-
-def replace_folder(folder: Path, files: Mapping[str, str | bytes]) -> None:
-    """Replace `folder` with exactly `files` (relative path → UTF-8 text or bytes), atomically:
-    a failure leaves the old folder intact."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        for name, content in files.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(content, encoding="utf-8", newline="")
-        old = folder.with_name(f".{folder.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(staging, folder)
-        if old.exists():
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    @property
+    def fingerprint(self) -> str:
+        """A digest of what recipients read; a resumed send must match its first run's."""
+        digest = hashlib.sha256()
+        for part in (self.subject, self.text, self.html):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\0")
+        return digest.hexdigest()[:16]
 
 
 def load_composed(root: Path, number: int) -> Composed:

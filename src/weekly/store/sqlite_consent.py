@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from email_validator import EmailNotValidError
-
-from weekly.audience.subscriber_list import normalise
 from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
 
@@ -70,16 +67,6 @@ def parse_time(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def normalize_address(raw: str) -> tuple[str, str]:
-    """(email, key) for an address typed by a person: the normalised form and its lower-cased
-    identity, the same key the subscriber list and the send ledger use."""
-    try:
-        email, _ = normalise(raw.strip())
-    except EmailNotValidError as exc:
-        raise WeeklyError(f"{raw!r} is not a valid address: {exc}") from None
-    return email, email.lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,14 @@ from email.utils import formatdate, make_msgid
 
 import jinja2
 
-from weekly.audience.signup_token import SignUp
-from weekly.audience.subscriber_list import envelope_address
+from weekly.addresses import ascii_domain, envelope_address
+from weekly.audience.tokens import SignUp
 from weekly.config import Config
 from weekly.deliver.backends.smtp import Connection
 from weekly.deliver.base64_part import encode_lines
 from weekly.deliver.dkim import DkimSigner
 from weekly.deliver.headers import mailbox, unstructured
-from weekly.deliver.message import ascii_domain, sender_mailbox
+from weekly.deliver.message import sender_mailbox
 from weekly.deliver.outcomes import Verdict
 from weekly.errors import WeeklyError
 from weekly.render.jinja import render

@@ -20,11 +20,11 @@ import watchfiles
 
 from weekly.config import CONFIG_NAME, Config, load_config
 from weekly.errors import WeeklyError
+from weekly.placeholders import EMAIL, NAME, UNSUBSCRIBE_URL, Filler
 from weekly.project import ISSUES_DIR, STATE_DIR, TEMPLATES_DIR
 from weekly.publish.archive import build_archive
 from weekly.render.compose import compose_to_build
 from weekly.render.jinja import environment, render
-from weekly.render.placeholders import EMAIL, NAME, UNSUBSCRIBE_URL, Filler
 
 PREVIEW_SITE = Path(STATE_DIR) / "preview" / "site"
 SITE_PREFIX = "/site/"

@@ -24,9 +24,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from weekly.addresses import list_id_of, normalize_address
 from weekly.audience.opt_out import unsubscribe
-from weekly.audience.signup_token import SignUp, confirm_token, read_confirm_token
-from weekly.audience.unsubscribe_token import secret_from_env, token_address
+from weekly.audience.tokens import (
+    SignUp,
+    confirm_token,
+    read_confirm_token,
+    secret_from_env,
+    token_address,
+)
 from weekly.config import Config, ServeSettings, confirm_url, load_config
 from weekly.deliver.backends.smtp import (
     Connection,
@@ -36,10 +42,9 @@ from weekly.deliver.backends.smtp import (
     tls_context,
 )
 from weekly.deliver.dkim import DkimSigner
-from weekly.deliver.message import list_id_of
 from weekly.errors import WeeklyError
 from weekly.render.jinja import environment, render
-from weekly.store.sqlite_consent import CONFIRMED, Event, StateStore, normalize_address, now, stamp
+from weekly.store.sqlite_consent import CONFIRMED, Event, StateStore, now, stamp
 from weekly.web.confirm_mail import confirmation_mail, deliver
 
 log = logging.getLogger("weekly.web.serve")

@@ -2,7 +2,9 @@
 
 The token survives MJML, premailer (which URL-encodes `{{ }}` in href) and HTML escaping
 unchanged. A composed part is split once into literal chunks and keys, so filling it for a
-recipient is one join, never a re-render.
+recipient is one join, never a re-render. Content, render, audience and deliver all read
+these keys, so they live in the core: a new per-subscriber value is its key here and its value
+in `Subscriber.values` (audience/subscriber_list.py), then any template may use it.
 """
 
 from __future__ import annotations

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from weekly.cli.options import root_option
+
+if TYPE_CHECKING:
+    from weekly.config_docs import SettingDoc
 
 
 def _init_answer(key: str, value: str) -> str:
@@ -94,6 +98,68 @@ def init(
         click.echo(f"  {step}", err=True)
 
 
+@click.command()
+@click.option("--docs", is_flag=True, help="Instead: every setting, its type, default and use.")
+@click.option("--markdown", is_flag=True, help="With --docs: as the README's Markdown table.")
+@root_option
+def config(docs: bool, markdown: bool, root: Path) -> None:
+    """Print the settings in effect: weekly.toml with every default filled in.
+
+    Secrets are never in weekly.toml; only whether the environment sets them is shown.
+    """
+    if markdown and not docs:
+        raise click.UsageError("--markdown goes with --docs")
+    if docs:
+        from weekly.config_docs import settings_docs
+
+        show = _markdown_table if markdown else _docs_text
+        for line in show(settings_docs()):
+            click.echo(line)
+        return
+    import os
+
+    from weekly.audience.unsubscribe_token import SECRET_ENV
+    from weekly.config import load_config
+    from weekly.config_docs import setting_values, toml_literal
+    from weekly.deliver.backends.smtp import PASSWORD_ENV
+
+    settings = load_config(root)
+    click.echo(f"# {settings.path}, with defaults for what it leaves out")
+    for name in (SECRET_ENV, PASSWORD_ENV):
+        click.echo(f"# {name} is {'set (not shown)' if os.environ.get(name) else 'not set'}")
+    table = ""
+    for key, value in setting_values(settings):
+        section, _, name = key.rpartition(".")
+        if section != table:
+            click.echo(f"\n[{section}]")
+            table = section
+        click.echo(f"{name} = {toml_literal(value)}")
+
+
+def _docs_text(docs: Iterable[SettingDoc]) -> Iterator[str]:
+    """Each table and setting on a line of its own, its meaning indented below."""
+    for doc in docs:
+        if doc.kind == "table":
+            yield f"[{doc.key}] ({'required' if doc.required else 'optional'} table)"
+        else:
+            yield f"{doc.key}: {doc.kind}, " + (
+                "required" if doc.required else f"default {doc.default}"
+            )
+        yield f"    {doc.doc}"
+
+
+def _markdown_table(docs: Iterable[SettingDoc]) -> Iterator[str]:
+    """The README's settings table: one row per table and setting."""
+    yield "| Setting | Type | Default | Meaning |"
+    yield "| --- | --- | --- | --- |"
+    for doc in docs:
+        key = f"[{doc.key}]" if doc.kind == "table" else doc.key
+        default = f"`{doc.default}`" if doc.default else ""
+        default = default or ("required" if doc.required else "optional")
+        cells = (f"`{key}`", doc.kind, default, doc.doc)
+        yield "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
 @click.group()
 def dkim() -> None:
     """DKIM keys for signing outgoing mail ([dkim] in weekly.toml)."""
@@ -120,4 +186,4 @@ def dkim_record(root: Path) -> None:
     click.echo(published(root).zone_line())
 
 
-COMMANDS = (init, dkim)
+COMMANDS = (init, config, dkim)

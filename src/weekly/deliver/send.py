@@ -150,8 +150,7 @@ class Send:
             return
         if options.dry_run:  # reads the ledger if there is one, locks nothing
             self._adopt(Ledger.existing(self.root))
-            self._start_report()  # counted while building, in one pass
-            return
+            return  # the list is counted while building, in one pass
         self._stack.enter_context(issue_lock(ledger_path(self.root).parent, self.number))
         ledger = Ledger.open(self.root)
         self._adopt(ledger)
@@ -255,19 +254,23 @@ class Send:
 
     def dry_run(self) -> tuple[int, int]:
         """Build every message that would go out; (messages, total bytes). Changes nothing."""
+        if self.options.tests:
+            return self._build_all(self._recipients())
+        report = self._start_report()
+        candidates = self._first_pass(report)
+        built = self._build_all(
+            s for s, state in candidates if self.plan.count(state, self.options)
+        )
+        report.raise_if_invalid()
+        self._warn_unfilled()  # the list's columns are known only now
+        return built
+
+    def _build_all(self, subscribers: Iterable[Subscriber]) -> tuple[int, int]:
+        """Build the message of each of `subscribers`: (messages, total bytes)."""
         count = size = 0
-        report = self.plan.report
-        if report is None:  # --test: the addresses are the plan
-            chosen: Iterable[Subscriber] = self._recipients()
-        else:
-            candidates = self._first_pass(report)
-            chosen = (s for s, state in candidates if self.plan.count(state, self.options))
-        for subscriber in chosen:
+        for subscriber in subscribers:
             size += len(self.factory.build(subscriber).data)
             count += 1
-        if report is not None:
-            report.raise_if_invalid()
-            self._warn_unfilled()  # the list's columns are known only now
         return count, size
 
     def run(self, progress: Progress, notice: Callable[[str], None]) -> Summary:

@@ -30,24 +30,35 @@ def settings_docs(cls: type = Config, prefix: tuple[str, ...] = ()) -> Iterator[
         keys, kind = (*prefix, toml_key(f)), hints[f.name]
         required = f.default is MISSING
         table = is_table(kind)
-        default = "" if required or table else toml_literal(f.default)
+        default = "" if required or table else _toml_literal(f.default)
         name = "table" if table else _kind_name(kind)
         yield SettingDoc(".".join(keys), name, required, default, str(f.metadata["doc"]))
         if table:
             yield from settings_docs(kind, keys)
 
 
-def setting_values(settings: object, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+def toml_lines(settings: object) -> Iterator[str]:
+    """`settings` (a Config) as the lines of a weekly.toml that loads to the same values."""
+    table = ""
+    for key, value in _values(settings):
+        section, _, name = key.rpartition(".")
+        if section != table:
+            yield f"\n[{section}]"
+            table = section
+        yield f"{name} = {_toml_literal(value)}"
+
+
+def _values(settings: object, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
     """(dotted key, value) of every setting in effect, in declaration order."""
     for f in table_fields(type(settings)):
         keys, value = (*prefix, toml_key(f)), getattr(settings, f.name)
         if is_table(type(value)):
-            yield from setting_values(value, keys)
+            yield from _values(value, keys)
         else:
             yield ".".join(keys), value
 
 
-def toml_literal(value: Any) -> str:
+def _toml_literal(value: Any) -> str:
     """`value` as weekly.toml would spell it: JSON's string escapes are valid TOML."""
     if isinstance(value, bool):
         return "true" if value else "false"

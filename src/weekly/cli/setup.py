@@ -120,20 +120,15 @@ def config(docs: bool, markdown: bool, root: Path) -> None:
 
     from weekly.audience.unsubscribe_token import SECRET_ENV
     from weekly.config import load_config
-    from weekly.config_docs import setting_values, toml_literal
+    from weekly.config_docs import toml_lines
     from weekly.deliver.backends.smtp import PASSWORD_ENV
 
     settings = load_config(root)
     click.echo(f"# {settings.path}, with defaults for what it leaves out")
     for name in (SECRET_ENV, PASSWORD_ENV):
         click.echo(f"# {name} is {'set (not shown)' if os.environ.get(name) else 'not set'}")
-    table = ""
-    for key, value in setting_values(settings):
-        section, _, name = key.rpartition(".")
-        if section != table:
-            click.echo(f"\n[{section}]")
-            table = section
-        click.echo(f"{name} = {toml_literal(value)}")
+    for line in toml_lines(settings):
+        click.echo(line)
 
 
 def _docs_text(docs: Iterable[SettingDoc]) -> Iterator[str]:
@@ -154,8 +149,7 @@ def _markdown_table(docs: Iterable[SettingDoc]) -> Iterator[str]:
     yield "| --- | --- | --- | --- |"
     for doc in docs:
         key = f"[{doc.key}]" if doc.kind == "table" else doc.key
-        default = f"`{doc.default}`" if doc.default else ""
-        default = default or ("required" if doc.required else "optional")
+        default = f"`{doc.default}`" if doc.default else "required" if doc.required else "optional"
         cells = (f"`{key}`", doc.kind, default, doc.doc)
         yield "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 

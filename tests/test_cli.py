@@ -1,4 +1,4 @@
-"""The compose and new commands as an editor runs them."""
+"""The compose, new and config commands as an editor runs them."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import datetime as dt
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from weekly.cli import main
+from weekly.config import load_config
 
 from .conftest import drop_lines
 
@@ -92,3 +94,40 @@ def test_console_script_runs() -> None:
         [sys.executable, "-m", "weekly", "--help"], capture_output=True, text=True, check=True
     )
     assert "compose" in out.stdout
+
+
+def test_config_prints_the_settings_in_effect_as_toml(
+    newsletter: Path, run_weekly, monkeypatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_SECRET", "s3cret-never-shown")
+    monkeypatch.delenv("WEEKLY_SMTP_PASSWORD", raising=False)
+    result = run_weekly("config")
+    assert result.exit_code == 0, result.output
+    assert "s3cret-never-shown" not in result.output
+    assert "# WEEKLY_SECRET is set (not shown)" in result.output
+    assert "# WEEKLY_SMTP_PASSWORD is not set" in result.output
+    shown = tomllib.loads(result.stdout)
+    assert shown["compose"] == {"html_warn_kb": 90, "subject_max_chars": 78}  # defaults too
+    assert shown["newsletter"]["from"] == "AI 주간 동향 <weekly@news.example.com>"
+    # What it prints is a weekly.toml of its own that loads to the very same settings.
+    before = load_config(newsletter)
+    (newsletter / "weekly.toml").write_text(result.stdout, encoding="utf-8")
+    assert load_config(newsletter) == before
+
+
+def test_config_docs_lists_every_setting_with_type_default_and_meaning(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["config", "--docs", "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output  # needs no weekly.toml
+    lines = result.stdout.splitlines()
+    assert "delivery.port: integer, default 1025" in lines
+    assert 'delivery.security: none | starttls | tls, default "starttls"' in lines
+    assert "newsletter.from: string, required" in lines
+    assert "[dkim] (optional table)" in lines
+    meaning = lines[lines.index("delivery.rate: number, default 50.0") + 1]
+    assert meaning == "    Messages per second over all connections."
+
+
+def test_config_markdown_without_docs_is_misuse(run_weekly) -> None:
+    result = run_weekly("config", "--markdown")
+    assert result.exit_code == 2
+    assert "--markdown goes with --docs" in result.output

@@ -3,11 +3,16 @@ its first screen shows a user's path and a contributor's two commands."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import typing
+from collections.abc import Iterator
 
 import click
+from click.testing import CliRunner
 
 from weekly.cli import main
+from weekly.config import Config
 
 from .conftest import REPO
 
@@ -58,3 +63,38 @@ def test_first_screen_shows_the_user_path_then_the_contributor_commands() -> Non
     at = [next((i for i, line in enumerate(screen) if line.startswith(s)), -1) for s in steps]
     assert -1 not in at, dict(zip(steps, at, strict=True))
     assert at == sorted(at), dict(zip(steps, at, strict=True))
+
+
+SETTINGS_TABLE = re.compile(
+    r"<!-- settings: weekly config --docs --markdown -->\n(.*?)<!-- end of settings -->", re.S
+)
+
+
+def test_readme_settings_table_is_generated_from_the_declarations() -> None:
+    found = SETTINGS_TABLE.search(README)
+    assert found, "the README lost its settings table (or its markers)"
+    result = CliRunner().invoke(main, ["config", "--docs", "--markdown"])
+    assert result.exit_code == 0, result.output
+    assert found.group(1) == result.output, (
+        "the README's settings table is stale: replace it with `weekly config --docs --markdown`"
+    )
+
+
+def test_settings_table_has_a_row_for_every_declared_setting() -> None:
+    def keys(cls: type, prefix: str = "") -> Iterator[str]:
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("internal"):
+                continue
+            key = prefix + (f.metadata.get("key") or f.name)
+            kind = typing.get_type_hints(cls)[f.name]
+            if dataclasses.is_dataclass(kind):
+                yield f"[{key}]"
+                yield from keys(kind, key + ".")
+            else:
+                yield key
+
+    table = SETTINGS_TABLE.search(README)
+    assert table
+    rows = re.findall(r"^\| `([^`]+)` \| [^|]+(?:\\\|[^|]+)* \| [^|]* \| (.+) \|$", table[1], re.M)
+    assert [key for key, _ in rows] == list(keys(Config))
+    assert all(meaning.strip() for _, meaning in rows)

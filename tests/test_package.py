@@ -175,12 +175,12 @@ def test_a_package_without_catalogs_says_so(
     newsletter: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """What a wheel without locales/ used to report as `must be one of , not 'ko'`."""
-    from weekly import config, l10n
+    from weekly import config, l10n, setting_checks
 
     empty = tmp_path / "locales"
     empty.mkdir()
     monkeypatch.setattr(l10n, "LOCALES_DIR", empty)
-    monkeypatch.setattr(config, "LOCALES_DIR", empty)
+    monkeypatch.setattr(setting_checks, "LOCALES_DIR", empty)
     with pytest.raises(config.ConfigError) as error:
         config.load_config(newsletter)
     assert str(error.value.message).endswith(

@@ -10,38 +10,55 @@ import math
 import re
 import tomllib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import getaddresses
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+from weekly import setting_checks as must
 from weekly.errors import ConfigError, decode_utf8
-from weekly.l10n import LOCALES_DIR, available_languages
 
 CONFIG_NAME = "weekly.toml"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def setting(
-    default: Any = dataclasses.MISSING, *, doc: str, key: str | None = None, lines: bool = False
+    default: Any = dataclasses.MISSING,
+    *,
+    doc: str,
+    key: str | None = None,
+    lines: bool = False,
+    check: Callable[[Any], str | None] | None = None,
 ) -> Any:
     """Declare one setting: its default (none means required), what it is for, its TOML key,
-    and whether it may span lines (most strings end up in mail headers, where a line break
-    would start a header of the editor's own)."""
-    return field(default=default, metadata={"doc": doc, "key": key, "lines": lines})
+    whether it may span lines (most strings end up in mail headers, where a line break would
+    start a header of the editor's own), and the check its value must pass beyond its type."""
+    return field(default=default, metadata={"doc": doc, "key": key, "lines": lines, "check": check})
 
 
 @dataclass(frozen=True, kw_only=True)
 class NewsletterSettings:
     """`[newsletter]`: who publishes, in what language, and where the archive lives."""
 
-    name: str = setting(doc="Newsletter name, shown in the header and as the sender's name.")
-    language: str = setting(
-        "ko", doc="Language of fixed strings and dates; any language with a message catalog."
+    name: str = setting(
+        doc="Newsletter name, shown in the header and as the sender's name.", check=must.not_blank
     )
-    site_url: str = setting(doc="Root URL of the web archive; issue N lives at site_url/N/.")
-    sender: str = setting(doc="From header, e.g. 'Name <addr@example.com>'.", key="from")
-    reply_to: str = setting("", doc="Reply-To address; empty means replies go to From.")
+    language: str = setting(
+        "ko",
+        doc="Language of fixed strings and dates; any language with a message catalog.",
+        check=must.language,
+    )
+    site_url: str = setting(
+        doc="Root URL of the web archive; issue N lives at site_url/N/.", check=must.http_url
+    )
+    sender: str = setting(
+        doc="From header, e.g. 'Name <addr@example.com>'.", key="from", check=must.mailbox
+    )
+    reply_to: str = setting(
+        "",
+        doc="Reply-To address; empty means replies go to From.",
+        check=must.empty_or(must.mailbox),
+    )
     postal_address: str = setting(
         doc="Postal address printed in every footer (CAN-SPAM).", lines=True
     )
@@ -56,18 +73,28 @@ class DeliverySettings:
     """`[delivery]`: the SMTP relay and how hard to push it."""
 
     host: str = setting("127.0.0.1", doc="SMTP relay host.")
-    port: int = setting(1025, doc="SMTP relay port.")
+    port: int = setting(1025, doc="SMTP relay port.", check=must.port)
     security: Literal["none", "starttls", "tls"] = setting("starttls", doc="Transport security.")
     username: str = setting("", doc="AUTH user; the password comes from WEEKLY_SMTP_PASSWORD.")
-    concurrency: int = setting(8, doc="Persistent SMTP connections.")
-    rate: float = setting(50.0, doc="Messages per second over all connections.")
-    max_attempts: int = setting(5, doc="Tries per recipient before a 4xx counts as failed.")
-    timeout: float = setting(30.0, doc="Seconds to wait for a connection or a server reply.")
+    concurrency: int = setting(8, doc="Persistent SMTP connections.", check=must.at_least_1)
+    rate: float = setting(
+        50.0, doc="Messages per second over all connections.", check=must.positive
+    )
+    max_attempts: int = setting(
+        5, doc="Tries per recipient before a 4xx counts as failed.", check=must.at_least_1
+    )
+    timeout: float = setting(
+        30.0, doc="Seconds to wait for a connection or a server reply.", check=must.positive
+    )
     messages_per_connection: int = setting(
-        500, doc="Messages sent over one connection before it is replaced by a fresh one."
+        500,
+        doc="Messages sent over one connection before it is replaced by a fresh one.",
+        check=must.at_least_1,
     )
     retry_delay: float = setting(
-        2.0, doc="Seconds before the first retry after a 4xx; doubled each try, with jitter."
+        2.0,
+        doc="Seconds before the first retry after a 4xx; doubled each try, with jitter.",
+        check=must.not_negative,
     )
 
 
@@ -75,8 +102,13 @@ class DeliverySettings:
 class UnsubscribeSettings:
     """`[unsubscribe]`: where one-click and mailto unsubscribes go."""
 
-    url: str = setting(doc="Unsubscribe page; {token} is replaced by the recipient's token.")
-    mailto: str = setting("", doc="Address for List-Unsubscribe mailto requests.")
+    url: str = setting(
+        doc="Unsubscribe page; {token} is replaced by the recipient's token.",
+        check=must.unsubscribe_url,
+    )
+    mailto: str = setting(
+        "", doc="Address for List-Unsubscribe mailto requests.", check=must.empty_or(must.mailto)
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,18 +124,33 @@ class ArchiveSettings:
     """`[archive]`: the static web archive `weekly archive` builds."""
 
     subscribe_url: str = setting(
-        "", doc="Sign-up page linked from every archive page; empty means a mailto: to From."
+        "",
+        doc="Sign-up page linked from every archive page; empty means a mailto: to From.",
+        check=must.empty_or(must.http_url),
     )
-    per_page: int = setting(50, doc="Issues per index page; more make further pages.")
-    feed_entries: int = setting(20, doc="Newest issues carried in full in the Atom feed.")
+    per_page: int = setting(
+        50, doc="Issues per index page; more make further pages.", check=must.at_least_1
+    )
+    feed_entries: int = setting(
+        20, doc="Newest issues carried in full in the Atom feed.", check=must.at_least_1
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class DkimSettings:
     """`[dkim]`: sign every message so mailbox providers can tell it really comes from us."""
 
-    domain: str = setting("", doc="Signing domain (d=); empty turns signing off.")
-    selector: str = setting("", doc="Selector (s=): the key is published at selector._domainkey.")
+    # All three or none: each is required once one is given.
+    together: ClassVar[tuple[str, ...]] = ("domain", "selector", "key_file")
+
+    domain: str = setting(
+        "", doc="Signing domain (d=); empty turns signing off.", check=must.empty_or(must.dns_name)
+    )
+    selector: str = setting(
+        "",
+        doc="Selector (s=): the key is published at selector._domainkey.",
+        check=must.empty_or(must.dns_name),
+    )
     key_file: str = setting("", doc="PEM private key, relative to the newsletter's folder.")
 
     @property
@@ -116,14 +163,19 @@ class ServeSettings:
     """`[serve]`: the unsubscribe and sign-up web service behind the site's HTTPS proxy."""
 
     host: str = setting("127.0.0.1", doc="Address `weekly serve` listens on.")
-    port: int = setting(8025, doc="Port `weekly serve` listens on.")
+    port: int = setting(8025, doc="Port `weekly serve` listens on.", check=must.port)
     confirm_url: str = setting(
         "",
         doc="Confirmation link with {token}; empty: unsubscribe.url with confirm/ for "
         "unsubscribe/.",
+        check=must.empty_or(must.confirm_url_pattern),
     )
-    confirm_hours: float = setting(48.0, doc="How long a confirmation link works.")
-    signups_per_hour: int = setting(10, doc="Sign-up requests one IP address may make an hour.")
+    confirm_hours: float = setting(
+        48.0, doc="How long a confirmation link works.", check=must.positive
+    )
+    signups_per_hour: int = setting(
+        10, doc="Sign-up requests one IP address may make an hour.", check=must.positive
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,12 +201,12 @@ def load_config(root: Path) -> Config:
     """Read and validate `root/weekly.toml`."""
     path = root / CONFIG_NAME
     try:
-        data = path.read_bytes()
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(path, "not found: run weekly in the newsletter's folder") from None
     except OSError as exc:
         raise ConfigError(path, f"cannot read: {exc.strerror}") from None
-    text = decode_utf8(path, data, ConfigError)
+    text = decode_utf8(path, raw, ConfigError)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -163,7 +215,7 @@ def load_config(root: Path) -> Config:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(path, f"invalid TOML: {message}", line) from None
     locate = _KeyLocator(path, text)
-    config = _build(Config, data, (), locate)
+    config: Config = _build(Config, data, (), locate)
     return dataclasses.replace(config, root=root)
 
 
@@ -194,16 +246,27 @@ class _KeyLocator:
         return ConfigError(self.path, f"{'.'.join(keys)}: {message}", line)
 
 
+def table_fields(cls: type) -> list[dataclasses.Field[Any]]:
+    """The fields of a settings table that `weekly.toml` sets, in declaration order."""
+    return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+
+
+def toml_key(f: dataclasses.Field[Any]) -> str:
+    """The TOML key of a setting (its field name unless declared otherwise)."""
+    return str(f.metadata.get("key") or f.name)
+
+
+def is_table(kind: Any) -> bool:
+    """Whether a setting's declared type is a table of further settings."""
+    return isinstance(kind, type) and dataclasses.is_dataclass(kind)
+
+
 def _build(cls: type, data: Any, prefix: tuple[str, ...], locate: _KeyLocator) -> Any:
     """Turn one TOML table into the dataclass `cls`, checking keys, types and required values."""
     if not isinstance(data, dict):
         raise locate.error(prefix, "must be a table")
     hints = typing.get_type_hints(cls)
-    fields = {
-        (f.metadata.get("key") or f.name): f
-        for f in dataclasses.fields(cls)
-        if not f.metadata.get("internal")
-    }
+    fields = {toml_key(f): f for f in table_fields(cls)}
     for key in data:
         if key not in fields:
             known = ", ".join(sorted(fields))
@@ -216,7 +279,7 @@ def _build(cls: type, data: Any, prefix: tuple[str, ...], locate: _KeyLocator) -
             if f.default is dataclasses.MISSING:
                 raise locate.error(keys, "required setting is missing")
             continue
-        if dataclasses.is_dataclass(kind):
+        if is_table(kind):
             values[f.name] = _build(kind, data[key], keys, locate)
         else:
             value = _check_value(kind, data[key], keys, locate)
@@ -255,92 +318,18 @@ def _type_name(kind: Any) -> str:
 
 
 def _validate_meaning(obj: Any, prefix: tuple[str, ...], locate: _KeyLocator) -> None:
-    """Checks beyond the type: URLs, addresses, ranges."""
-    if isinstance(obj, NewsletterSettings):
-        if not re.match(r"https?://[^/]+", obj.site_url):
-            raise locate.error((*prefix, "site_url"), "must be an http(s) URL")
-        _check_mailbox(obj.sender, (*prefix, "from"), locate)
-        if obj.reply_to:
-            _check_mailbox(obj.reply_to, (*prefix, "reply_to"), locate)
-        if obj.language not in (languages := available_languages()):
-            raise locate.error((*prefix, "language"), _unknown_language(obj.language, languages))
-        if not obj.name.strip():
-            raise locate.error((*prefix, "name"), "must not be empty")
-    elif isinstance(obj, DeliverySettings):
-        if not 0 < obj.port < 65536:
-            raise locate.error((*prefix, "port"), "must be between 1 and 65535")
-        for key in ("concurrency", "max_attempts", "messages_per_connection"):
-            if getattr(obj, key) < 1:
-                raise locate.error((*prefix, key), "must be at least 1")
-        for key in ("rate", "timeout"):
-            if getattr(obj, key) <= 0:
-                raise locate.error((*prefix, key), "must be greater than 0")
-        if obj.retry_delay < 0:
-            raise locate.error((*prefix, "retry_delay"), "must not be negative")
-    elif isinstance(obj, ArchiveSettings):
-        if obj.subscribe_url and not re.match(r"https?://[^/]+", obj.subscribe_url):
-            raise locate.error((*prefix, "subscribe_url"), "must be an http(s) URL")
-        for key in ("per_page", "feed_entries"):
-            if getattr(obj, key) < 1:
-                raise locate.error((*prefix, key), "must be at least 1")
-    elif isinstance(obj, ServeSettings):
-        if not 0 < obj.port < 65536:
-            raise locate.error((*prefix, "port"), "must be between 1 and 65535")
-        if obj.confirm_url and not (
-            obj.confirm_url.startswith("https://") and "{token}" in obj.confirm_url
-        ):
-            raise locate.error((*prefix, "confirm_url"), "must be an https:// URL with {token}")
-        for key in ("confirm_hours", "signups_per_hour"):
-            if getattr(obj, key) <= 0:
-                raise locate.error((*prefix, key), "must be greater than 0")
-    elif isinstance(obj, DkimSettings):
-        _validate_dkim(obj, prefix, locate)
-    elif isinstance(obj, UnsubscribeSettings):
-        # Both go into the List-Unsubscribe header as they are.
-        if "{token}" not in obj.url or not re.fullmatch(r"https://[!-~]+", obj.url):
-            raise locate.error((*prefix, "url"), "must be an https:// URL containing {token}")
-        if obj.mailto and not re.fullmatch(r"[!-~]+@[!-~]+", obj.mailto):
-            raise locate.error((*prefix, "mailto"), f"not an email address: {obj.mailto!r}")
-
-
-def _check_mailbox(value: str, keys: tuple[str, ...], locate: _KeyLocator) -> None:
-    """One `Name <address>` (or bare address) every relay can carry: an IDN domain goes out in
-    its ASCII form, but a non-ASCII local part would need SMTPUTF8 of every relay."""
-    found = getaddresses([value])
-    if len(found) != 1 or "@" not in found[0][1]:
-        raise locate.error(keys, f"not an email address: {value!r}")
-    address = found[0][1]
-    local, _, domain = address.rpartition("@")
-    if not re.fullmatch(r"[!-~]+", local):
-        raise locate.error(keys, f"the part before @ must be ASCII, not {address!r}")
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        ascii_domain = ""
-    if not _DNS_LABELS.fullmatch(ascii_domain):
-        raise locate.error(keys, f"not a valid domain after @: {address!r}")
-
-
-def _unknown_language(language: str, languages: list[str]) -> str:
-    """Name the choices, or say there are none: a package installed without its catalogs."""
-    if not languages:
-        return f"{language!r} has no catalog: none found in {LOCALES_DIR} (reinstall weekly)"
-    return f"must be one of {' | '.join(languages)}, not {language!r}"
-
-
-_DNS_LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")
-
-
-def _validate_dkim(obj: DkimSettings, prefix: tuple[str, ...], locate: _KeyLocator) -> None:
-    """All three DKIM settings or none; domain and selector must be DNS names."""
-    given = {key: getattr(obj, key) for key in ("domain", "selector", "key_file")}
-    if any(given.values()):
-        for key, value in given.items():
-            if not value:
-                raise locate.error((*prefix, key), "required when [dkim] is used")
-    for key in ("domain", "selector"):
-        if given[key] and not _DNS_LABELS.fullmatch(given[key]):
-            raise locate.error((*prefix, key), f"not a DNS name: {given[key]!r}")
+    """The checks beyond the type each setting of `obj` declares (after its table's
+    all-or-none rule, if it has one)."""
+    together = getattr(obj, "together", ())
+    if any(getattr(obj, name) for name in together):
+        for name in together:
+            if not getattr(obj, name):
+                raise locate.error((*prefix, name), f"required when [{'.'.join(prefix)}] is used")
+    for f in table_fields(type(obj)):
+        check = f.metadata.get("check")
+        problem = check(getattr(obj, f.name)) if check is not None else None
+        if problem is not None:
+            raise locate.error((*prefix, toml_key(f)), problem)
 
 
 def confirm_url(config: Config) -> str:

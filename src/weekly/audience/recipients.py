@@ -6,7 +6,7 @@ subscribed. `weekly send` and `weekly subscribers export` both ask here.
 from __future__ import annotations
 
 import csv
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -14,6 +14,7 @@ from typing import TextIO
 from weekly.addresses import normalise
 from weekly.audience.subscriber_list import (
     ListReport,
+    Row,
     Subscriber,
     open_list,
 )
@@ -74,7 +75,28 @@ class Audience:
         standing = self.standings.get(key)
         return standing is not None and standing.status == CONFIRMED
 
-    def signups(self, listed: Container[str]) -> Iterator[Subscriber]:
+    def walk(
+        self,
+        path: Path,
+        checked: tuple[int, int] | None = None,
+        seen: Callable[[Row], None] | None = None,
+    ) -> Iterator[tuple[Subscriber, bool]]:
+        """Every valid row of the list at `path`, whatever its status, then every confirmed
+        sign-up the list lacks; the flag is true for those. `seen` gets each row as read,
+        invalid ones too; `checked` is as for `open_list`."""
+        listed: set[str] = set()  # list rows that also signed up on the web
+        for row in open_list(path, checked):
+            if seen is not None:
+                seen(row)
+            if not isinstance(row, Subscriber):
+                continue
+            if self.signed_up(row.key):
+                listed.add(row.key)
+            yield row, False
+        for signup in self._signups(listed):
+            yield signup, True
+
+    def _signups(self, listed: Container[str]) -> Iterator[Subscriber]:
         """Confirmed sign-ups whose address is not among `listed` (the list's keys)."""
         for key, standing in sorted(self.standings.items()):
             if standing.status != CONFIRMED or key in listed:
@@ -107,25 +129,16 @@ def export_list(root: Path, list_path: Path | None, output: Path | None, out: Te
 
 def _write(path: Path, audience: Audience, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
-    extra: list[str] | None = None
-    listed: set[str] = set()  # list rows that also signed up on the web
+    extra: list[str] | None = None  # the list's own columns, from its first valid row
     count = 0
-    for row in open_list(path):
-        if not isinstance(row, Subscriber):
-            continue
+    for row, _ in audience.walk(path):
         if extra is None:
             extra = list(row.fields)
             writer.writerow([*KNOWN_COLUMNS, *extra])
-        if audience.signed_up(row.key):
-            listed.add(row.key)
         writer.writerow([*_known(row, audience), *(row.fields.get(c, "") for c in extra)])
         count += 1
     if extra is None:
-        extra = []
         writer.writerow(KNOWN_COLUMNS)
-    for signup in audience.signups(listed):
-        writer.writerow([*_known(signup, audience), *("" for _ in extra)])
-        count += 1
     return count
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
-
-import click
 
 from weekly.content.article import Article, read_article
 from weekly.content.frontmatter import join_front_matter
@@ -127,9 +126,7 @@ def _relative_images(texts: list[str]) -> set[str]:
 
 def _read_bytes(source: str) -> bytes:
     try:
-        with click.open_file(source, "rb") as stream:
-            data: bytes = stream.read()
-            return data
+        return sys.stdin.buffer.read() if source == STDIN else Path(source).read_bytes()
     except OSError as exc:
         raise WeeklyError(f"{source}: cannot read: {exc.strerror}") from None
 

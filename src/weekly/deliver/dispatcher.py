@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -103,6 +102,7 @@ class Dispatcher:
         issue: int,
         progress: Callable[[int], None],
         opt_outs: Callable[[], set[str]] | None = None,
+        notice: Callable[[str], None],
     ) -> None:
         self._factory = factory
         self._settings = settings
@@ -114,6 +114,7 @@ class Dispatcher:
         self._issue = issue
         self._progress = progress
         self._opt_outs = opt_outs
+        self._notice = notice  # tells the editor what a signal does
         self._opted_out: set[str] = set()
         self._pacer = Pacer(settings.rate)
         self._tally = Tally()
@@ -168,12 +169,11 @@ class Dispatcher:
 
     def _interrupt(self, number: int) -> None:
         if self._stopping and self._tally.interrupted:
-            print("\nInterrupted again: exiting now.", file=sys.stderr)
+            self._notice("\nInterrupted again: exiting now.")
             os._exit(128 + number)
-        print(
+        self._notice(
             f"\nStopping: finishing messages in flight ({signal.Signals(number).name}; "
-            "a second Ctrl-C or signal quits at once).",
-            file=sys.stderr,
+            "a second Ctrl-C or signal quits at once)."
         )
         self._tally.interrupted = number
         self._stop()

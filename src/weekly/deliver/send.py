@@ -1,21 +1,18 @@
 """`weekly send`: decide who gets issue N, say so, then deliver through the dispatcher.
 
 Everything that can be wrong (build, secret, list, relay settings, ledger lock,
-fingerprint) is checked before the first message goes out.
+fingerprint) is checked before the first message goes out. The editor is talked to only
+through the callbacks of a `Conversation`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
 from pathlib import Path
-
-import click
 
 from weekly.audience.recipients import Audience
 from weekly.audience.subscriber_list import (
@@ -23,7 +20,6 @@ from weekly.audience.subscriber_list import (
     Subscriber,
     bare_subscriber,
     list_stamp,
-    open_list,
 )
 from weekly.audience.tokens import secret_from_env
 from weekly.config import Config, load_config
@@ -31,77 +27,24 @@ from weekly.deliver.backends.smtp import check_security, local_name, password, p
 from weekly.deliver.consent_watch import ConsentWatch
 from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
+from weekly.deliver.plan import BATCH, Plan, SendOptions, messages
 from weekly.errors import WeeklyError
 from weekly.placeholders import STANDARD_KEYS
 from weekly.project import LIST_NAME, SUBSCRIBED
 from weekly.render.composed import load_composed
-from weekly.store.sqlite_ledger import (
-    FAILED_TEMPORARY,
-    PENDING,
-    RETRYING,
-    SENDING,
-    Ledger,
-    issue_lock,
-    ledger_path,
-)
+from weekly.store.sqlite_ledger import SENDING, Ledger, issue_lock, ledger_path
 
-BATCH = 500
+Progress = Callable[[int], None]
 
 
-@dataclass(frozen=True, kw_only=True)
-class SendOptions:
-    """How the editor asked for this send."""
+@dataclass(frozen=True)
+class Conversation:
+    """How a send talks to the editor; the CLI supplies each part."""
 
-    list_path: Path | None = None
-    dry_run: bool = False
-    tests: tuple[str, ...] = ()
-    retry_failed: bool = False
-    resend_uncertain: bool = False
-    force: bool = False
-    insecure: bool = False
-
-
-@dataclass
-class Plan:
-    """What a send will do, shown before asking for confirmation."""
-
-    number: int
-    subject: str
-    source: str
-    relay: str
-    to_send: int = 0
-    by_state: Counter[str] = field(default_factory=Counter)  # ledger state of skipped rows
-    report: ListReport | None = None
-    unfilled: tuple[str, ...] = ()
-    suppressed: int = 0  # subscribed rows that unsubscribed, bounced or complained since
-    signups: int = 0  # confirmed on the web, not in the list
-
-    def lines(self) -> Iterator[str]:
-        yield f"Issue:    #{self.number} {self.subject}"
-        yield f"List:     {self.source}"
-        yield f"Relay:    {self.relay}"
-        if self.report is not None:
-            report = self.report
-            yield (
-                f"Rows:     {report.subscribed:,} subscribed, "
-                f"{sum(report.by_status.values()) - report.subscribed:,} not subscribed, "
-                f"{report.duplicate_count:,} duplicate"
-            )
-            yield (
-                f"Audience: {self.suppressed:,} unsubscribed, bounced or complained since, "
-                f"{self.signups:,} web sign-ups not in the list"
-            )
-        for state, count in sorted(self.by_state.items()):
-            if state != SENDING:
-                yield f"Skipped:  {count:,} already {state.replace('_', ' ')}"
-        if self.by_state[SENDING]:
-            yield (
-                f"Uncertain: {self.by_state[SENDING]:,} may have been delivered by an "
-                "interrupted run; left alone (--resend-uncertain to send anyway)"
-            )
-        for key in self.unfilled:
-            yield f"Warning:  %%{key}%% is in the issue but not in the list; it will be empty"
-        yield f"To send:  {messages(self.to_send)}"
+    say: Callable[[str], None]  # the command's result (stdout)
+    tell: Callable[[str], None]  # the plan and notices (stderr)
+    confirm: Callable[[str], None]  # ask this question; raises to stop the send
+    progress: Callable[[int], AbstractContextManager[Progress]]  # a bar for N messages
 
 
 @dataclass
@@ -147,11 +90,6 @@ class Summary:
             yield f"List every failure with: weekly status {self.number} --failed"
 
 
-def messages(count: int) -> str:
-    """`1 message`, `1,204 messages`."""
-    return f"{count:,} message{'' if count == 1 else 's'}"
-
-
 class Send:
     """One invocation of `weekly send`: prepared (and locked) on entry, run once."""
 
@@ -181,7 +119,8 @@ class Send:
             raise
         self.ledger: Ledger | None = None
         self._columns: set[str] = set()
-        self._tests: list[Subscriber] = []  # the `--test` addresses, checked once
+        # Who a real run delivers to; set once the list (or the --test addresses) is checked.
+        self._recipients: Callable[[], Iterable[Subscriber]] = list
         self.plan: Plan = Plan(
             number=number,
             subject=self.factory.subject,
@@ -204,25 +143,36 @@ class Send:
         options = self.options
         if options.tests:
             self.plan.source = "--test " + ", ".join(options.tests)
-            self._tests = [bare_subscriber(raw, n) for n, raw in enumerate(options.tests, 1)]
-            self.plan.to_send = len(self._tests)
+            tests = [bare_subscriber(raw, n) for n, raw in enumerate(options.tests, 1)]
+            self.plan.to_send = len(tests)
+            self._recipients = lambda: tests
             return
-        if options.dry_run:
-            self.ledger = Ledger.existing(self.root)
-        else:
-            self._stack.enter_context(issue_lock(ledger_path(self.root).parent, self.number))
-            self.ledger = Ledger.open(self.root)
-        if self.ledger is not None:
-            self._stack.callback(self.ledger.close)
-            self._check_fingerprint(self.ledger)
-        report = ListReport(self.list_path)
-        self.plan.report = report
-        if options.dry_run:
-            return  # counted while building, in one pass
-        for _, state in self._candidates(report):
-            self._count(state)
+        if options.dry_run:  # reads the ledger if there is one, locks nothing
+            self._adopt(Ledger.existing(self.root))
+            return  # the list is counted while building, in one pass
+        self._stack.enter_context(issue_lock(ledger_path(self.root).parent, self.number))
+        ledger = Ledger.open(self.root)
+        self._adopt(ledger)
+        report = self._start_report()
+        for _, state in self._first_pass(report):
+            self.plan.count(state, options)
         report.raise_if_invalid()
         self._warn_unfilled()
+        self._recipients = lambda: self._deliverable(ledger, report.stamp)
+
+    def _adopt(self, ledger: Ledger | None) -> None:
+        """Use `ledger` (closed with the send) once its fingerprint allows this send."""
+        self.ledger = ledger
+        if ledger is not None:
+            self._stack.callback(ledger.close)
+            self._check_fingerprint(ledger)
+
+    def _start_report(self) -> ListReport:
+        """The plan's report on the list, stamped so the second pass reads the same file."""
+        report = ListReport(self.list_path)
+        report.stamp = list_stamp(self.list_path)
+        self.plan.report = report
+        return report
 
     def _check_fingerprint(self, ledger: Ledger) -> None:
         before, now = ledger.fingerprint(self.number), self._fingerprint
@@ -237,75 +187,62 @@ class Send:
         known = {*STANDARD_KEYS, *self._columns}
         self.plan.unfilled = tuple(sorted(self.factory.keys - known))
 
-    def _eligible(self, state: str | None) -> bool:
-        if state in (None, PENDING, RETRYING):
-            return True
-        if state == SENDING:
-            return self.options.resend_uncertain
-        if state == FAILED_TEMPORARY:
-            return self.options.retry_failed
-        return False
+    def _first_pass(self, report: ListReport) -> Iterator[tuple[Subscriber, str | None]]:
+        """The candidates, with every row of the list counted into `report` and the plan."""
+        audience = self.audience
 
-    def _count(self, state: str | None) -> bool:
-        """Count a row in `state` into the plan; whether it gets a message."""
-        eligible = self._eligible(state)
-        if eligible:
-            self.plan.to_send += 1
-        else:
-            assert state is not None  # rows the ledger has never seen are always eligible
-            self.plan.by_state[state] += 1
-        return eligible
+        def counted() -> Iterator[tuple[Subscriber, bool]]:
+            for subscriber, signup in audience.walk(self.list_path, seen=report.add):
+                if signup:
+                    self.plan.signups += 1
+                elif not audience.admits(subscriber):
+                    if subscriber.status == SUBSCRIBED:  # suppressed since it was listed
+                        self.plan.suppressed += 1
+                elif not self._columns:
+                    self._columns.update(subscriber.fields)
+                yield subscriber, signup
 
-    def _candidates(self, report: ListReport | None) -> Iterator[tuple[Subscriber, str | None]]:
-        """Subscribed, unique rows with their ledger state; every row is counted into `report`."""
+        return self._candidates(counted())
+
+    def _candidates(
+        self, walked: Iterable[tuple[Subscriber, bool]]
+    ) -> Iterator[tuple[Subscriber, str | None]]:
+        """The subscribed, unique rows of `walked` that get mail, with their ledger state."""
         batch: list[Subscriber] = []
-        if report is not None:
-            report.stamp, checked = list_stamp(self.list_path), None
-        else:  # the second pass of a send: the first one validated this very file
-            assert self.plan.report is not None
-            checked = self.plan.report.stamp
-        listed: set[str] = set()  # list rows that also signed up on the web
-        for row in open_list(self.list_path, checked):
-            if report is not None:
-                report.add(row)
-            if not isinstance(row, Subscriber):
+        for subscriber, signup in walked:
+            if not (signup or self.audience.admits(subscriber)):
                 continue
-            if self.audience.signed_up(row.key):
-                listed.add(row.key)
-            if not self.audience.admits(row):
-                if report is not None and row.status == SUBSCRIBED:
-                    self.plan.suppressed += 1
-                continue
-            if not self._columns:
-                self._columns.update(row.fields)
-            batch.append(row)
+            batch.append(subscriber)
             if len(batch) == BATCH:
                 yield from self._with_states(batch)
                 batch = []
-        for signup in self.audience.signups(listed):
-            if report is not None:
-                self.plan.signups += 1
-            batch.append(signup)
-        for start in range(0, len(batch), BATCH):
-            yield from self._with_states(batch[start : start + BATCH])
+        yield from self._with_states(batch)
 
     def _with_states(self, batch: list[Subscriber]) -> Iterator[tuple[Subscriber, str | None]]:
-        """`batch` (never empty, at most BATCH rows) with each row's ledger state."""
+        """`batch` (at most BATCH rows) with each row's ledger state."""
+        if not batch:
+            return
         keys = [s.key for s in batch]
         states = {} if self.ledger is None else self.ledger.states(self.number, keys)
         for subscriber in batch:
             yield subscriber, states.get(subscriber.key)
 
-    def _to_deliver(self) -> Iterator[Subscriber]:
-        """Second pass: register new rows as pending, batch by batch, and yield the eligible."""
-        ledger = self.ledger
-        assert ledger is not None
+    def _deliverable(self, ledger: Ledger, stamp: tuple[int, int]) -> Iterator[Subscriber]:
+        """Second pass over the list checked as `stamp`: register new rows as pending, batch
+        by batch, and yield the eligible."""
+        ledger.set_fingerprint(self.number, self._fingerprint)
+        return self._register(ledger, self._candidates(self.audience.walk(self.list_path, stamp)))
+
+    def _register(
+        self, ledger: Ledger, candidates: Iterator[tuple[Subscriber, str | None]]
+    ) -> Iterator[Subscriber]:
+        """The eligible `candidates`, each batch's new rows added to `ledger` as pending."""
         fresh: list[Subscriber] = []
         chosen: list[Subscriber] = []
-        for subscriber, state in self._candidates(None):
+        for subscriber, state in candidates:
             if state is None:
                 fresh.append(subscriber)
-            if self._eligible(state):
+            if self.options.eligible(state):
                 chosen.append(subscriber)
             if len(chosen) >= BATCH or len(fresh) >= BATCH:
                 ledger.add(self.number, [(s.key, s.email) for s in fresh])
@@ -316,31 +253,31 @@ class Send:
 
     def dry_run(self) -> tuple[int, int]:
         """Build every message that would go out; (messages, total bytes). Changes nothing."""
-        count = size = 0
-        report = self.plan.report
         if self.options.tests:
-            chosen: Iterable[Subscriber] = self._tests
-        else:
-            chosen = (s for s, state in self._candidates(report) if self._count(state))
-        for subscriber in chosen:
+            return self._build_all(self._recipients())
+        report = self._start_report()
+        candidates = self._first_pass(report)
+        built = self._build_all(
+            s for s, state in candidates if self.plan.count(state, self.options)
+        )
+        report.raise_if_invalid()
+        self._warn_unfilled()  # the list's columns are known only now
+        return built
+
+    def _build_all(self, subscribers: Iterable[Subscriber]) -> tuple[int, int]:
+        """Build the message of each of `subscribers`: (messages, total bytes)."""
+        count = size = 0
+        for subscriber in subscribers:
             size += len(self.factory.build(subscriber).data)
             count += 1
-        if report is not None:
-            report.raise_if_invalid()
-            self._warn_unfilled()  # the list's columns are known only now
         return count, size
 
-    def run(self, progress: Callable[[int], None]) -> Summary:
-        """Deliver, recording every outcome; returns the summary."""
+    def run(self, progress: Progress, notice: Callable[[str], None]) -> Summary:
+        """Deliver, recording every outcome; `notice` hears about signals. Returns the summary."""
         settings = self.config.delivery
         started = time.monotonic()
         asyncio.run(probe(settings, self.password, self.factory.sender))
-        if self.options.tests:
-            recipients: Iterable[Subscriber] = self._tests
-        else:
-            assert self.ledger is not None
-            self.ledger.set_fingerprint(self.number, self._fingerprint)
-            recipients = self._to_deliver()
+        recipients = self._recipients()
         dispatcher = Dispatcher(
             self.factory,
             settings,
@@ -350,19 +287,21 @@ class Send:
             issue=self.number,
             progress=progress,
             opt_outs=None if self._watch is None else self._watch.poll,
+            notice=notice,
         )
         tally = dispatcher.run(recipients)
-        skipped = sum(n for state, n in self.plan.by_state.items() if state != SENDING)
         return Summary(
             tally=tally,
-            skipped=skipped,
+            skipped=self.plan.skipped,
             uncertain_before=self.plan.by_state[SENDING],
             seconds=time.monotonic() - started,
             number=self.number,
         )
 
 
-def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, silent: bool) -> int:
+def send_issue(
+    root: Path, number: int, options: SendOptions, talk: Conversation, *, yes: bool, silent: bool
+) -> int:
     """The whole `weekly send` conversation: plan, confirm, progress, summary.
 
     Returns the exit status: 0 when all went, 1 when any failed, 128 + the signal's
@@ -372,49 +311,23 @@ def send_issue(root: Path, number: int, options: SendOptions, *, yes: bool, sile
         built = job.dry_run() if options.dry_run else None  # a dry run counts its plan here
         if not silent:
             for line in job.plan.lines():
-                click.echo(line, err=True)
+                talk.tell(line)
         if built is not None:
             count, size = built
-            click.echo(
+            talk.say(
                 f"Would send {messages(count)} ({size / 1e6:,.1f} MB) via {job.plan.relay}; "
                 "nothing was sent and nothing changed."
             )
             return 0
         if job.plan.to_send == 0:
-            click.echo("Nothing to send.")
+            talk.say("Nothing to send.")
             return 0
         if not (yes or options.tests):
-            if not sys.stdin.isatty():
-                raise WeeklyError("refusing to send without confirmation: pass --yes")
-            click.confirm(f"Send {messages(job.plan.to_send)} now?", abort=True, err=True)
-        with _progress(job.plan.to_send, quiet=silent or not sys.stderr.isatty()) as advance:
-            summary = job.run(advance)
+            talk.confirm(f"Send {messages(job.plan.to_send)} now?")
+        with talk.progress(job.plan.to_send) as advance:
+            summary = job.run(advance, talk.tell)
     for line in summary.lines():
-        click.echo(line)
+        talk.say(line)
     if summary.tally.interrupted:
         return 128 + summary.tally.interrupted
     return 1 if summary.failed or summary.tally.halted else 0
-
-
-@contextmanager
-def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[int], None]]:
-    """A progress bar with rate and ETA on stderr, or nothing when `quiet`."""
-    if quiet:
-        yield lambda _: None
-        return
-    started = time.monotonic()
-    done = 0
-
-    def rate(_: object) -> str:
-        elapsed = time.monotonic() - started
-        return f"{done / elapsed:,.0f}/s" if done and elapsed > 0 else ""
-
-    def advance(count: int) -> None:
-        nonlocal done
-        done += count
-        bar.update(count, current_item=done)
-
-    with click.progressbar(
-        length=total, label="Sending", file=sys.stderr, show_pos=True, item_show_func=rate
-    ) as bar:
-        yield advance

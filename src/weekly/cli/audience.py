@@ -1,0 +1,87 @@
+"""Commands about who gets mail: `subscribers check|export`, `unsubscribe`, `bounces`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from weekly.cli.options import list_option, root_option
+
+
+@click.group()
+def subscribers() -> None:
+    """Inspect the subscriber list."""
+
+
+@subscribers.command("check")
+@list_option
+@root_option
+def subscribers_check(list_path: Path | None, root: Path) -> None:
+    """Report on the list: counts by status, invalid rows, duplicates (exit 1 if invalid)."""
+    from weekly.audience.subscriber_list import check_list
+
+    check_list(list_path, root, echo=click.echo)
+
+
+@subscribers.command("export")
+@list_option
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (replaced only when complete) instead of standard output.",
+)
+@root_option
+def subscribers_export(list_path: Path | None, output: Path | None, root: Path) -> None:
+    """Write the merged list as CSV: each row's status as it stands now (unsubscribes,
+    bounces and complaints applied), then the sign-ups confirmed on the web."""
+    from weekly.audience.recipients import export_list
+
+    count = export_list(root, list_path, output, sys.stdout)
+    if output is not None:
+        click.echo(f"Wrote {count:,} subscribers to {output}", err=True)
+
+
+@click.command()
+@click.argument("address", required=False)
+@click.option(
+    "--mailbox",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Instead: record the requests mailed to [unsubscribe] mailto (a Maildir or mbox).",
+)
+@root_option
+def unsubscribe(address: str | None, mailbox: Path | None, root: Path) -> None:
+    """Record that ADDRESS unsubscribed; no later send mails it."""
+    if (address is None) == (mailbox is None):
+        raise click.UsageError("give either ADDRESS or --mailbox PATH")
+    if mailbox is not None:
+        from weekly.audience.opt_out import unsubscribe_from_mailbox
+
+        click.echo(unsubscribe_from_mailbox(root, mailbox).line())
+        return
+    from weekly.audience.opt_out import unsubscribe_by_hand
+
+    event = unsubscribe_by_hand(root, address or "")
+    click.echo(f"Unsubscribed {event.email} ({event.source}) at {event.at}")
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@root_option
+def bounces(path: Path, root: Path) -> None:
+    """Record the bounces and complaints in PATH (a Maildir or an mbox file).
+
+    A hard bounce or a complaint stops mail to the address at once, three soft bounces in a
+    row do too. Reading the same mail again changes nothing.
+    """
+    from weekly.audience.bounces import record_bounces
+
+    for line in record_bounces(root, path).lines():
+        click.echo(line)
+
+
+COMMANDS = (subscribers, unsubscribe, bounces)

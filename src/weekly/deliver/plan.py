@@ -1,0 +1,98 @@
+"""What a send will do, decided before any message goes out: the editor's options, which
+ledger states get a message, and the plan shown for confirmation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weekly.audience.subscriber_list import ListReport
+from weekly.store.sqlite_ledger import FAILED_TEMPORARY, PENDING, RETRYING, SENDING
+
+BATCH = 500  # list rows looked up in (and added to) the ledger at a time
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendOptions:
+    """How the editor asked for this send."""
+
+    list_path: Path | None = None
+    dry_run: bool = False
+    tests: tuple[str, ...] = ()
+    retry_failed: bool = False
+    resend_uncertain: bool = False
+    force: bool = False
+    insecure: bool = False
+
+    def eligible(self, state: str | None) -> bool:
+        """Whether a recipient whose ledger row is in `state` (None: no row) gets a message."""
+        if state in (None, PENDING, RETRYING):
+            return True
+        if state == SENDING:
+            return self.resend_uncertain
+        if state == FAILED_TEMPORARY:
+            return self.retry_failed
+        return False
+
+
+@dataclass
+class Plan:
+    """What a send will do, shown before asking for confirmation."""
+
+    number: int
+    subject: str
+    source: str
+    relay: str
+    to_send: int = 0
+    by_state: Counter[str] = field(default_factory=Counter)  # ledger state of skipped rows
+    report: ListReport | None = None
+    unfilled: tuple[str, ...] = ()
+    suppressed: int = 0  # subscribed rows that unsubscribed, bounced or complained since
+    signups: int = 0  # confirmed on the web, not in the list
+
+    def count(self, state: str | None, options: SendOptions) -> bool:
+        """Count one recipient in ledger `state` (None: no row yet); whether it gets a message."""
+        if state is None or options.eligible(state):
+            self.to_send += 1
+            return True
+        self.by_state[state] += 1
+        return False
+
+    @property
+    def skipped(self) -> int:
+        """Rows left alone because the ledger says they are done (uncertain ones aside)."""
+        return sum(n for state, n in self.by_state.items() if state != SENDING)
+
+    def lines(self) -> Iterator[str]:
+        yield f"Issue:    #{self.number} {self.subject}"
+        yield f"List:     {self.source}"
+        yield f"Relay:    {self.relay}"
+        if self.report is not None:
+            report = self.report
+            yield (
+                f"Rows:     {report.subscribed:,} subscribed, "
+                f"{sum(report.by_status.values()) - report.subscribed:,} not subscribed, "
+                f"{report.duplicate_count:,} duplicate"
+            )
+            yield (
+                f"Audience: {self.suppressed:,} unsubscribed, bounced or complained since, "
+                f"{self.signups:,} web sign-ups not in the list"
+            )
+        for state, count in sorted(self.by_state.items()):
+            if state != SENDING:
+                yield f"Skipped:  {count:,} already {state.replace('_', ' ')}"
+        if self.by_state[SENDING]:
+            yield (
+                f"Uncertain: {self.by_state[SENDING]:,} may have been delivered by an "
+                "interrupted run; left alone (--resend-uncertain to send anyway)"
+            )
+        for key in self.unfilled:
+            yield f"Warning:  %%{key}%% is in the issue but not in the list; it will be empty"
+        yield f"To send:  {messages(self.to_send)}"
+
+
+def messages(count: int) -> str:
+    """`1 message`, `1,204 messages`."""
+    return f"{count:,} message{'' if count == 1 else 's'}"

@@ -167,6 +167,16 @@ def normalise(raw: str) -> tuple[str, str]:
     return checked.normalized, envelope
 
 
+def normalize_address(raw: str) -> tuple[str, str]:
+    """(email, key) for an address typed by a person: the normalised form and its lower-cased
+    identity, the same key the subscriber list and the send ledger use."""
+    try:
+        email, _ = normalise(raw.strip())
+    except EmailNotValidError as exc:
+        raise WeeklyError(f"{raw!r} is not a valid address: {exc}") from None
+    return email, email.lower()
+
+
 def envelope_address(email: str) -> str:
     """The envelope form of an address already checked (see `normalise`)."""
     return normalise(email)[1]

@@ -21,7 +21,8 @@ from weekly.deliver.backends.smtp import Connection, Pacer, Result, backoff, tls
 from weekly.deliver.consent_watch import POLL_SECONDS
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.outcomes import Verdict
-from weekly.store.sqlite_ledger import (
+from weekly.store import Ledger
+from weekly.store.deliveries import (
     FAILED_MESSAGE,
     FAILED_PERMANENT,
     FAILED_TEMPORARY,
@@ -30,7 +31,6 @@ from weekly.store.sqlite_ledger import (
     RETRYING,
     SENDING,
     SENT,
-    Ledger,
 )
 
 QUEUE_SIZE = 1000

@@ -37,15 +37,8 @@ from weekly.deliver.message import MessageFactory
 from weekly.errors import WeeklyError
 from weekly.render.composed import Composed, load_composed
 from weekly.render.placeholders import STANDARD_KEYS
-from weekly.store.sqlite_ledger import (
-    FAILED_TEMPORARY,
-    PENDING,
-    RETRYING,
-    SENDING,
-    Ledger,
-    issue_lock,
-    ledger_path,
-)
+from weekly.store import Ledger, existing_ledger, hold_issue, open_ledger
+from weekly.store.deliveries import FAILED_TEMPORARY, PENDING, RETRYING, SENDING
 
 BATCH = 500
 
@@ -219,10 +212,10 @@ class Send:
             self.plan.to_send = len(self._tests)
             return
         if options.dry_run:
-            self.ledger = Ledger.existing(self.root)
+            self.ledger = existing_ledger(self.root)
         else:
-            self._stack.enter_context(issue_lock(ledger_path(self.root).parent, self.number))
-            self.ledger = Ledger.open(self.root)
+            self._stack.enter_context(hold_issue(self.root, self.number))
+            self.ledger = open_ledger(self.root)
         if self.ledger is not None:
             self._stack.callback(self.ledger.close)
             self._check_fingerprint(self.ledger)

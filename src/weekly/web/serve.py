@@ -26,7 +26,9 @@ from starlette.routing import Route
 
 from weekly.audience.opt_out import unsubscribe
 from weekly.audience.signup_token import SignUp, confirm_token, read_confirm_token
+from weekly.audience.subscriber_list import normalize_address
 from weekly.audience.unsubscribe_token import secret_from_env, token_address
+from weekly.clock import stamp
 from weekly.config import Config, ServeSettings, confirm_url, load_config
 from weekly.deliver.backends.smtp import (
     Connection,
@@ -39,7 +41,8 @@ from weekly.deliver.dkim import DkimSigner
 from weekly.deliver.message import list_id_of
 from weekly.errors import WeeklyError
 from weekly.render.jinja import environment, render
-from weekly.store.sqlite_consent import CONFIRMED, Event, StateStore, normalize_address, now, stamp
+from weekly.store import ConsentLog, open_consent_log
+from weekly.store.consent import CONFIRMED, Event
 from weekly.web.confirm_mail import confirmation_mail, deliver
 
 log = logging.getLogger("weekly.web.serve")
@@ -90,7 +93,7 @@ class Service:
 
     config: Config
     secret: bytes
-    store: StateStore
+    store: ConsentLog
     signer: DkimSigner | None
     password: str | None
     helo: str  # this machine's name, looked up once: a slow DNS must not stall each sign-up
@@ -107,7 +110,7 @@ class Service:
         return cls(
             config=config,
             secret=secret_from_env(),
-            store=StateStore.open(root),
+            store=open_consent_log(root),
             signer=DkimSigner.from_config(config),
             password=password(config.delivery),
             helo=local_name(),
@@ -205,7 +208,7 @@ def create_app(root: Path) -> Starlette:
             return service.invalid()
         asked = stamp(datetime.fromtimestamp(sign_up.requested_at, UTC))
         event = Event(
-            at=now(),
+            at=stamp(),
             email=sign_up.email,
             kind=CONFIRMED,
             source="web",

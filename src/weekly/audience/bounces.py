@@ -56,6 +56,8 @@ def _delivery_status(report: Message) -> Iterator[Failure]:
     if not isinstance(blocks, list):
         return
     for block in blocks[1:]:  # the first block is about the message, the rest per recipient
+        if not isinstance(block, Message):
+            continue
         action = str(block.get("action", "")).strip().lower()
         if not action.startswith(("failed", "error")):
             continue  # delayed, delivered, relayed, expanded: not a failure (yet)
@@ -89,6 +91,8 @@ def _complaints(message: Message) -> list[Failure]:
             continue
         fields = part.get_payload()
         block = fields[0] if isinstance(fields, list) and fields else part
+        if not isinstance(block, Message):
+            continue
         kind = str(block.get("feedback-type", "abuse")).strip().lower()
         address = parseaddr(str(block.get("original-rcpt-to", "")))[1]
         if not address:
@@ -102,7 +106,7 @@ def _returned_recipient(message: Message) -> str:
     for part in message.walk():
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             inner = part.get_payload()
-            if isinstance(inner, list) and inner:
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                 return parseaddr(str(inner[0].get("to", "")))[1]
             if isinstance(inner, str):
                 return parseaddr(str(email.message_from_string(inner).get("to", "")))[1]

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from weekly.errors import WeeklyError
-from weekly.store import hold_issue
-from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
+from weekly.store import existing_ledger, hold_issue, open_ledger
+from weekly.store.sqlite.ledger import ledger_path
 
 
 def test_rows_move_through_their_states_and_count(tmp_path: Path) -> None:
-    ledger = SqliteLedger.open(tmp_path)
+    ledger = open_ledger(tmp_path)
     ledger.add(324, [("a@example.com", "A@example.com"), ("b@example.com", "b@example.com")])
     ledger.add(324, [("a@example.com", "a@example.com")])  # already there: left as it is
     ledger.mark_sending(324, "a@example.com", "<1@x>")
@@ -35,12 +35,12 @@ def test_rows_move_through_their_states_and_count(tmp_path: Path) -> None:
         "<2@x>",
     )
     ledger.close()
-    reopened = SqliteLedger.existing(tmp_path)
+    reopened = existing_ledger(tmp_path)
     assert reopened is not None and reopened.counts(324)["sent"] == 1
 
 
 def test_fingerprint_is_kept_per_issue(tmp_path: Path) -> None:
-    ledger = SqliteLedger.open(tmp_path)
+    ledger = open_ledger(tmp_path)
     assert ledger.fingerprint(324) is None
     ledger.set_fingerprint(324, "abc")
     ledger.set_fingerprint(323, "def")
@@ -68,6 +68,6 @@ def test_only_one_process_holds_an_issue(tmp_path: Path) -> None:
 
 
 def test_wal_mode(tmp_path: Path) -> None:
-    SqliteLedger.open(tmp_path).close()
+    open_ledger(tmp_path).close()
     with sqlite3.connect(ledger_path(tmp_path)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

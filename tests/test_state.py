@@ -7,6 +7,7 @@ from pathlib import Path
 
 from weekly.audience.unsubscribe_token import make_token
 from weekly.deliver.message import list_id_of
+from weekly.store import open_consent_log
 from weekly.store.consent import (
     BOUNCED,
     COMPLAINED,
@@ -76,7 +77,7 @@ def test_unsubscribe_command_records_manual_event(newsletter: Path, run_weekly) 
     result = run_weekly("unsubscribe", " Lee@Example.COM ")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Unsubscribed Lee@example.com (manual) at ")
-    with SqliteConsentLog(state_path(newsletter)) as store:
+    with open_consent_log(newsletter) as store:
         (recorded,) = store.history("lee@example.com")
     assert (recorded.kind, recorded.source) == (UNSUBSCRIBED, "manual")
 
@@ -99,7 +100,7 @@ def test_unsubscribe_requests_mailed_to_the_mailto_address(
     assert result.output == "Read 3 messages: 2 new unsubscribes, 1 without a valid token\n"
     again = run_weekly("unsubscribe", "--mailbox", str(newsletter / "unsubscribes"))
     assert again.output == "Read 3 messages: 0 new unsubscribes, 1 without a valid token\n"
-    with SqliteConsentLog(state_path(newsletter)) as store:
+    with open_consent_log(newsletter) as store:
         assert [e.source for e in store.history("kim@example.com")] == ["mailto", "mailto"]
 
 

@@ -234,6 +234,8 @@ class Dispatcher:
         built = self._factory.build(subscriber)
         ended = False
 
+        # Synchronous on purpose: committed before the end of data with no await between,
+        # so a killed process never leaves `sending` for a message the server cannot have.
         def before_end() -> None:
             nonlocal ended
             ended = True

@@ -27,7 +27,8 @@ class Ledger(Protocol):
         """Rows in `pending` for (key, email) pairs not yet in the ledger, all or none."""
 
     def mark_sending(self, issue: int, key: str, message_id: str) -> None:
-        """Right before the end of data: from here on a crash leaves the row uncertain."""
+        """Right before the end of data: from here on a crash leaves the row uncertain. The
+        dispatcher calls it synchronously, so nothing runs between its commit and that end."""
 
     def mark(self, issue: int, key: str, state: str, reply: str, *, attempt: bool = False) -> None:
         """Record an outcome; `attempt` counts a try that stopped before its end of data."""

@@ -12,15 +12,15 @@ from typing import Any
 import dkim
 from click.testing import Result
 
-from weekly.store.sqlite_consent import (
+from weekly.store import open_consent_log
+from weekly.store.consent import (
     BOUNCED,
     COMPLAINED,
     CONFIRMED,
     UNSUBSCRIBED,
     Event,
-    StateStore,
-    state_path,
 )
+from weekly.store.sqlite.consent import state_path
 
 from .smtp import Recorder, configure, make_build, smtp_server, write_list
 
@@ -29,7 +29,7 @@ Run = Callable[..., Result]
 
 def log(root: Path, *events: tuple[str, str, str]) -> None:
     """Record (address, kind, time) events, as serve, bounces or unsubscribe would."""
-    with StateStore(state_path(root)) as store:
+    with open_consent_log(root) as store:
         store.record(
             Event(at=at, email=address, kind=kind, source="test", name="웹 가입자")
             for address, kind, at in events

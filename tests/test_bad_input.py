@@ -23,7 +23,7 @@ from weekly.cli import main
 from weekly.publish.archive import build_archive
 from weekly.render.compose import compose_to_build
 from weekly.render.composed import load_composed
-from weekly.store.sqlite_ledger import Ledger
+from weekly.store import open_ledger
 
 from .conftest import REPO
 from .smtp import SECRET
@@ -851,7 +851,7 @@ def baked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "subscribers.csv").write_text(f"email,name,status\n{GOOD_ROW}", encoding="utf-8")
     compose_to_build(root, 324)
     build_archive(root)
-    ledger = Ledger.open(root)
+    ledger = open_ledger(root)
     ledger.set_fingerprint(324, load_composed(root, 324).fingerprint)
     ledger.add(324, [("kim@example.com", "kim@example.com")])
     ledger.mark(324, "kim@example.com", "sent", "250 OK")

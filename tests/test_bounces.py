@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from weekly.store.sqlite_consent import BOUNCED, COMPLAINED, SOFT_BOUNCED, StateStore, state_path
+from weekly.store import open_consent_log
+from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED
+from weekly.store.sqlite.consent import state_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 
@@ -24,7 +26,7 @@ def maildir(path: Path, *messages: bytes) -> Path:
 
 
 def standings(root: Path) -> dict[str, str]:
-    with StateStore(state_path(root)) as store:
+    with open_consent_log(root) as store:
         return {address: s.status for address, s in store.standings().items()}
 
 
@@ -57,7 +59,7 @@ def test_maildir_read_twice_changes_nothing(newsletter: Path, run_weekly) -> Non
         "nobody@example.com": BOUNCED,
         "annoyed@example.com": COMPLAINED,
     }  # one soft bounce suppresses nobody; the out-of-office reply names no one
-    with StateStore(state_path(newsletter)) as store:
+    with open_consent_log(newsletter) as store:
         (soft,) = store.history("full@example.net")
     assert (soft.kind, soft.at) == (SOFT_BOUNCED, "2025-10-03T11:20:00+00:00")
     assert soft.detail.startswith("4.2.2 SMTP; 452 4.2.2")

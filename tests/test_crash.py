@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
-from weekly.store.sqlite_ledger import ledger_path
+from weekly.store.sqlite.ledger import ledger_path
 
 from .smtp import SECRET, Recorder, configure, make_build, smtp_server, subscribers, write_list
 

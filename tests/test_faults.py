@@ -14,7 +14,7 @@ import pytest
 
 from weekly.deliver.backends.smtp import Pacer
 from weekly.deliver.outcomes import Stage, Verdict, classify
-from weekly.store.sqlite_ledger import ledger_path
+from weekly.store.sqlite.ledger import ledger_path
 
 from .faultsmtp import FaultServer, make_big_build
 from .smtp import configure, make_build, subscribers, write_list

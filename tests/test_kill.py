@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly.store.sqlite_ledger import ledger_path
+from weekly.store.sqlite.ledger import ledger_path
 
 from .faultsmtp import FaultServer
 from .smtp import configure, make_build, subscribers, write_list

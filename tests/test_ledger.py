@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from weekly.errors import WeeklyError
-from weekly.store.sqlite_ledger import Ledger, ledger_path
+from weekly.store import existing_ledger, hold_issue, open_ledger
+from weekly.store.sqlite.ledger import ledger_path
 
 
 def test_rows_move_through_their_states_and_count(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path)
+    ledger = open_ledger(tmp_path)
     ledger.add(324, [("a@example.com", "A@example.com"), ("b@example.com", "b@example.com")])
     ledger.add(324, [("a@example.com", "a@example.com")])  # already there: left as it is
     ledger.mark_sending(324, "a@example.com", "<1@x>")
@@ -34,12 +35,12 @@ def test_rows_move_through_their_states_and_count(tmp_path: Path) -> None:
         "<2@x>",
     )
     ledger.close()
-    reopened = Ledger.existing(tmp_path)
+    reopened = existing_ledger(tmp_path)
     assert reopened is not None and reopened.counts(324)["sent"] == 1
 
 
 def test_fingerprint_is_kept_per_issue(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path)
+    ledger = open_ledger(tmp_path)
     assert ledger.fingerprint(324) is None
     ledger.set_fingerprint(324, "abc")
     ledger.set_fingerprint(323, "def")
@@ -47,28 +48,26 @@ def test_fingerprint_is_kept_per_issue(tmp_path: Path) -> None:
 
 
 def test_only_one_process_holds_an_issue(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path)
-    other = Ledger.open(tmp_path)
-    with ledger.lock(324):
-        with pytest.raises(WeeklyError, match="already being sent"), other.lock(324):
+    with hold_issue(tmp_path, 324):
+        with pytest.raises(WeeklyError, match="already being sent"), hold_issue(tmp_path, 324):
             pass
-        with other.lock(323):  # another issue is free
+        with hold_issue(tmp_path, 323):  # another issue is free
             pass
         script = (
-            "import sys; from pathlib import Path; from weekly.store.sqlite_ledger import Ledger\n"
+            "import sys; from pathlib import Path; from weekly.store import hold_issue\n"
             "from weekly.errors import WeeklyError\n"
-            "try:\n    Ledger.open(Path(sys.argv[1])).lock(324).__enter__()\n"
+            "try:\n    hold_issue(Path(sys.argv[1]), 324).__enter__()\n"
             "except WeeklyError as e:\n    print(e.message)"
         )
         held = subprocess.run(
             [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True
         )
         assert "already being sent by pid" in held.stdout
-    with other.lock(324):
+    with hold_issue(tmp_path, 324):
         pass
 
 
 def test_wal_mode(tmp_path: Path) -> None:
-    Ledger.open(tmp_path).close()
+    open_ledger(tmp_path).close()
     with sqlite3.connect(ledger_path(tmp_path)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -13,7 +13,8 @@ import pytest
 from click.testing import Result
 
 from weekly.audience.tokens import token_address
-from weekly.store.sqlite_ledger import Ledger, ledger_path
+from weekly.store import hold_issue
+from weekly.store.sqlite.ledger import ledger_path
 
 from .smtp import (
     SECRET,
@@ -258,8 +259,7 @@ def test_a_second_send_of_the_same_issue_is_refused_while_one_runs(
 ) -> None:
     write_list(ready, subscribers(2))
     configure(ready, 1)
-    ledger = Ledger.open(ready)
-    with ledger.lock(324):
+    with hold_issue(ready, 324):
         result = run_weekly("send", "324", "--yes")
     assert result.exit_code == 1 and "already being sent by pid" in result.output
 

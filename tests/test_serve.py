@@ -19,7 +19,10 @@ import uvicorn
 
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import SignUp, confirm_token, make_token
-from weekly.store.sqlite_consent import CONFIRMED, UNSUBSCRIBED, Event, StateStore, now, state_path
+from weekly.clock import stamp
+from weekly.store import open_consent_log
+from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
+from weekly.store.sqlite.consent import state_path
 from weekly.web.serve import create_app, server_config
 
 from .smtp import Recorder, configure, make_build, smtp_server, write_list
@@ -91,7 +94,7 @@ def service(newsletter: Path, settings) -> Iterator[Callable[..., httpx.Client]]
 
 
 def history(root: Path, address: str) -> list[tuple[str, str]]:
-    with StateStore(state_path(root)) as store:
+    with open_consent_log(root) as store:
         return [(e.kind, e.source) for e in store.history(address)]
 
 
@@ -106,7 +109,7 @@ def test_one_click_post_unsubscribes_without_redirect(newsletter: Path, service)
     assert "location" not in response.headers and "set-cookie" not in response.headers
     assert "수신 거부되었습니다" in response.text
     assert history(newsletter, "kim@example.com") == [(UNSUBSCRIBED, "one-click")]
-    with StateStore(state_path(newsletter)) as store:
+    with open_consent_log(newsletter) as store:
         assert store.standings()["kim@example.com"].suppresses("2025-01-01")
 
 
@@ -157,7 +160,7 @@ def test_tampered_token_gets_400_and_changes_nothing(newsletter: Path, service, 
     response = client.post(f"/unsubscribe/{bad}", data=ONE_CLICK)
     assert response.status_code == 400
     assert "이 링크는 올바르지 않습니다" in response.text
-    with StateStore(state_path(newsletter)) as store:
+    with open_consent_log(newsletter) as store:
         assert store.standings() == {}
 
 
@@ -184,7 +187,7 @@ def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
     confirmed = client.get(link)
     assert confirmed.status_code == 200
     assert "구독되었습니다" in confirmed.text
-    with StateStore(state_path(newsletter)) as store:
+    with open_consent_log(newsletter) as store:
         (event,) = store.history("park@example.com")
         standing = store.standings()["park@example.com"]
     assert (event.kind, event.source, event.name) == (CONFIRMED, "web", "박 지민")
@@ -203,8 +206,8 @@ def test_confirmation_mail_is_dkim_signed(newsletter: Path, inbox, dkim_dns, ser
 
 
 def test_answer_does_not_tell_whether_the_address_is_listed(newsletter: Path, service) -> None:
-    with StateStore(state_path(newsletter)) as store:
-        store.record([Event(at=now(), email="old@example.com", kind=CONFIRMED, source="web")])
+    with open_consent_log(newsletter) as store:
+        store.record([Event(at=stamp(), email="old@example.com", kind=CONFIRMED, source="web")])
     client = service()
     fresh = client.post("/subscribe", data={"email": "new@example.com"})
     listed = client.post("/subscribe", data={"email": "old@example.com"})

@@ -7,17 +7,17 @@ from pathlib import Path
 
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import make_token
-from weekly.store.sqlite_consent import (
+from weekly.store import open_consent_log
+from weekly.store.consent import (
     BOUNCED,
     COMPLAINED,
     CONFIRMED,
     SOFT_BOUNCED,
     UNSUBSCRIBED,
     Event,
-    StateStore,
     fold,
-    state_path,
 )
+from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 
 
 def event(at: str, kind: str, source: str = "test", **extra: str) -> Event:
@@ -65,7 +65,7 @@ def test_hard_bounce_suppresses_at_once() -> None:
 
 
 def test_same_ref_is_recorded_once(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "state.sqlite") as store:
+    with SqliteConsentLog(tmp_path / "state.sqlite") as store:
         bounce = event("2026-01-01T00:00:00+00:00", BOUNCED, ref="dsn:abc:kim@example.com")
         assert store.record([bounce]) == 1
         assert store.record([bounce]) == 0
@@ -77,7 +77,7 @@ def test_unsubscribe_command_records_manual_event(newsletter: Path, run_weekly) 
     result = run_weekly("unsubscribe", " Lee@Example.COM ")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Unsubscribed Lee@example.com (manual) at ")
-    with StateStore(state_path(newsletter)) as store:
+    with open_consent_log(newsletter) as store:
         (recorded,) = store.history("lee@example.com")
     assert (recorded.kind, recorded.source) == (UNSUBSCRIBED, "manual")
 
@@ -100,7 +100,7 @@ def test_unsubscribe_requests_mailed_to_the_mailto_address(
     assert result.output == "Read 3 messages: 2 new unsubscribes, 1 without a valid token\n"
     again = run_weekly("unsubscribe", "--mailbox", str(newsletter / "unsubscribes"))
     assert again.output == "Read 3 messages: 0 new unsubscribes, 1 without a valid token\n"
-    with StateStore(state_path(newsletter)) as store:
+    with open_consent_log(newsletter) as store:
         assert [e.source for e in store.history("kim@example.com")] == ["mailto", "mailto"]
 
 

@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from weekly.deliver.backends.smtp import Pacer
-from weekly.store.sqlite_ledger import ledger_path
+from weekly.store.sqlite.ledger import ledger_path
 
 from .smtp import Recorder, configure, smtp_server, subscribers, write_list
 from .test_send import Run

@@ -19,18 +19,11 @@ from pathlib import Path
 
 from flufl.bounce import all_failures
 
+from weekly.clock import stamp
 from weekly.config import load_config
 from weekly.errors import WeeklyError
-from weekly.store.sqlite_consent import (
-    BOUNCED,
-    COMPLAINED,
-    SOFT_BOUNCED,
-    Event,
-    Standing,
-    StateStore,
-    now,
-    stamp,
-)
+from weekly.store import open_consent_log
+from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED, Event, Standing
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +139,9 @@ def _when(message: Message) -> str:
     try:
         moment = parsedate_to_datetime(str(message.get("date", "")))
     except (TypeError, ValueError):
-        return now()
+        return stamp()
     if moment.tzinfo is None:
-        return now()
+        return stamp()
     return stamp(moment)
 
 
@@ -180,7 +173,7 @@ def record_bounces(root: Path, path: Path) -> BounceReport:
     load_config(root)  # only inside a newsletter's folder
     box = open_mailbox(path)
     report = BounceReport()
-    with StateStore.open(root) as store:
+    with open_consent_log(root) as store:
         before = store.standings()
         for data, digest in raw_messages(box):
             message = email.message_from_bytes(data)

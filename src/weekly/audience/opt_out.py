@@ -11,21 +11,17 @@ from pathlib import Path
 from weekly.addresses import list_id_of, normalize_address
 from weekly.audience.bounces import open_mailbox, raw_messages
 from weekly.audience.tokens import TOKEN_PATTERN, secret_from_env, token_address
+from weekly.clock import stamp
 from weekly.config import load_config
-from weekly.store.sqlite_consent import (
-    UNSUBSCRIBE_SOURCES,
-    UNSUBSCRIBED,
-    Event,
-    StateStore,
-    now,
-)
+from weekly.store import ConsentLog, open_consent_log
+from weekly.store.consent import UNSUBSCRIBE_SOURCES, UNSUBSCRIBED, Event
 
 
-def unsubscribe(store: StateStore, email: str, source: str, *, ip: str = "") -> Event:
+def unsubscribe(store: ConsentLog, email: str, source: str, *, ip: str = "") -> Event:
     """Record that `email` asked to be unsubscribed through `source` (one-click, link, …)."""
     if source not in UNSUBSCRIBE_SOURCES:
         raise ValueError(f"unknown unsubscribe source {source!r}")
-    event = Event(at=now(), email=email, kind=UNSUBSCRIBED, source=source, ip=ip)
+    event = Event(at=stamp(), email=email, kind=UNSUBSCRIBED, source=source, ip=ip)
     store.record([event])
     return event
 
@@ -34,7 +30,7 @@ def unsubscribe_by_hand(root: Path, raw: str) -> Event:
     """`weekly unsubscribe ADDRESS`: validate the address, then record the request."""
     load_config(root)  # only inside a newsletter's folder
     email, _ = normalize_address(raw)
-    with StateStore.open(root) as store:
+    with open_consent_log(root) as store:
         return unsubscribe(store, email, "manual")
 
 
@@ -61,7 +57,7 @@ def unsubscribe_from_mailbox(root: Path, path: Path) -> MailtoReport:
     list_id = list_id_of(config.newsletter.sender)
     box = open_mailbox(path)
     report = MailtoReport()
-    with StateStore.open(root) as store:
+    with open_consent_log(root) as store:
         for data, digest in raw_messages(box):
             report.messages += 1
             message = email.message_from_bytes(data, policy=email.policy.default)
@@ -70,7 +66,7 @@ def unsubscribe_from_mailbox(root: Path, path: Path) -> MailtoReport:
                 report.without_token += 1
                 continue
             event = Event(
-                at=now(),
+                at=stamp(),
                 email=address,
                 kind=UNSUBSCRIBED,
                 source="mailto",

@@ -21,21 +21,13 @@ from weekly.audience.subscriber_list import (
 from weekly.config import load_config
 from weekly.files import replacing
 from weekly.project import KNOWN_COLUMNS, LIST_NAME, SUBSCRIBED
-from weekly.store.sqlite_consent import (
-    BOUNCED,
-    CONFIRMED,
-    Event,
-    Standing,
-    StateStore,
-    standings_of,
-    state_path,
-)
-from weekly.store.sqlite_ledger import Ledger
+from weekly.store import existing_consent_log, existing_ledger
+from weekly.store.consent import BOUNCED, CONFIRMED, Event, Standing, standings_of
 
 
 def ledger_bounces(root: Path) -> list[Event]:
     """The 5xx refusals `weekly send` recorded, as hard-bounce events."""
-    ledger = Ledger.existing(root)
+    ledger = existing_ledger(root)
     if ledger is None:
         return []
     try:
@@ -57,10 +49,11 @@ class Audience:
     def load(cls, root: Path) -> Audience:
         """Read the log and the ledger of the newsletter at `root` (changing neither)."""
         bounces = ledger_bounces(root)
-        if not state_path(root).exists():
+        log = existing_consent_log(root)
+        if log is None:
             return cls(standings_of(bounces))
-        with StateStore.open(root) as store:
-            return cls(store.standings(bounces))
+        with log:
+            return cls(log.standings(bounces))
 
     def admits(self, subscriber: Subscriber) -> bool:
         """Whether a list row gets mail: subscribed there and not suppressed since. A row the

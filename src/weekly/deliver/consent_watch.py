@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weekly.store.sqlite_consent import StateStore, fold, state_path
+from weekly.store import ConsentLog, existing_consent_log
+from weekly.store.consent import fold
 
 POLL_SECONDS = 0.5  # an opt-out stops the send's later messages well within 2 s
 
@@ -15,20 +16,17 @@ class ConsentWatch:
     read, so nothing recorded in between is missed)."""
 
     def __init__(self, root: Path) -> None:
-        self._path = state_path(root)
-        self._store: StateStore | None = None
-        self._cursor = 0
-        if self._path.exists():
-            self._store = StateStore(self._path)
-            self._cursor = self._store.cursor()
+        self._root = root
+        self._store: ConsentLog | None = existing_consent_log(root)
+        self._cursor = 0 if self._store is None else self._store.cursor()
 
     def poll(self) -> set[str]:
         """Keys (lower-cased addresses) that stand suppressed after events new since the
         last poll; a log that appears meanwhile is read from its start."""
         if self._store is None:
-            if not self._path.exists():
+            self._store = existing_consent_log(self._root)
+            if self._store is None:
                 return set()
-            self._store = StateStore(self._path)
         self._cursor, changed = self._store.changed_since(self._cursor)
         suppressed = set()
         for address in changed:

@@ -20,7 +20,8 @@ from weekly.deliver.backends.smtp import Connection, Pacer, Result, backoff, tls
 from weekly.deliver.consent_watch import POLL_SECONDS
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.outcomes import Verdict
-from weekly.store.sqlite_ledger import (
+from weekly.store import Ledger
+from weekly.store.deliveries import (
     FAILED_MESSAGE,
     FAILED_PERMANENT,
     FAILED_TEMPORARY,
@@ -29,7 +30,6 @@ from weekly.store.sqlite_ledger import (
     RETRYING,
     SENDING,
     SENT,
-    Ledger,
 )
 
 QUEUE_SIZE = 1000
@@ -234,6 +234,8 @@ class Dispatcher:
         built = self._factory.build(subscriber)
         ended = False
 
+        # Synchronous on purpose: committed before the end of data with no await between,
+        # so a killed process never leaves `sending` for a message the server cannot have.
         def before_end() -> None:
             nonlocal ended
             ended = True

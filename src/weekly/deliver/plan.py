@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weekly.audience.subscriber_list import ListReport
-from weekly.store.sqlite_ledger import FAILED_TEMPORARY, PENDING, RETRYING, SENDING
+from weekly.store.deliveries import FAILED_TEMPORARY, PENDING, RETRYING, SENDING
 
 BATCH = 500  # list rows looked up in (and added to) the ledger at a time
 

@@ -32,7 +32,8 @@ from weekly.errors import WeeklyError
 from weekly.placeholders import STANDARD_KEYS
 from weekly.project import LIST_NAME, SUBSCRIBED
 from weekly.render.composed import load_composed
-from weekly.store.sqlite_ledger import SENDING, Ledger, issue_lock, ledger_path
+from weekly.store import Ledger, existing_ledger, hold_issue, open_ledger
+from weekly.store.deliveries import SENDING
 
 Progress = Callable[[int], None]
 
@@ -148,10 +149,10 @@ class Send:
             self._recipients = lambda: tests
             return
         if options.dry_run:  # reads the ledger if there is one, locks nothing
-            self._adopt(Ledger.existing(self.root))
+            self._adopt(existing_ledger(self.root))
             return  # the list is counted while building, in one pass
-        self._stack.enter_context(issue_lock(ledger_path(self.root).parent, self.number))
-        ledger = Ledger.open(self.root)
+        self._stack.enter_context(hold_issue(self.root, self.number))
+        ledger = open_ledger(self.root)
         self._adopt(ledger)
         report = self._start_report()
         for _, state in self._first_pass(report):

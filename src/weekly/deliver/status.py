@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from weekly.errors import WeeklyError
-from weekly.store.sqlite_ledger import (
+from weekly.store import Ledger, existing_ledger
+from weekly.store.deliveries import (
     FAILED_MESSAGE,
     FAILED_PERMANENT,
     FAILED_TEMPORARY,
@@ -20,7 +21,6 @@ from weekly.store.sqlite_ledger import (
     SENDING,
     SENT,
     Delivery,
-    Ledger,
 )
 
 FAILED_COLUMNS = tuple(f.name for f in fields(Delivery))
@@ -45,7 +45,7 @@ def _sent(root: Path, number: int) -> Iterator[tuple[Ledger, dict[str, int]]]:
     """The open ledger and issue `number`'s rows counted by state; an error when the issue
     was never sent from `root`."""
     never = WeeklyError(f"issue {number} has not been sent from {root.resolve()}")
-    ledger = Ledger.existing(root)
+    ledger = existing_ledger(root)
     if ledger is None:
         raise never
     with closing(ledger):

@@ -33,6 +33,7 @@ from weekly.audience.tokens import (
     secret_from_env,
     token_address,
 )
+from weekly.clock import stamp
 from weekly.config import Config, ServeSettings, confirm_url, load_config
 from weekly.deliver.backends.smtp import (
     Connection,
@@ -44,7 +45,8 @@ from weekly.deliver.backends.smtp import (
 from weekly.deliver.dkim import DkimSigner
 from weekly.errors import WeeklyError
 from weekly.render.jinja import environment, render
-from weekly.store.sqlite_consent import CONFIRMED, Event, StateStore, now, stamp
+from weekly.store import ConsentLog, open_consent_log
+from weekly.store.consent import CONFIRMED, Event
 from weekly.web.confirm_mail import confirmation_mail, deliver
 
 log = logging.getLogger("weekly.web.serve")
@@ -95,7 +97,7 @@ class Service:
 
     config: Config
     secret: bytes
-    store: StateStore
+    store: ConsentLog
     signer: DkimSigner | None
     password: str | None
     helo: str  # this machine's name, looked up once: a slow DNS must not stall each sign-up
@@ -112,7 +114,7 @@ class Service:
         return cls(
             config=config,
             secret=secret_from_env(),
-            store=StateStore.open(root),
+            store=open_consent_log(root),
             signer=DkimSigner.from_config(config),
             password=password(config.delivery),
             helo=local_name(),
@@ -210,7 +212,7 @@ def create_app(root: Path) -> Starlette:
             return service.invalid()
         asked = stamp(datetime.fromtimestamp(sign_up.requested_at, UTC))
         event = Event(
-            at=now(),
+            at=stamp(),
             email=sign_up.email,
             kind=CONFIRMED,
             source="web",

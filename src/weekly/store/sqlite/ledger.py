@@ -1,47 +1,25 @@
-"""The delivery ledger (`.weekly/ledger.sqlite`): one row per (issue, recipient) and its state.
+"""The SQLite ledger (`.weekly/ledger.sqlite`): one row per (issue, recipient) and its state,
+each state change its own committed transaction."""
 
-Each state change is its own committed transaction, so a process killed at any point leaves
-every row telling the truth: `sending` means the end of data went out and the server may
-have the message. A message costs two writes: `sending` at its end of data, then its
-outcome. Commits are
-not synced to disk one by one (WAL with synchronous=NORMAL): a crash of the process loses
-nothing, a power cut may lose the last moments.
-"""
+# A process killed at any point leaves every row telling the truth: `sending` means the end
+# of data went out and the server may have the message. A message costs two writes:
+# `sending` at its end of data, then its outcome. Commits are not synced to disk one by one
+# (WAL with synchronous=NORMAL): a crash of the process loses nothing, a power cut may lose
+# the last moments.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from contextlib import contextmanager
 from pathlib import Path
 
+from weekly.clock import stamp
 from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
+from weekly.store.deliveries import FAILED_PERMANENT, SENDING, STATES, Delivery
 
 LEDGER_NAME = "ledger.sqlite"
-
-PENDING = "pending"
-RETRYING = "retrying"  # a temporary failure; the running send tries again after a backoff
-SENDING = "sending"  # the end of data went out without a recorded reply: uncertain
-SENT = "sent"
-FAILED_TEMPORARY = "failed_temporary"  # still temporary after max_attempts
-FAILED_PERMANENT = "failed_permanent"  # the mailbox is refused: a hard bounce
-FAILED_MESSAGE = "failed_message"  # this message was refused (policy, content, size)
-OPTED_OUT = "opted_out"  # unsubscribed, bounced or complained while the send ran
-STATES = (
-    PENDING,
-    RETRYING,
-    SENDING,
-    SENT,
-    FAILED_TEMPORARY,
-    FAILED_PERMANENT,
-    FAILED_MESSAGE,
-    OPTED_OUT,
-)
 
 _DELIVERIES = f"""
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -78,51 +56,8 @@ def ledger_path(root: Path) -> Path:
     return root / STATE_DIR / LEDGER_NAME
 
 
-@contextmanager
-def issue_lock(folder: Path, issue: int) -> Iterator[None]:
-    """Hold issue `issue` of the ledger in `folder` for this process; the OS drops the lock
-    if the process dies. Taken before the ledger is opened, so a second send never races
-    the first one's creation of it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lock_path = folder / f"send-{issue}.lock"
-    with lock_path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise WeeklyError(
-                f"issue {issue} is already being sent by {holder} (lock {lock_path})"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One ledger row as `weekly status --failed` lists it."""
-
-    email: str
-    state: str
-    attempts: int
-    last_reply: str
-    message_id: str
-    updated_at: str
-
-
-class Ledger:
-    """The SQLite ledger of one newsletter folder."""
+class SqliteLedger:
+    """The SQLite ledger of one newsletter folder (a `Ledger`)."""
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
@@ -162,12 +97,12 @@ class Ledger:
                 self._db.execute(statement)
 
     @classmethod
-    def open(cls, root: Path) -> Ledger:
+    def open(cls, root: Path) -> SqliteLedger:
         """The ledger, created on first use."""
         return cls(ledger_path(root))
 
     @classmethod
-    def existing(cls, root: Path) -> Ledger | None:
+    def existing(cls, root: Path) -> SqliteLedger | None:
         """The ledger opened read-only, or None when nothing was ever sent from `root` (or
         the first send is still creating it)."""
         path = ledger_path(root)
@@ -182,10 +117,6 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
-    def lock(self, issue: int) -> AbstractContextManager[None]:
-        """Hold issue `issue` for this process (see `issue_lock`)."""
-        return issue_lock(self.path.parent, issue)
-
     def fingerprint(self, issue: int) -> str | None:
         """The fingerprint of the composed content the first send of `issue` used."""
         row = self._db.execute("SELECT fingerprint FROM sends WHERE issue = ?", (issue,)).fetchone()
@@ -195,7 +126,7 @@ class Ledger:
         self._db.execute(
             "INSERT INTO sends (issue, fingerprint, started_at) VALUES (?, ?, ?)"
             " ON CONFLICT (issue) DO UPDATE SET fingerprint = excluded.fingerprint",
-            (issue, fingerprint, _now()),
+            (issue, fingerprint, stamp()),
         )
 
     def states(self, issue: int, keys: Sequence[str]) -> dict[str, str]:
@@ -209,7 +140,7 @@ class Ledger:
 
     def add(self, issue: int, recipients: Sequence[tuple[str, str]]) -> None:
         """Rows in `pending` for (key, email) pairs not yet in the ledger, in one transaction."""
-        now = _now()
+        now = stamp()
         with self._transaction():
             self._db.executemany(
                 "INSERT OR IGNORE INTO deliveries"
@@ -223,7 +154,7 @@ class Ledger:
         self._db.execute(
             "UPDATE deliveries SET state = ?, last_reply = '', updated_at = ?,"
             " message_id = ?, attempts = attempts + 1 WHERE issue = ? AND recipient = ?",
-            (SENDING, _now(), message_id, issue, key),
+            (SENDING, stamp(), message_id, issue, key),
         )
 
     def mark(self, issue: int, key: str, state: str, reply: str, *, attempt: bool = False) -> None:
@@ -232,7 +163,7 @@ class Ledger:
         self._db.execute(
             "UPDATE deliveries SET state = ?, last_reply = ?, updated_at = ?,"
             " attempts = attempts + ? WHERE issue = ? AND recipient = ?",
-            (state, reply, _now(), int(attempt), issue, key),
+            (state, reply, stamp(), int(attempt), issue, key),
         )
 
     def counts(self, issue: int) -> dict[str, int]:

@@ -1,0 +1,37 @@
+"""The ledger's domain: the states a (issue, recipient) row moves through and a row as the
+status report lists it, the same whichever store keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PENDING = "pending"
+RETRYING = "retrying"  # a temporary failure; the running send tries again after a backoff
+SENDING = "sending"  # the end of data went out without a recorded reply: uncertain
+SENT = "sent"
+FAILED_TEMPORARY = "failed_temporary"  # still temporary after max_attempts
+FAILED_PERMANENT = "failed_permanent"  # the mailbox is refused: a hard bounce
+FAILED_MESSAGE = "failed_message"  # this message was refused (policy, content, size)
+OPTED_OUT = "opted_out"  # unsubscribed, bounced or complained while the send ran
+STATES = (
+    PENDING,
+    RETRYING,
+    SENDING,
+    SENT,
+    FAILED_TEMPORARY,
+    FAILED_PERMANENT,
+    FAILED_MESSAGE,
+    OPTED_OUT,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One ledger row as `weekly status --failed` lists it."""
+
+    email: str
+    state: str
+    attempts: int
+    last_reply: str
+    message_id: str
+    updated_at: str

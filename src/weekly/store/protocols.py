@@ -1,0 +1,74 @@
+"""What callers may ask of a store: the send ledger and the consent log as protocols in
+domain terms (no SQL, no paths), so SQLite and a shared PostgreSQL can stand behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+from weekly.store.consent import Event, Standing
+from weekly.store.deliveries import Delivery
+
+
+class Ledger(Protocol):
+    """One row per (issue, recipient) and its state; every call is committed on return, so a
+    process killed at any point leaves each row telling the truth."""
+
+    def fingerprint(self, issue: int) -> str | None:
+        """The fingerprint of the composed content the first send of `issue` used."""
+
+    def set_fingerprint(self, issue: int, fingerprint: str) -> None:
+        """Record (or replace) the fingerprint the send of `issue` uses."""
+
+    def states(self, issue: int, keys: Sequence[str]) -> dict[str, str]:
+        """The state of each of `keys` that has a row (at most 500 keys at a time)."""
+
+    def add(self, issue: int, recipients: Sequence[tuple[str, str]]) -> None:
+        """Rows in `pending` for (key, email) pairs not yet in the ledger, all or none."""
+
+    def mark_sending(self, issue: int, key: str, message_id: str) -> None:
+        """Right before the end of data: from here on a crash leaves the row uncertain. The
+        dispatcher calls it synchronously, so nothing runs between its commit and that end."""
+
+    def mark(self, issue: int, key: str, state: str, reply: str, *, attempt: bool = False) -> None:
+        """Record an outcome; `attempt` counts a try that stopped before its end of data."""
+
+    def counts(self, issue: int) -> dict[str, int]:
+        """How many rows of `issue` are in each state (every state, zeros included)."""
+
+    def rows(self, issue: int, states: Sequence[str]) -> Iterator[Delivery]:
+        """Rows of `issue` in any of `states`, by recipient key."""
+
+    def permanent_failures(self) -> Iterator[tuple[str, str, str]]:
+        """(email, reply, time) of every 5xx refusal of any issue: hard bounces."""
+
+    def close(self) -> None:
+        """Release the connection; the ledger is not used afterwards."""
+
+
+class ConsentLog(Protocol):
+    """The append-only log of who confirmed, unsubscribed, bounced or complained."""
+
+    def record(self, events: Iterable[Event]) -> int:
+        """Append `events` all or none; returns how many were new (a known ref is not)."""
+
+    def cursor(self) -> int:
+        """A mark of the log as it is now, for `changed_since`."""
+
+    def changed_since(self, cursor: int) -> tuple[int, set[str]]:
+        """The addresses with events recorded after `cursor`, and the cursor past them."""
+
+    def history(self, address: str) -> list[Event]:
+        """Every event of one address (any case), oldest first."""
+
+    def standings(self, extra: Iterable[Event] = ()) -> dict[str, Standing]:
+        """Where every address stands, counting `extra` events as if they were in the log."""
+
+    def close(self) -> None:
+        """Release the connection; the log is not used afterwards."""
+
+    def __enter__(self) -> ConsentLog:
+        """The log itself, closed at the end of the `with` block."""
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the log."""

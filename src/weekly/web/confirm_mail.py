@@ -1,4 +1,4 @@
-"""The one message double opt-in sends: a confirmation link, through the configured relay,
+"""The one message double opt-in sends: a confirmation link, through the configured backend,
 DKIM-signed like the newsletter itself."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import jinja2
 from weekly.audience.signup_token import SignUp
 from weekly.audience.subscriber_list import envelope_address
 from weekly.config import Config
-from weekly.deliver.backends.smtp import Connection
+from weekly.deliver.backend import DeliveryBackend
 from weekly.deliver.base64_part import encode_lines
 from weekly.deliver.dkim import DkimSigner
 from weekly.deliver.headers import mailbox, unstructured
@@ -57,13 +57,13 @@ def confirmation_mail(
     return b"".join((signature, head, b"\r\n", body))
 
 
-async def deliver(connection: Connection, sender: str, recipient: str, data: bytes) -> None:
-    """Hand one message to the relay over `connection` (the send's own SMTP session code),
-    then close it; raises WeeklyError unless the relay took the message."""
+async def deliver(backend: DeliveryBackend, sender: str, recipient: str, data: bytes) -> None:
+    """Hand one message to the relay over a lane of its own, then close it; raises
+    WeeklyError unless the relay took the message."""
     try:
         address = envelope_address(recipient)
-        result = await connection.send(sender_mailbox(sender)[1], address, data, lambda: None)
+        result = await backend.deliver(sender_mailbox(sender)[1], address, data, lambda: None)
     finally:
-        await connection.close()
+        await backend.close()
     if result.verdict is not Verdict.SENT:
         raise WeeklyError(f"the relay did not take the confirmation mail: {result.reply}")

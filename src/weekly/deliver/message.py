@@ -1,5 +1,6 @@
-"""Per-recipient messages: the MIME skeleton and encoded parts are prepared once per send,
-then each recipient costs a handful of header lines and one fill of each part.
+"""Every message weekly writes: a `Frame` (the fixed header fields and MIME skeleton, built
+once) put together with each message's own fields and base64 parts, DKIM-signed when on;
+`MessageFactory` fills the newsletter's parts per recipient on top of it.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parseaddr
@@ -21,6 +23,7 @@ from weekly.render.composed import Composed
 from weekly.render.placeholders import UNSUBSCRIBE_URL
 
 TEST_PREFIX = "[TEST] "
+_BASE64 = "Content-Transfer-Encoding: base64"  # every part: no line can start with a dot
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,41 @@ def list_id_of(sender: str) -> str:
     return f"{address.rpartition('@')[0]}.{ascii_domain(address)}".lower()
 
 
+class Frame:
+    """The fixed header fields and MIME skeleton of one kind of message, built once: a single
+    `kinds` gives a one-part message, more a multipart/alternative in the order given."""
+
+    __slots__ = ("_end", "_fixed", "_heads", "_signer")
+
+    def __init__(
+        self, fields: Sequence[str], kinds: Sequence[str], signer: DkimSigner | None
+    ) -> None:
+        if len(kinds) == 1:
+            content = [f"Content-Type: {kinds[0]}; charset=utf-8", _BASE64]
+            self._heads: tuple[bytes, ...] = (b"",)
+            self._end = b""
+        else:
+            boundary = f"=_weekly_{secrets.token_hex(12)}"
+            content = [f'Content-Type: multipart/alternative; boundary="{boundary}"']
+            self._heads = tuple(_part_head(boundary, kind) for kind in kinds)
+            self._end = f"--{boundary}--\r\n".encode("ascii")
+        self._fixed = "\r\n".join([*fields, "MIME-Version: 1.0", *content, "", ""]).encode("ascii")
+        self._signer = signer
+
+    def message(self, head: str, bodies: Sequence[bytes]) -> bytes:
+        """One whole message: `head` (its own header fields, each ending in CRLF; UTF-8 only
+        in a To that needs SMTPUTF8), the fixed ones, then `bodies` (base64, one a part)."""
+        pieces = [piece for pair in zip(self._heads, bodies, strict=True) for piece in pair]
+        pieces.append(self._end)
+        body = b"".join(pieces)
+        headers = head.encode("utf-8")
+        signature = b""
+        if self._signer is not None:
+            # The fixed block ends in the blank line; the signer wants the header fields only.
+            signature = self._signer.signature(headers + self._fixed[:-2], body)
+        return b"".join((signature, headers, self._fixed, body))
+
+
 class MessageFactory:
     """Builds the messages of one send of one issue."""
 
@@ -69,25 +107,16 @@ class MessageFactory:
         self._date_second = -1
         self._date = ""
         self.subject = (TEST_PREFIX if test else "") + composed.subject
-        boundary = f"=_weekly_{secrets.token_hex(12)}"
         fixed = [
             f"From: {mailbox(sender_name, sender)}",
             *([f"Reply-To: {mailbox(*sender_mailbox(letter.reply_to))}"] * bool(letter.reply_to)),
             unstructured("Subject", self.subject),
             f"List-Id: {mailbox(letter.name, self.list_id)}",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-            "MIME-Version: 1.0",
-            f'Content-Type: multipart/alternative; boundary="{boundary}"',
-            "",
-            "",
         ]
-        self._fixed = "\r\n".join(fixed).encode("ascii")
-        self._text_head = _part_head(boundary, "text/plain")
-        self._html_head = _part_head(boundary, "text/html")
-        self._end = f"--{boundary}--\r\n".encode("ascii")
+        self._frame = Frame(fixed, ("text/plain", "text/html"), DkimSigner.from_config(config))
         self._text = Base64Part(composed.text, escape_html=False)
         self._html = Base64Part(composed.html, escape_html=True)
-        self._signer = DkimSigner.from_config(config)
 
     @property
     def keys(self) -> frozenset[str]:
@@ -117,27 +146,10 @@ class MessageFactory:
         )
         values = subscriber.values()
         values[UNSUBSCRIBE_URL] = url
-        body = b"".join(
-            (
-                self._text_head,
-                self._text.fill(values),
-                self._html_head,
-                self._html.fill(values),
-                self._end,
-            )
-        )
-        # UTF-8 only in a To with a non-ASCII local part, which goes out over SMTPUTF8 alone.
-        headers = head.encode("utf-8")
-        signature = b""
-        if self._signer is not None:
-            # The fixed block ends in the blank line; the signer wants the header fields only.
-            signature = self._signer.signature(headers + self._fixed[:-2], body)
-        return Built(message_id, b"".join((signature, headers, self._fixed, body)))
+        parts = (self._text.fill(values), self._html.fill(values))
+        return Built(message_id, self._frame.message(head, parts))
 
 
 def _part_head(boundary: str, kind: str) -> bytes:
-    return (
-        f"--{boundary}\r\n"
-        f"Content-Type: {kind}; charset=utf-8\r\n"
-        "Content-Transfer-Encoding: base64\r\n\r\n"
-    ).encode("ascii")
+    head = f"--{boundary}\r\nContent-Type: {kind}; charset=utf-8\r\n{_BASE64}\r\n\r\n"
+    return head.encode("ascii")

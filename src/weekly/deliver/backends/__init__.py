@@ -24,5 +24,8 @@ def credential(settings: DeliverySettings) -> str | None:
 
 def backend_for(settings: DeliverySettings, secret: str | None) -> Callable[[], DeliveryBackend]:
     """A maker of lanes to the configured backend, each one `DeliveryBackend`; what the lanes
-    share (for SMTP a TLS context and the EHLO name) is made once, by this call."""
+    share (for SMTP a TLS context and the EHLO name) is made once, by this call.
+
+    A second backend is its own module beside smtp.py, a branch here and in the two
+    functions above on the `[delivery]` key that names it, and that key in config.py."""
     return smtp.connections(settings, secret)

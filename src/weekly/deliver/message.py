@@ -56,28 +56,29 @@ class Frame:
     """The fixed header fields and MIME skeleton of one kind of message, built once: a single
     `kinds` gives a one-part message, more a multipart/alternative in the order given."""
 
-    __slots__ = ("_end", "_fixed", "_heads", "_signer")
+    __slots__ = ("_fixed", "_pieces", "_signer")
 
     def __init__(
         self, fields: Sequence[str], kinds: Sequence[str], signer: DkimSigner | None
     ) -> None:
         if len(kinds) == 1:
             content = [f"Content-Type: {kinds[0]}; charset=utf-8", _BASE64]
-            self._heads: tuple[bytes, ...] = (b"",)
-            self._end = b""
+            heads, end = [b""], b""
         else:
             boundary = f"=_weekly_{secrets.token_hex(12)}"
             content = [f'Content-Type: multipart/alternative; boundary="{boundary}"']
-            self._heads = tuple(_part_head(boundary, kind) for kind in kinds)
-            self._end = f"--{boundary}--\r\n".encode("ascii")
+            heads = [_part_head(boundary, kind) for kind in kinds]
+            end = f"--{boundary}--\r\n".encode("ascii")
+        # Each part's head, a slot for its body, ...; then the closing boundary.
+        self._pieces = [piece for head in heads for piece in (head, b"")] + [end]
         self._fixed = "\r\n".join([*fields, "MIME-Version: 1.0", *content, "", ""]).encode("ascii")
         self._signer = signer
 
     def message(self, head: str, bodies: Sequence[bytes]) -> bytes:
         """One whole message: `head` (its own header fields, each ending in CRLF; UTF-8 only
         in a To that needs SMTPUTF8), the fixed ones, then `bodies` (base64, one a part)."""
-        pieces = [piece for pair in zip(self._heads, bodies, strict=True) for piece in pair]
-        pieces.append(self._end)
+        pieces = self._pieces.copy()
+        pieces[1::2] = bodies  # a ValueError unless there is one body a part
         body = b"".join(pieces)
         headers = head.encode("utf-8")
         signature = b""

@@ -24,6 +24,7 @@ from weekly.render.placeholders import UNSUBSCRIBE_URL
 
 TEST_PREFIX = "[TEST] "
 _BASE64 = "Content-Transfer-Encoding: base64"  # every part: no line can start with a dot
+_BODIES = slice(4, None, 2)  # where `Frame` puts the parts' bodies among its pieces
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,23 +70,24 @@ class Frame:
             content = [f'Content-Type: multipart/alternative; boundary="{boundary}"']
             heads = [_part_head(boundary, kind) for kind in kinds]
             end = f"--{boundary}--\r\n".encode("ascii")
-        # Each part's head, a slot for its body, ...; then the closing boundary.
-        self._pieces = [piece for head in heads for piece in (head, b"")] + [end]
         self._fixed = "\r\n".join([*fields, "MIME-Version: 1.0", *content, "", ""]).encode("ascii")
         self._signer = signer
+        # Slots for the signature and the message's own fields, the fixed block, each part's
+        # head and a slot for its body, the closing boundary: one join makes the message.
+        parts = [piece for head in heads for piece in (head, b"")]
+        self._pieces = [b"", b"", self._fixed, *parts, end]
 
     def message(self, head: str, bodies: Sequence[bytes]) -> bytes:
         """One whole message: `head` (its own header fields, each ending in CRLF; UTF-8 only
         in a To that needs SMTPUTF8), the fixed ones, then `bodies` (base64, one a part)."""
         pieces = self._pieces.copy()
-        pieces[1::2] = bodies  # a ValueError unless there is one body a part
-        body = b"".join(pieces)
-        headers = head.encode("utf-8")
-        signature = b""
+        pieces[_BODIES] = bodies  # a ValueError unless there is one body a part
+        pieces[1] = headers = head.encode("utf-8")
         if self._signer is not None:
             # The fixed block ends in the blank line; the signer wants the header fields only.
-            signature = self._signer.signature(headers + self._fixed[:-2], body)
-        return b"".join((signature, headers, self._fixed, body))
+            body = b"".join(pieces[3:])
+            pieces[0] = self._signer.signature(headers + self._fixed[:-2], body)
+        return b"".join(pieces)
 
 
 class MessageFactory:

@@ -1,7 +1,5 @@
-"""Every message weekly writes: a `Frame` (the fixed header fields and MIME skeleton, built
-once) put together with each message's own fields and base64 parts, DKIM-signed when on;
-`MessageFactory` fills the newsletter's parts per recipient on top of it.
-"""
+"""Every message weekly writes: a `Frame` built once (fixed fields, MIME skeleton, DKIM) and
+filled per message; `MessageFactory` fills the newsletter's parts per recipient with it."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""What a server's answer means for one recipient, decided in one table.
-
-Every reply (or its absence) is classified by its stage in the transaction, its basic code
-and its RFC 3463 enhanced code; a backend hands the dispatcher an `Outcome` (the verdict and
-the reply), and the dispatcher acts on the verdict and nothing else does.
-"""
+"""What a server's answer means for one recipient, decided in one table (stage, reply code,
+RFC 3463 enhanced code); backends report `Outcome`s, the dispatcher acts on their verdict."""
 
 from __future__ import annotations
 

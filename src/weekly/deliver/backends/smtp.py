@@ -1,10 +1,5 @@
-"""The SMTP backend over aiosmtplib: persistent connections with honest outcomes.
-
-A transaction tracks the stage it reached and the server's reply there (or that none
-came); `outcomes.outcome` turns that into what happens to the recipient. The end of data
-goes out only once the body has left our buffers, right after `before_end` recorded it, so
-a row is uncertain exactly when the server may hold the message.
-"""
+"""The SMTP backend over aiosmtplib: persistent connections whose transactions report the
+stage they reached and the reply there, so each outcome is judged where it happened."""
 
 from __future__ import annotations
 
@@ -145,7 +140,9 @@ class Connection:
         self, sender: str, recipient: str, data: bytes, before_end: BeforeEnd
     ) -> Outcome:
         """One transaction; `before_end` runs right before the end of data goes out, once
-        the body has left our buffers (the ledger's `sending`: from then on, uncertain)."""
+        the body has left our buffers (the ledger's `sending`: from then on, uncertain), so
+        a row is uncertain exactly when the server may hold the message. The stage reached
+        and the reply there (or that none came) make the outcome."""
         stage = Stage.CONNECT
         try:
             session = await self._ready()

@@ -1,7 +1,5 @@
-"""The SMTP session a connection hands over to once aiosmtplib has opened it: our own reader
-of replies, so pipelined commands get every reply, and a writer that knows when the body
-has left our buffers (the moment before the end of data, which makes a row uncertain).
-"""
+"""The SMTP wire once aiosmtplib has opened it: our own reply reader, so pipelined commands
+get every reply, and a writer that knows when the body has left our buffers."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from weekly.deliver.backends.smtp import Pacer
 from weekly.deliver.outcomes import Stage, Verdict, classify
+from weekly.deliver.pacing import Pacer
 from weekly.store.sqlite.ledger import ledger_path
 
 from .faultsmtp import FaultServer, make_big_build

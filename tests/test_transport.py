@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from weekly.deliver.backends.smtp import Pacer
+from weekly.deliver.pacing import Pacer
 from weekly.store.sqlite.ledger import ledger_path
 
 from .smtp import Recorder, configure, smtp_server, subscribers, write_list

@@ -1,4 +1,4 @@
-"""The delivery loop: a pool of SMTP connections draining a bounded queue of recipients.
+"""The delivery loop: a pool of backend lanes (SMTP connections) draining a bounded queue.
 
 Every outcome is written to the ledger the moment it is known, as `outcomes.classify`
 judged it; a recipient's retry waits out its own backoff without holding a connection or
@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 from weekly.audience.subscriber_list import Subscriber
 from weekly.config import DeliverySettings
-from weekly.deliver.backends.smtp import Connection, Pacer, Result, backoff, tls_context
+from weekly.deliver.backend import DeliveryBackend
 from weekly.deliver.consent_watch import POLL_SECONDS
 from weekly.deliver.message import MessageFactory
-from weekly.deliver.outcomes import Verdict
+from weekly.deliver.outcomes import Outcome, Verdict
+from weekly.deliver.pacing import Pacer, backoff
 from weekly.store import Ledger
 from weekly.store.deliveries import (
     FAILED_MESSAGE,
@@ -95,8 +96,7 @@ class Dispatcher:
         self,
         factory: MessageFactory,
         settings: DeliverySettings,
-        password: str | None,
-        helo: str,
+        backend: Callable[[], DeliveryBackend],
         *,
         ledger: Ledger | None,
         issue: int,
@@ -106,10 +106,7 @@ class Dispatcher:
     ) -> None:
         self._factory = factory
         self._settings = settings
-        tls = tls_context(settings)
-        self._connections = [
-            Connection(settings, password, helo, tls) for _ in range(settings.concurrency)
-        ]
+        self._connections = [backend() for _ in range(settings.concurrency)]
         self._ledger = ledger
         self._issue = issue
         self._progress = progress
@@ -215,7 +212,7 @@ class Dispatcher:
         self._open -= 1
         self._maybe_finish()
 
-    async def _work(self, connection: Connection) -> None:
+    async def _work(self, connection: DeliveryBackend) -> None:
         try:
             while (job := await self._queue.get()) is not None:
                 if self._stopping:
@@ -229,7 +226,7 @@ class Dispatcher:
         finally:
             await connection.close()
 
-    async def _send(self, connection: Connection, job: _Job) -> None:
+    async def _send(self, connection: DeliveryBackend, job: _Job) -> None:
         subscriber = job.subscriber
         built = self._factory.build(subscriber)
         ended = False
@@ -242,7 +239,7 @@ class Dispatcher:
             if self._ledger is not None:
                 self._ledger.mark_sending(self._issue, subscriber.key, built.message_id)
 
-        result = await connection.send(
+        result = await connection.deliver(
             self._factory.sender, subscriber.address, built.data, before_end
         )
         self._record(job, result, attempt=not ended)
@@ -251,7 +248,7 @@ class Dispatcher:
         if self._ledger is not None:
             self._ledger.mark(self._issue, job.subscriber.key, state, reply, attempt=attempt)
 
-    def _record(self, job: _Job, result: Result, *, attempt: bool) -> None:
+    def _record(self, job: _Job, result: Outcome, *, attempt: bool) -> None:
         verdict, reply = result.verdict, result.reply
         job.tries += 1
         job.reply = reply

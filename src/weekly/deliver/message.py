@@ -1,12 +1,12 @@
-"""Per-recipient messages: the MIME skeleton and encoded parts are prepared once per send,
-then each recipient costs a handful of header lines and one fill of each part.
-"""
+"""Every message weekly writes: a `Frame` built once (fixed fields, MIME skeleton, DKIM) and
+filled per message; `MessageFactory` fills the newsletter's parts per recipient with it."""
 
 from __future__ import annotations
 
 import itertools
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parseaddr
@@ -22,6 +22,8 @@ from weekly.placeholders import UNSUBSCRIBE_URL
 from weekly.render.composed import Composed
 
 TEST_PREFIX = "[TEST] "
+_BASE64 = "Content-Transfer-Encoding: base64"  # every part: no line can start with a dot
+_BODIES = slice(4, None, 2)  # where `Frame` puts the parts' bodies among its pieces
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,43 @@ def sender_mailbox(value: str) -> tuple[str, str]:
     """The display name and ASCII-domain address of a `Name <addr>` setting."""
     name, address = parseaddr(value)
     return name, f"{address.rpartition('@')[0]}@{ascii_domain(address)}"
+
+
+class Frame:
+    """The fixed header fields and MIME skeleton of one kind of message, built once: a single
+    `kinds` gives a one-part message, more a multipart/alternative in the order given."""
+
+    __slots__ = ("_fixed", "_pieces", "_signer")
+
+    def __init__(
+        self, fields: Sequence[str], kinds: Sequence[str], signer: DkimSigner | None
+    ) -> None:
+        if len(kinds) == 1:
+            content = [f"Content-Type: {kinds[0]}; charset=utf-8", _BASE64]
+            heads, end = [b""], b""
+        else:
+            boundary = f"=_weekly_{secrets.token_hex(12)}"
+            content = [f'Content-Type: multipart/alternative; boundary="{boundary}"']
+            heads = [_part_head(boundary, kind) for kind in kinds]
+            end = f"--{boundary}--\r\n".encode("ascii")
+        self._fixed = "\r\n".join([*fields, "MIME-Version: 1.0", *content, "", ""]).encode("ascii")
+        self._signer = signer
+        # Slots for the signature and the message's own fields, the fixed block, each part's
+        # head and a slot for its body, the closing boundary: one join makes the message.
+        parts = [piece for head in heads for piece in (head, b"")]
+        self._pieces = [b"", b"", self._fixed, *parts, end]
+
+    def message(self, head: str, bodies: Sequence[bytes]) -> bytes:
+        """One whole message: `head` (its own header fields, each ending in CRLF; UTF-8 only
+        in a To that needs SMTPUTF8), the fixed ones, then `bodies` (base64, one a part)."""
+        pieces = self._pieces.copy()
+        pieces[_BODIES] = bodies  # a ValueError unless there is one body a part
+        pieces[1] = headers = head.encode("utf-8")
+        if self._signer is not None:
+            # The fixed block ends in the blank line; the signer wants the header fields only.
+            body = b"".join(pieces[3:])
+            pieces[0] = self._signer.signature(headers + self._fixed[:-2], body)
+        return b"".join(pieces)
 
 
 class MessageFactory:
@@ -58,25 +97,16 @@ class MessageFactory:
         self._date_second = -1
         self._date = ""
         self.subject = (TEST_PREFIX if test else "") + composed.subject
-        boundary = f"=_weekly_{secrets.token_hex(12)}"
         fixed = [
             f"From: {mailbox(sender_name, sender)}",
             *([f"Reply-To: {mailbox(*sender_mailbox(letter.reply_to))}"] * bool(letter.reply_to)),
             unstructured("Subject", self.subject),
             f"List-Id: {mailbox(letter.name, self.list_id)}",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-            "MIME-Version: 1.0",
-            f'Content-Type: multipart/alternative; boundary="{boundary}"',
-            "",
-            "",
         ]
-        self._fixed = "\r\n".join(fixed).encode("ascii")
-        self._text_head = _part_head(boundary, "text/plain")
-        self._html_head = _part_head(boundary, "text/html")
-        self._end = f"--{boundary}--\r\n".encode("ascii")
+        self._frame = Frame(fixed, ("text/plain", "text/html"), DkimSigner.from_config(config))
         self._text = Base64Part(composed.text, escape_html=False)
         self._html = Base64Part(composed.html, escape_html=True)
-        self._signer = DkimSigner.from_config(config)
 
     @property
     def keys(self) -> frozenset[str]:
@@ -106,27 +136,10 @@ class MessageFactory:
         )
         values = subscriber.values()
         values[UNSUBSCRIBE_URL] = url
-        body = b"".join(
-            (
-                self._text_head,
-                self._text.fill(values),
-                self._html_head,
-                self._html.fill(values),
-                self._end,
-            )
-        )
-        # UTF-8 only in a To with a non-ASCII local part, which goes out over SMTPUTF8 alone.
-        headers = head.encode("utf-8")
-        signature = b""
-        if self._signer is not None:
-            # The fixed block ends in the blank line; the signer wants the header fields only.
-            signature = self._signer.signature(headers + self._fixed[:-2], body)
-        return Built(message_id, b"".join((signature, headers, self._fixed, body)))
+        parts = (self._text.fill(values), self._html.fill(values))
+        return Built(message_id, self._frame.message(head, parts))
 
 
 def _part_head(boundary: str, kind: str) -> bytes:
-    return (
-        f"--{boundary}\r\n"
-        f"Content-Type: {kind}; charset=utf-8\r\n"
-        "Content-Transfer-Encoding: base64\r\n\r\n"
-    ).encode("ascii")
+    head = f"--{boundary}\r\nContent-Type: {kind}; charset=utf-8\r\n{_BASE64}\r\n\r\n"
+    return head.encode("ascii")

@@ -1,8 +1,5 @@
-"""What a server's answer means for one recipient, decided in one table.
-
-Every reply (or its absence) is classified by its stage in the transaction, its basic code
-and its RFC 3463 enhanced code; the dispatcher acts on the verdict and nothing else does.
-"""
+"""What a server's answer means for one recipient, decided in one table (stage, reply code,
+RFC 3463 enhanced code); backends report `Outcome`s, the dispatcher acts on their verdict."""
 
 from __future__ import annotations
 
@@ -31,6 +28,15 @@ class Verdict(enum.Enum):
     RECIPIENT = "recipient"  # temporary for this recipient: retry it alone, with backoff
     CONNECTION = "connection"  # the link or the relay: slow the pace, reconnect, retry
     HALT = "halt"  # the relay refuses the sender: stop the run, blame no recipient
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one message, in any backend's terms: the verdict, and the server's
+    reply (or the local reason) that led to it."""
+
+    verdict: Verdict
+    reply: str
 
 
 AFTER_RCPT = (Stage.RCPT, Stage.DATA, Stage.END)
@@ -91,3 +97,8 @@ def classify(stage: Stage, code: int, text: str = "") -> Verdict:
         ):
             return rule.verdict
     return Verdict.CONNECTION  # a reply outside SMTP's classes: trust the link no further
+
+
+def outcome(stage: Stage, code: int, text: str) -> Outcome:
+    """The classified outcome of reply `code` `text` (code 0: no reply) at `stage`."""
+    return Outcome(classify(stage, code, text), f"{code} {text}" if code else text)

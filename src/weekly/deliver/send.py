@@ -23,7 +23,7 @@ from weekly.audience.subscriber_list import (
 )
 from weekly.audience.tokens import secret_from_env
 from weekly.config import Config, load_config
-from weekly.deliver.backends.smtp import check_security, local_name, password, probe
+from weekly.deliver.backends import backend_for, check_settings, credential
 from weekly.deliver.consent_watch import ConsentWatch
 from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
@@ -105,8 +105,8 @@ class Send:
             self.composed, self.config, secret_from_env(), test=bool(options.tests)
         )
         settings = self.config.delivery
-        check_security(settings, insecure=options.insecure)
-        self.password = None if options.dry_run else password(settings)
+        check_settings(settings, insecure=options.insecure)
+        self.credential = None if options.dry_run else credential(settings)
         self.list_path = options.list_path or root / LIST_NAME
         self._stack = ExitStack()
         # Watched from before the audience is read, so no opt-out falls in between.
@@ -277,13 +277,13 @@ class Send:
         """Deliver, recording every outcome; `notice` hears about signals. Returns the summary."""
         settings = self.config.delivery
         started = time.monotonic()
-        asyncio.run(probe(settings, self.password, self.factory.sender))
+        backend = backend_for(settings, self.credential)
+        asyncio.run(backend().probe(self.factory.sender))
         recipients = self._recipients()
         dispatcher = Dispatcher(
             self.factory,
             settings,
-            self.password,
-            local_name(),
+            backend,
             ledger=self.ledger,
             issue=self.number,
             progress=progress,

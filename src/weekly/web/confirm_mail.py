@@ -1,5 +1,5 @@
-"""The one message double opt-in sends: a confirmation link, through the configured relay,
-DKIM-signed like the newsletter itself."""
+"""The one message double opt-in sends: a confirmation link, through the configured backend,
+framed and DKIM-signed by the same builder as the newsletter itself."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import jinja2
 from weekly.addresses import ascii_domain, envelope_address
 from weekly.audience.tokens import SignUp
 from weekly.config import Config
-from weekly.deliver.backends.smtp import Connection
+from weekly.deliver.backend import DeliveryBackend
 from weekly.deliver.base64_part import encode_lines
 from weekly.deliver.dkim import DkimSigner
 from weekly.deliver.headers import mailbox, unstructured
-from weekly.deliver.message import sender_mailbox
+from weekly.deliver.message import Frame, sender_mailbox
 from weekly.deliver.outcomes import Verdict
 from weekly.errors import WeeklyError
 from weekly.render.jinja import render
@@ -27,10 +27,7 @@ def confirmation_mail(
     link: str,
     signer: DkimSigner | None,
 ) -> bytes:
-    """The whole confirmation message for `request`, CRLF line ends, signed when DKIM is on.
-
-    Written like the newsletter's own messages: headers by `weekly.deliver.headers`, a base64 body
-    (so no line starts with a dot, as the SMTP transport expects)."""
+    """The whole confirmation message for `request`: one text part, signed when DKIM is on."""
     letter = config.newsletter
     context = {
         "newsletter": letter,
@@ -39,31 +36,28 @@ def confirmation_mail(
         "hours": f"{config.serve.confirm_hours:g}",
     }
     sender_name, sender = sender_mailbox(letter.sender)
-    fields = [
+    subject = render(env, "serve/confirm_subject.txt", **context).strip()
+    fixed = [
         f"From: {mailbox(sender_name, sender)}",
-        f"To: {mailbox(request.name, envelope_address(request.email))}",
-        unstructured("Subject", render(env, "serve/confirm_subject.txt", **context).strip()),
-        f"Date: {formatdate(usegmt=True)}",
-        f"Message-ID: {make_msgid(domain=ascii_domain(sender))}",
+        unstructured("Subject", subject),
         "Auto-Submitted: auto-generated",
-        "MIME-Version: 1.0",
-        "Content-Type: text/plain; charset=utf-8",
-        "Content-Transfer-Encoding: base64",
-        "",
     ]
-    head = "\r\n".join(fields).encode("utf-8")  # UTF-8 only in a To that needs SMTPUTF8
+    head = (
+        f"Date: {formatdate(usegmt=True)}\r\n"
+        f"Message-ID: {make_msgid(domain=ascii_domain(sender))}\r\n"
+        f"To: {mailbox(request.name, envelope_address(request.email))}\r\n"
+    )
     body = encode_lines(render(env, "serve/confirm.txt", **context).encode("utf-8"))
-    signature = signer.signature(head, body) if signer else b""
-    return b"".join((signature, head, b"\r\n", body))
+    return Frame(fixed, ("text/plain",), signer).message(head, (body,))
 
 
-async def deliver(connection: Connection, sender: str, recipient: str, data: bytes) -> None:
-    """Hand one message to the relay over `connection` (the send's own SMTP session code),
-    then close it; raises WeeklyError unless the relay took the message."""
+async def deliver(backend: DeliveryBackend, sender: str, recipient: str, data: bytes) -> None:
+    """Hand one message to the relay over a lane of its own, then close it; raises
+    WeeklyError unless the relay took the message."""
     try:
         address = envelope_address(recipient)
-        result = await connection.send(sender_mailbox(sender)[1], address, data, lambda: None)
+        result = await backend.deliver(sender_mailbox(sender)[1], address, data, lambda: None)
     finally:
-        await connection.close()
+        await backend.close()
     if result.verdict is not Verdict.SENT:
         raise WeeklyError(f"the relay did not take the confirmation mail: {result.reply}")

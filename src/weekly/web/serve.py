@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,13 +34,8 @@ from weekly.audience.tokens import (
 )
 from weekly.clock import stamp
 from weekly.config import Config, ServeSettings, confirm_url, load_config
-from weekly.deliver.backends.smtp import (
-    Connection,
-    check_security,
-    local_name,
-    password,
-    tls_context,
-)
+from weekly.deliver.backend import DeliveryBackend
+from weekly.deliver.backends import backend_for, check_settings, credential
 from weekly.deliver.dkim import DkimSigner
 from weekly.errors import WeeklyError
 from weekly.render.jinja import environment, render
@@ -99,9 +93,9 @@ class Service:
     secret: bytes
     store: ConsentLog
     signer: DkimSigner | None
-    password: str | None
-    helo: str  # this machine's name, looked up once: a slow DNS must not stall each sign-up
-    tls: ssl.SSLContext | None  # made once too: building one reads the CA store
+    # Made once: for SMTP a slow DNS look-up (the EHLO name) and reading the CA store must
+    # not stall each sign-up.
+    backend: Callable[[], DeliveryBackend]
     per_ip: RateLimiter
     per_address: RateLimiter
 
@@ -110,15 +104,13 @@ class Service:
         config = load_config(root)
         if confirm_url(config) == config.unsubscribe.url:
             raise WeeklyError(f"{config.path}: set serve.confirm_url (a link with {{token}})")
-        check_security(config.delivery, insecure=False)
+        check_settings(config.delivery, insecure=False)
         return cls(
             config=config,
             secret=secret_from_env(),
             store=open_consent_log(root),
             signer=DkimSigner.from_config(config),
-            password=password(config.delivery),
-            helo=local_name(),
-            tls=tls_context(config.delivery),
+            backend=backend_for(config.delivery, credential(config.delivery)),
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR),
         )
@@ -147,8 +139,7 @@ class Service:
         link = confirm_url(config).replace("{token}", confirm_token(self.secret, request))
         data = confirmation_mail(config, env, request, link, self.signer)
         try:
-            connection = Connection(config.delivery, self.password, self.helo, self.tls)
-            await deliver(connection, config.newsletter.sender, request.email, data)
+            await deliver(self.backend(), config.newsletter.sender, request.email, data)
         except WeeklyError as exc:  # the relay's answer: one line in the log says it all
             log.warning("confirmation mail to %s failed: %s", request.email, exc.message)
         except Exception:  # a failure in the background is logged; it must not stop the service

@@ -1,48 +1,24 @@
-"""SMTP delivery over aiosmtplib: persistent connections, one shared pace, honest outcomes.
-
-A transaction reports the stage it reached and the server's reply there (or that none
-came); `outcomes.classify` turns that into what happens to the recipient. The end of data
-goes out only once the body has left our buffers, right after `before_end` recorded it, so
-a row is uncertain exactly when the server may hold the message.
-"""
+"""The SMTP backend over aiosmtplib: persistent connections whose transactions report the
+stage they reached and the reply there, so each outcome is judged where it happened."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ipaddress
 import os
-import random
 import socket
 import ssl
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import aiosmtplib
 
 from weekly.config import DeliverySettings
-from weekly.deliver.outcomes import Stage, Verdict, classify
+from weekly.deliver.backend import BeforeEnd
+from weekly.deliver.backends.smtp_session import Session
+from weekly.deliver.outcomes import Outcome, Stage, outcome
 from weekly.errors import WeeklyError
 
 PASSWORD_ENV = "WEEKLY_SMTP_PASSWORD"
-# After a connection-level fault the pace is halved for this long (seconds).
-SLOW_PERIOD = 30.0
-SLOWEST_FACTOR = 1 / 64
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What happened to one message: the verdict, and the server's reply (or the local
-    reason) that led to it."""
-
-    verdict: Verdict
-    reply: str
-
-
-def result(stage: Stage, code: int, text: str) -> Result:
-    """The classified outcome of reply `code` `text` (code 0: no reply) at `stage`."""
-    return Result(classify(stage, code, text), f"{code} {text}" if code else text)
 
 
 def is_loopback(host: str) -> bool:
@@ -74,168 +50,21 @@ def password(settings: DeliverySettings) -> str | None:
     return secret
 
 
-class Pacer:
-    """One rate limit for all connections; `slow_down` halves it for `period` seconds
-    (by `clock`, the event loop's by default), after which the full rate is back."""
-
-    def __init__(
-        self, rate: float, *, period: float = SLOW_PERIOD, clock: Callable[[], float] | None = None
-    ) -> None:
-        self._rate = rate
-        self._period = period
-        self._clock = clock
-        self._factor = 1.0
-        self._slow_until = 0.0
-        self._next = 0.0
-
-    def _now(self) -> float:
-        return self._clock() if self._clock else asyncio.get_running_loop().time()
-
-    @property
-    def rate(self) -> float:
-        """Messages per second allowed now."""
-        if self._factor < 1 and self._now() >= self._slow_until:
-            self._factor = 1.0
-        return self._rate * self._factor
-
-    async def wait(self) -> None:
-        now = self._now()
-        rate = self.rate
-        slot = max(now, self._next)
-        self._next = slot + 1 / rate
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-    def slow_down(self) -> None:
-        self._factor = max(self._factor / 2, SLOWEST_FACTOR)
-        self._slow_until = self._now() + self._period
-
-
 def tls_context(settings: DeliverySettings) -> ssl.SSLContext | None:
     """The verifying TLS context the relay settings call for, to share among connections:
     making one reads the system's CA store (about 25 ms, the event loop stalled meanwhile)."""
     return None if settings.security == "none" else ssl.create_default_context()
 
 
-def backoff(first: float, attempt: int) -> float:
-    """Seconds before retry number `attempt` (1-based): doubling, capped, with jitter."""
-    return min(first * 2 ** (attempt - 1), 300.0) * random.uniform(0.5, 1.5)
-
-
-class Session(asyncio.Protocol):
-    """An SMTP session after aiosmtplib opened it (TLS, EHLO, AUTH): takes over the
-    transport to read any number of replies per segment, which PIPELINING needs."""
-
-    def __init__(self, smtp: aiosmtplib.SMTP, timeout: float) -> None:
-        transport = smtp.transport
-        if not isinstance(transport, asyncio.WriteTransport):
-            raise aiosmtplib.SMTPServerDisconnected("no connection to take over")
-        self.pipelining = smtp.supports_extension("pipelining")
-        self.smtputf8 = smtp.supports_extension("smtputf8")
-        self._transport = transport
-        self._timeout = timeout
-        self._buffer = bytearray()
-        self._lines: list[str] = []
-        self._replies: deque[tuple[int, str]] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._lost: BaseException | None = None
-        transport.set_protocol(self)
-        # Told (pause/resume_writing) whenever any byte waits in our buffer: `drained` needs it.
-        transport.set_write_buffer_limits(high=0)
-
-    @property
-    def open(self) -> bool:
-        """Whether the server can still be written to."""
-        return self._lost is None and not self._transport.is_closing()
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while (end := self._buffer.find(b"\n")) >= 0:
-            line = self._buffer[: end + 1].decode("utf-8", "replace").rstrip("\r\n")
-            del self._buffer[: end + 1]
-            self._lines.append(line[4:])
-            if line[3:4] != "-":
-                code = int(line[:3]) if line[:3].isdigit() else 0
-                self._replies.append((code, " ".join(self._lines)))
-                self._lines = []
-        self._wake()
-
-    def eof_received(self) -> bool:
-        self.connection_lost(None)
-        return False
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        if self._lost is None:
-            self._lost = exc or ConnectionResetError("the server closed the connection")
-        self._wake()
-
-    def pause_writing(self) -> None:
-        pass  # `drained` asks the transport itself
-
-    def resume_writing(self) -> None:
-        self._wake()
-
-    async def drained(self) -> None:
-        """Wait until everything written has left our buffers for the socket."""
-        async with asyncio.timeout(self._timeout):
-            while self._transport.get_write_buffer_size():
-                if self._lost is not None:
-                    raise ConnectionResetError(str(self._lost) or "connection lost")
-                self._waiter = asyncio.get_running_loop().create_future()
-                await self._waiter
-        if self._lost is not None:
-            raise ConnectionResetError(str(self._lost) or "connection lost")
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def write(self, data: bytes) -> None:
-        if not self.open:
-            raise ConnectionResetError("the connection is closed")
-        self._transport.write(data)
-
-    async def reply(self) -> tuple[int, str]:
-        """The next reply; TimeoutError or ConnectionError when none can come."""
-        async with asyncio.timeout(self._timeout):
-            return await self._next()
-
-    async def _next(self) -> tuple[int, str]:
-        while not self._replies:
-            if self._lost is not None:
-                raise ConnectionResetError(str(self._lost) or "connection lost")
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._waiter
-        return self._replies.popleft()
-
-    async def commands(self, *lines: bytes) -> list[tuple[int, str]]:
-        """Send commands, pipelined when the server allows, and return their replies.
-        Without PIPELINING the first refusal ends the exchange."""
-        replies = []
-        async with asyncio.timeout(self._timeout):
-            if self.pipelining:
-                self.write(b"".join(lines))
-                return [await self._next() for _ in lines]
-            for line in lines:
-                self.write(line)
-                replies.append(await self._next())
-                if replies[-1][0] >= 400:
-                    break
-        return replies
-
-    async def quit(self) -> None:
-        try:
-            if self.open:
-                self.write(b"QUIT\r\n")
-                await self.reply()
-        except (OSError, TimeoutError):
-            pass
-        finally:
-            self._transport.close()
+def connections(settings: DeliverySettings, password: str | None) -> Callable[[], Connection]:
+    """A maker of connections to the configured relay; what they share (the TLS context and
+    this machine's EHLO name, both slow to make) is made once, here."""
+    return functools.partial(Connection, settings, password, local_name(), tls_context(settings))
 
 
 class Connection:
-    """One persistent SMTP connection, reopened after errors or every N messages."""
+    """One persistent SMTP connection, reopened after errors or every N messages: the SMTP
+    backend's `DeliveryBackend`."""
 
     def __init__(
         self,
@@ -250,8 +79,16 @@ class Connection:
         self._tls = tls
         self._session: Session | None = None
         self._used = 0
+        self._where = f"the SMTP relay {settings.host}:{settings.port}"
 
     async def open(self) -> None:
+        """Connect now; WeeklyError naming the relay when that fails."""
+        try:
+            await self._connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise WeeklyError(f"cannot reach {self._where} ({exc})") from None
+
+    async def _connect(self) -> None:
         """Connect, greet, secure and log in as configured (aiosmtplib does all of it)."""
         s = self._settings
         smtp = aiosmtplib.SMTP(
@@ -296,14 +133,16 @@ class Connection:
         if session is not None and session.open and fresh_enough:
             return session
         await self.close()
-        await self.open()
+        await self._connect()
         return self.session
 
-    async def send(
-        self, sender: str, recipient: str, data: bytes, before_end: Callable[[], None]
-    ) -> Result:
+    async def deliver(
+        self, sender: str, recipient: str, data: bytes, before_end: BeforeEnd
+    ) -> Outcome:
         """One transaction; `before_end` runs right before the end of data goes out, once
-        the body has left our buffers (the ledger's `sending`: from then on, uncertain)."""
+        the body has left our buffers (the ledger's `sending`: from then on, uncertain), so
+        a row is uncertain exactly when the server may hold the message. The stage reached
+        and the reply there (or that none came) make the outcome."""
         stage = Stage.CONNECT
         try:
             session = await self._ready()
@@ -312,7 +151,7 @@ class Connection:
             utf8 = not (sender + recipient).isascii()
             if utf8 and not session.smtputf8:
                 text = f"5.6.7 {recipient} needs SMTPUTF8, which the relay does not offer"
-                return result(Stage.RCPT, 553, text)
+                return outcome(Stage.RCPT, 553, text)
             # RSET between messages on one session: pipelined with the envelope it costs no
             # round trip, and it clears whatever a failed transaction left behind.
             commands = [b"RSET\r\n"] if self._used else []
@@ -346,43 +185,36 @@ class Connection:
             code, text = await session.reply()
         except TimeoutError:
             await self.close()
-            return result(stage, 0, f"no reply in time ({stage.value})")
+            return outcome(stage, 0, f"no reply in time ({stage.value})")
         except (aiosmtplib.SMTPException, OSError) as exc:
             # Without a reply after the end of data the server has not taken the message
             # unless the end of data went out (RFC 5321 §6.1): `stage` tells which.
             await self.close()
             code = getattr(exc, "code", 0) if stage is Stage.CONNECT else 0
             code = code if isinstance(code, int) and 200 <= code < 600 else 0
-            return result(stage, code, f"connection lost ({stage.value}): {exc}")
+            return outcome(stage, code, f"connection lost ({stage.value}): {exc}")
         return self._refused(stage, code, text)
 
-    def _refused(self, stage: Stage, code: int, text: str) -> Result:
+    def _refused(self, stage: Stage, code: int, text: str) -> Outcome:
         """The outcome of a reply; a 421 also closes the session, as the server will."""
         if code == 421 and self._session is not None:
             self._session.connection_lost(None)
-        return result(stage, code, text)
+        return outcome(stage, code, text)
 
-
-async def probe(settings: DeliverySettings, password: str | None, sender: str) -> None:
-    """Open one session and offer the sender, so an unreachable relay or a refused sender
-    fails before anything is sent."""
-    connection = Connection(settings, password, local_name(), tls_context(settings))
-    where = f"the SMTP relay {settings.host}:{settings.port}"
-    try:
-        await connection.open()
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        raise WeeklyError(f"cannot reach {where} ({exc})") from None
-    session = connection.session
-    try:
-        (code, text), *_ = await session.commands(
-            f"MAIL FROM:<{sender}>\r\n".encode("ascii"), b"RSET\r\n"
-        )
-    except (OSError, TimeoutError) as exc:
-        raise WeeklyError(f"{where} dropped the connection ({exc})") from None
-    finally:
-        await connection.close()
-    if code >= 400:
-        raise WeeklyError(f"{where} refuses the sender {sender}: {code} {text}")
+    async def probe(self, sender: str) -> None:
+        """Open a session and offer the sender, so an unreachable relay or a refused sender
+        fails before anything is sent; closes the session again."""
+        await self.open()
+        try:
+            (code, text), *_ = await self.session.commands(
+                f"MAIL FROM:<{sender}>\r\n".encode("ascii"), b"RSET\r\n"
+            )
+        except (OSError, TimeoutError) as exc:
+            raise WeeklyError(f"{self._where} dropped the connection ({exc})") from None
+        finally:
+            await self.close()
+        if code >= 400:
+            raise WeeklyError(f"{self._where} refuses the sender {sender}: {code} {text}")
 
 
 @functools.cache

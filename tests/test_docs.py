@@ -98,3 +98,23 @@ def test_settings_table_has_a_row_for_every_declared_setting() -> None:
     rows = re.findall(r"^\| `([^`]+)` \| [^|]+(?:\\\|[^|]+)* \| [^|]* \| (.+) \|$", table[1], re.M)
     assert [key for key, _ in rows] == list(keys(Config))
     assert all(meaning.strip() for _, meaning in rows)
+
+
+# Files the docs name as the place a future change would add (docs/architecture.md).
+NOT_YET = {"src/weekly/store/postgres.py"}
+
+
+def test_every_source_path_the_docs_name_exists() -> None:
+    named: set[tuple[str, str]] = set()
+    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for path in re.findall(r"`((?:[\w.]+/)+[\w.]+\.(?:py|mjml|txt|md))`", doc.read_text()):
+            full = (
+                path
+                if path.startswith(("src/", "tests/", "bench/", "docs/"))
+                else (f"src/weekly/{path}")
+            )
+            named.add((doc.name, full))
+    missing = sorted(
+        item for item in named if item[1] not in NOT_YET and not (REPO / item[1]).exists()
+    )
+    assert len(named) > 20 and missing == []

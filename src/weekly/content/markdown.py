@@ -12,6 +12,8 @@ from functools import cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from weekly.content.sanitize import Removal, clean, removals, url_allowed
+
 _ABSOLUTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|#|%%)", re.IGNORECASE)
 
 
@@ -50,7 +52,27 @@ def to_html(markdown: str, *, image_base: str | None, heading_shift: int = 1) ->
         elif token.type == "table_open":
             token.attrSet("class", "data")
     html: str = parser().renderer.render(tokens, parser().options, {})
-    return html
+    return clean(html)
+
+
+def removed_html(markdown: str) -> list[tuple[int, Removal]]:
+    """What `to_html` takes out of `markdown` (raw HTML, link and image URLs), each with the
+    0-based line of its block."""
+    found: list[tuple[int, Removal]] = []
+    line = 0
+    for token in _walk(parse(markdown)):
+        line = token.map[0] if token.map else line
+        if token.type == "html_block":
+            found += [(line, removal) for removal in removals(token.content)]
+        elif token.type == "inline" and token.children:
+            # One paragraph's raw tags read together, so `<svg><script>` is one removal.
+            raw = "".join(t.content for t in token.children if t.type == "html_inline")
+            found += [(line, removal) for removal in removals(raw)]
+        elif token.type in ("link_open", "image"):
+            url = str(token.attrGet("href" if token.type == "link_open" else "src") or "")
+            if not url_allowed(url):
+                found.append((line, Removal(url, f"{url[:40]!r} URL of a Markdown {token.tag}")))
+    return found
 
 
 def _walk(tokens: list[Token]) -> Iterator[Token]:

@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import os
 import sys
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -22,14 +21,16 @@ from markupsafe import Markup
 
 from weekly import l10n
 from weekly.config import Config, issue_url, load_config
-from weekly.content import frontmatter, markdown
+from weekly.content import frontmatter, markdown, sanitize
 from weekly.content import issue as issue_module
-from weekly.content.issue import Issue, is_hidden, read_issue
+from weekly.content.issue import Issue, read_issue
 from weekly.l10n import catalog_path
 from weekly.project import SITE_DIR, TEMPLATES_DIR, issue_dir, issue_numbers
 from weekly.publish import feed
+from weekly.publish import issue_files as files_module
 from weekly.publish.feed import FeedEntries, atom_time
 from weekly.publish.incremental import Manifest, Report, Unit, digest, load_manifest, publish
+from weekly.publish.issue_files import issue_files, refused_files
 from weekly.render import jinja as templates_module
 from weekly.render import text_part as text
 from weekly.render.jinja import BUILTIN_DIR, environment, render
@@ -57,6 +58,21 @@ class ArchiveSummary:
     out: Path
     issues: int
     report: Report
+    refused: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the build left out on purpose, one line each, for stderr."""
+        return [
+            *(
+                f"{path}: not a regular file in its issue folder, not published"
+                for path in self.refused
+            ),
+            *(
+                f"{self.out}: manifest entry {name!r} leads outside the site, ignored"
+                for name in self.report.ignored
+            ),
+        ]
 
     def line(self) -> str:
         """One line for the terminal."""
@@ -100,7 +116,8 @@ def build_archive(
         "issues": {str(e.number): _entry_to_json(e) for e in entries},
         "feed": site.feed.saved,  # filled in while the feed renders, saved after
     }
-    return ArchiveSummary(out, len(shown), publish(out, manifest, units, cache))
+    refused = tuple(str(path) for path in refused_files(root))
+    return ArchiveSummary(out, len(shown), publish(out, manifest, units, cache), refused)
 
 
 def _scan(root: Path, manifest: Manifest) -> tuple[list[Entry], dict[int, Issue]]:
@@ -146,21 +163,8 @@ def _summary(issue: Issue) -> str:
     return issue.preheader or text.opening_words(issue.opening, SUMMARY_COLUMNS)
 
 
-def _issue_files(folder: Path) -> list[str]:
-    """Paths (relative, `/`-separated) of the files an issue folder publishes, in a stable
-    order; names starting with `.` or `_` are skipped, as for sections."""
-    found = []
-    for current, folders, files in os.walk(folder):
-        folders[:] = [name for name in folders if not is_hidden(name)]
-        base = os.path.relpath(current, folder)
-        for name in files:
-            if not is_hidden(name):
-                found.append(name if base == "." else f"{base}/{name}".replace(os.sep, "/"))
-    return sorted(found)
-
-
 def _folder_digest(folder: Path) -> str:
-    return _files_digest([(name, folder / name) for name in _issue_files(folder)])
+    return _files_digest([(name, folder / name) for name in issue_files(folder)])
 
 
 class _SiteRenderer:
@@ -270,7 +274,7 @@ class _SiteRenderer:
             canonical=issue_url(self.config, entry.number),
         )
         files = {f"{entry.number}/index.html": page.encode("utf-8")}
-        for name in _issue_files(folder):
+        for name in issue_files(folder):
             if not name.lower().endswith(".md"):
                 files[f"{entry.number}/{name}"] = (folder / name).read_bytes()
         return files
@@ -361,6 +365,8 @@ def _code_digest() -> str:
         sys.modules[__name__],
         feed,
         markdown,
+        sanitize,
+        files_module,
         text,
         issue_module,
         frontmatter,

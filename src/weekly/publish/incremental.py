@@ -52,6 +52,7 @@ class Report:
     written: tuple[str, ...]
     removed: tuple[str, ...]
     unchanged: int
+    ignored: tuple[str, ...] = ()  # manifest entries pointing outside the output folder
 
 
 def load_manifest(out: Path) -> Manifest:
@@ -66,12 +67,24 @@ def load_manifest(out: Path) -> Manifest:
     return Manifest(units=data["units"], files=data["files"], cache=data["cache"])
 
 
+def inside(out: Path, name: str) -> Path | None:
+    """`out / name` when it stays inside `out` (no `..`, not absolute, no symlink leading
+    out), else None: a manifest is a file anyone could edit, so its names are checked."""
+    parts = Path(name).parts
+    if not name or Path(name).is_absolute() or ".." in parts:
+        return None
+    path = out / name
+    return path if path.resolve().is_relative_to(out.resolve()) else None
+
+
 def publish(out: Path, old: Manifest, units: Iterable[Unit], cache: dict[str, Any]) -> Report:
     """Bring `out` up to date with `units`; nothing is written unless every render succeeded."""
     units = list(units)
     keys = [unit.key for unit in units]
     if len(set(keys)) != len(keys):
         raise ValueError("unit keys must be unique")
+    ignored = sorted(name for name in old.files if inside(out, name) is None)
+    old = _without(old, set(ignored))
     new = Manifest(cache=cache)
     rendered: dict[str, bytes] = {}
     for unit in units:
@@ -91,13 +104,27 @@ def publish(out: Path, old: Manifest, units: Iterable[Unit], cache: dict[str, An
         if previous and previous["sha"] == sha and _intact(out, old, [name]):
             new.files[name] = previous
             continue
-        new.files[name] = {"sha": sha, **_stat(write_file(out / name, content))}
+        target = inside(out, name)
+        if target is None:
+            raise WeeklyError(f"{out / name}: leads outside {out}, not written")
+        new.files[name] = {"sha": sha, **_stat(write_file(target, content))}
         written.append(name)
     removed = sorted(set(old.files) - set(new.files))
     for name in removed:
         _remove(out, name)
-    _save(out, old, new)
-    return Report(tuple(sorted(written)), tuple(removed), len(new.files) - len(written))
+    _save(out, old, new, changed=bool(ignored))
+    unchanged = len(new.files) - len(written)
+    return Report(tuple(sorted(written)), tuple(removed), unchanged, tuple(ignored))
+
+
+def _without(manifest: Manifest, names: set[str]) -> Manifest:
+    """`manifest` with `names` forgotten, and every unit that listed one of them, so those
+    units render again."""
+    if not names:
+        return manifest
+    units = {k: u for k, u in manifest.units.items() if not names & set(u.get("files", []))}
+    files = {k: v for k, v in manifest.files.items() if k not in names}
+    return Manifest(units=units, files=files, cache=manifest.cache)
 
 
 def _check_names(key: str, files: dict[str, bytes], taken: dict[str, bytes]) -> None:
@@ -132,7 +159,9 @@ def _stat(path: Path) -> dict[str, int]:
 
 def _remove(out: Path, name: str) -> None:
     """Delete a file the site no longer has, then any folders that left empty."""
-    path = out / name
+    path = inside(out, name)
+    if path is None:
+        return
     path.unlink(missing_ok=True)
     folder = path.parent
     while folder != out and folder.is_dir() and not any(folder.iterdir()):
@@ -140,8 +169,8 @@ def _remove(out: Path, name: str) -> None:
         folder = folder.parent
 
 
-def _save(out: Path, old: Manifest, new: Manifest) -> None:
-    if (old.units, old.files, old.cache) == (new.units, new.files, new.cache):
+def _save(out: Path, old: Manifest, new: Manifest, *, changed: bool = False) -> None:
+    if not changed and (old.units, old.files, old.cache) == (new.units, new.files, new.cache):
         return
     data = {"format": MANIFEST_FORMAT, "units": new.units, "files": new.files, "cache": new.cache}
     write_file(out / MANIFEST_NAME, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -29,6 +29,7 @@ from weekly.render.inline import inline_css
 from weekly.render.jinja import environment, render
 from weekly.render.mjml import compile_mjml
 from weekly.render.text_part import limit_line_octets, markdown_to_text, opening_words
+from weekly.render.unsafe import unsafe_html_findings
 
 PREHEADER_COLUMNS = 110
 
@@ -142,7 +143,8 @@ def render_issue(
     with watch.stage("premailer"):
         html = inline_css(raw_html)
     with watch.stage("checks"):
-        findings = check_email(subject=subject, html=html, text=text, limits=config.compose)
+        findings = unsafe_html_findings(issue)
+        findings += check_email(subject=subject, html=html, text=text, limits=config.compose)
     composed = Composed(
         number=issue.number,
         subject=subject,

@@ -116,7 +116,7 @@ def test_preview_shows_both_widths_and_dark_mode(browser: Browser, preview_url: 
     page.goto(preview_url, wait_until="load")
     for frame_id, width in (("desktop", 600), ("phone", 375)):
         frame = page.frame_locator(f"#{frame_id}")
-        assert "소넷 4.5" in frame.locator("body").inner_text()
+        assert "소넷 4.5" in frame.locator("body").inner_text().replace("\xa0", " ")
         inner = frame.locator("html").evaluate("html => html.clientWidth")
         assert inner == width, frame_id
     assert "AI 주간 동향 #324" in page.locator("#subject").inner_text()
@@ -149,4 +149,44 @@ def test_preview_follows_an_edited_section_within_two_seconds(
             pass  # the page is reloading
         time.sleep(0.05)
     assert seen_in is not None and seen_in < 2.0, f"updated after {seen_in} s"
+    page.close()
+
+
+LONG_HANGUL = "인공지능모델의안전성평가와규제준비를위한국제공동연구협의체" * 3
+LONG_URL = "https://news.example.com/weekly/archive/2025/10/02/" + "very-long-path-segment_" * 3
+WIDE_TABLE = (
+    "| 모델 | 출시일 | 컨텍스트 | 입력 가격 | 출력 가격 | 벤치마크 점수 | 비고 |\n"
+    "|---|---|---|---|---|---|---|\n"
+    "| 클로드 소넷 4.5 | 2025-09-29 | 200,000 토큰 | 100만 토큰당 3달러 "
+    "| 100만 토큰당 15달러 | SWE-bench 77.2% | 코딩과 에이전트 작업에 강함 |\n"
+    "| GPT 5.2 | 2025-12-11 | 400,000 토큰 | 100만 토큰당 1.75달러 "
+    "| 100만 토큰당 14달러 | 80.0% | 추론 모드 |\n"
+)
+PHONE_SECTION = (
+    f"# 휴대폰에서 넘치는 것들\n\n{LONG_HANGUL[:60]}\n\n"
+    f"<{LONG_URL + 'x' * (120 - len(LONG_URL))}>\n\n" + WIDE_TABLE
+)
+
+
+@pytest.fixture
+def phone_email(newsletter: Path) -> Path:
+    """Issue 324 composed with a section of the things that overflowed a phone."""
+    from weekly.render.compose import compose_to_build
+
+    assert len(LONG_HANGUL[:60]) == 60 and len(LONG_URL + "x" * (120 - len(LONG_URL))) == 120
+    (newsletter / "issues/324/35-phone.md").write_text(PHONE_SECTION, encoding="utf-8")
+    return compose_to_build(newsletter, 324).folder / "email.html"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [320, 375])
+def test_email_fits_a_phone_in_both_schemes(
+    browser: Browser, phone_email: Path, width: int, scheme: str
+) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 800}, color_scheme=scheme)
+    page.goto(phone_email.as_uri(), wait_until="load")
+    assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
+    assert LONG_HANGUL[:20] in page.locator("body").inner_text().replace("\n", "")
+    sizes = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert sizes == [width, width], f"{scheme} at {width} px: scrollWidth {sizes[0]}"
     page.close()

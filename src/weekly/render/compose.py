@@ -23,6 +23,7 @@ from weekly.errors import CheckFailed
 from weekly.files import replace_folder
 from weekly.placeholders import placeholder
 from weekly.project import build_dir, chosen_issue_number, issue_dir
+from weekly.render.breaks import breakable_html
 from weekly.render.checks import check_email
 from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, Composed
 from weekly.render.inline import inline_css
@@ -108,8 +109,8 @@ def render_issue(
     language = config.newsletter.language
     view_url = issue_url(config, issue.number)
     with watch.stage("markdown"):
-        lead_html = to_html(issue.lead, image_base=view_url) if issue.lead else ""
-        html_bodies = [to_html(s.body, image_base=view_url) for s in issue.sections]
+        lead_html = breakable_html(to_html(issue.lead, image_base=view_url)) if issue.lead else ""
+        html_bodies = [breakable_html(to_html(s.body, image_base=view_url)) for s in issue.sections]
     with watch.stage("text"):
         lead_text = markdown_to_text(issue.lead) if issue.lead else ""
         text_bodies = [markdown_to_text(s.body) for s in issue.sections]

@@ -16,6 +16,7 @@ import jinja2
 from weekly.errors import TemplateError, WeeklyError, decode_utf8
 from weekly.l10n import long_date, translations
 from weekly.project import TEMPLATES_DIR
+from weekly.render.breaks import title_html
 from weekly.render.text_part import underline, wrap
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -40,6 +41,7 @@ def environment(root: Path, language: str) -> jinja2.Environment:
     env.filters["long_date"] = lambda date: long_date(date, language)
     env.filters["wrap"] = wrap
     env.filters["underline"] = underline
+    env.filters["phone_title"] = title_html
     return env
 
 

@@ -190,3 +190,49 @@ def test_email_fits_a_phone_in_both_schemes(
     sizes = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert sizes == [width, width], f"{scheme} at {width} px: scrollWidth {sizes[0]}"
     page.close()
+
+
+CONTRAST = """selector => {
+  const rgb = value => value.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => {
+    const linear = c => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  };
+  const element = document.querySelector(selector);
+  let back = element;
+  while (back && rgb(getComputedStyle(back).backgroundColor).length === 4
+         && rgb(getComputedStyle(back).backgroundColor)[3] === 0) back = back.parentElement;
+  const fore = luminance(rgb(getComputedStyle(element).color));
+  const ground = luminance(rgb(getComputedStyle(back || document.body).backgroundColor));
+  return (Math.max(fore, ground) + 0.05) / (Math.min(fore, ground) + 0.05);
+}"""
+READ_TEXTS = {
+    "body text": ".section p",
+    "lead": ".lead p",
+    "section heading": ".section h2",
+    "title": ".masthead .title",
+    "link": ".section a",
+    "newsletter name": ".masthead .brand",
+    "dateline": ".masthead .dateline",
+    "footer": ".footer p",
+    "view in browser": ".toplink a",
+}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_email_text_meets_wcag_aa_contrast_in_both_schemes(
+    browser: Browser, newsletter: Path, scheme: str
+) -> None:
+    from weekly.render.compose import compose_to_build
+
+    email = compose_to_build(newsletter, 324).folder / "email.html"
+    page = browser.new_page(viewport=PHONE, color_scheme=scheme)
+    page.goto(email.as_uri(), wait_until="load")
+    ratios = {name: page.evaluate(CONTRAST, selector) for name, selector in READ_TEXTS.items()}
+    assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
+    colours = {
+        name: page.eval_on_selector(READ_TEXTS[name], "e => getComputedStyle(e).color")
+        for name in ("newsletter name", "dateline", "title", "body text")
+    }
+    assert len(set(colours.values())) == 4, f"the masthead lost its hierarchy: {colours}"
+    page.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lxml.html
+import pytest
 
 from weekly.render.breaks import NBSP, breakable_html, title_html
 from weekly.render.compose import compose_to_build
@@ -46,3 +47,40 @@ def test_only_the_html_gets_breaks(newsletter: Path) -> None:
     html = (folder / "email.html").read_text(encoding="utf-8")
     assert RUN in text and "\u200b" not in text
     assert RUN not in html and RUN[:4] + "<wbr>" in html
+
+
+def write_png(path: Path, size: tuple[int, int]) -> None:
+    from PIL import Image
+
+    Image.new("RGB", size, "#4f46e5").save(path)
+
+
+def test_images_get_their_real_size_and_2x_files_half(newsletter: Path) -> None:
+    folder = newsletter / "issues/324"
+    write_png(folder / "chart@2x.png", (400, 300))
+    write_png(folder / "small.png", (120, 80))
+    (folder / "35-images.md").write_text(
+        "# 그림\n\n![두 배 그림](chart@2x.png)\n\n![작은 그림](small.png)\n", "utf-8"
+    )
+    document = lxml.html.fromstring(
+        (compose_to_build(newsletter, 324).folder / "email.html").read_bytes()
+    )
+    sizes = {img.get("alt"): (img.get("width"), img.get("height")) for img in document.iter("img")}
+    assert sizes["두 배 그림"] == ("200", "150")
+    assert sizes["작은 그림"] == ("120", "80")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"), [(None, "no such file"), (b"not a png", "not a readable image")]
+)
+def test_a_missing_or_broken_image_is_an_error_naming_file_and_line(
+    newsletter: Path, run_weekly, content: bytes | None, problem: str
+) -> None:
+    folder = newsletter / "issues/324"
+    if content is not None:
+        (folder / "broken.png").write_bytes(content)
+    (folder / "35-images.md").write_text("# 그림\n\n문단\n\n![깨진 그림](broken.png)\n", "utf-8")
+    result = run_weekly("compose", "324")
+    assert result.exit_code == 1
+    assert f"35-images.md:5: image broken.png: {problem}" in result.output
+    assert "Traceback" not in result.output

@@ -33,7 +33,11 @@ def test_images_have_alt_and_scale(composed) -> None:
     for img in images:
         assert img.get("alt", "").strip(), lxml.html.tostring(img)
         assert img.get("src", "").startswith("https://news.example.com/weekly/324/")
-        assert "max-width:100%" in img.get("style", "").replace(" ", "")
+        width, height = int(img.get("width")), int(img.get("height"))
+        assert (width, height) == (544, 233), "560 x 240 file scaled to the 544 px column"
+        style = img.get("style", "").replace(" ", "")
+        # Fluid up to its own width: a percentage width does not widen a table cell on a phone.
+        assert "width:100%" in style and f"max-width:{width}px" in style
 
 
 def test_layout_tables_are_presentational(composed) -> None:
@@ -68,11 +72,17 @@ def test_header_footer_and_placeholders(composed) -> None:
     assert links["웹에서 보기"] == "https://news.example.com/weekly/324/"
 
 
-def test_hidden_preheader(composed) -> None:
-    body = composed.find("body")
-    first = body[0]
-    assert "display:none" in first.get("style", "").replace(" ", "")
-    assert first.text_content().startswith("코딩 에이전트부터 영상 생성")
+def test_hidden_preheader_is_padded_and_not_low_contrast(composed) -> None:
+    (preheader,) = composed.find_class("preheader")
+    style = preheader.get("style", "").replace(" ", "")
+    assert "display:none" in style and "color" not in style
+    body_text = composed.find("body").text_content().lstrip()
+    assert body_text.startswith("코딩 에이전트부터 영상 생성"), "the inbox preview starts here"
+    words = "코딩 에이전트부터 영상 생성, 캘리포니아의 새 AI 법까지 이번 주 소식을 한눈에"
+    text = preheader.text_content()
+    assert text.startswith(words)
+    filler = text.removeprefix(words)
+    assert len(filler) >= 200 and set(filler) == {"\u034f", "\u200c", "\u00a0"}
 
 
 def test_nothing_remote_but_links_and_images(composed, newsletter: Path) -> None:

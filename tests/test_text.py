@@ -78,7 +78,7 @@ def test_lists_quotes_headings_tables() -> None:
     )
     assert text == (
         "작은 제목\n---------\n\n- 하나\n- 둘\n  - 셋\n\n3. 셋째\n4. 넷째\n\n> 인용문\n\n"
-        "가 | 나\n1 | 2\n\n    code  line"
+        "가 | 나\n---+---\n1  | 2\n\n    code  line"
     )
 
 
@@ -101,3 +101,23 @@ def test_composed_text_part(newsletter: Path) -> None:
     assert "서울특별시 중구 세종대로 110, 04524" in lines
     assert "웹에서 보기: https://news.example.com/weekly/324/" in lines
     assert "<" not in text  # made from Markdown, not from HTML
+
+
+def test_table_columns_line_up_by_display_width() -> None:
+    text = markdown_to_text(
+        "| 모델 | 가격 |\n|---|---|\n| 클로드 소넷 4.5 | 3달러 |\n| GPT 5.2 | 1.75 |\n"
+    )
+    lines = text.splitlines()
+    assert lines[1].startswith("-") and "-+-" in lines[1]
+    bars = {display_width(line.split("|")[0]) for line in lines if "|" in line}
+    assert bars == {display_width("클로드 소넷 4.5 ")}, text
+
+
+def test_a_table_wider_than_the_text_becomes_one_block_per_row() -> None:
+    head = "| 모델 | 출시일 | 컨텍스트 | 입력 가격 | 출력 가격 | 비고 |\n" + "|---" * 6 + "|\n"
+    row = "| 클로드 소넷 4.5 | 2025-09-29 | 200,000 토큰 | 100만 토큰당 3달러 | 15달러 | 코딩 |\n"
+    text = markdown_to_text(head + row + row.replace("클로드 소넷 4.5", "GPT 5.2"))
+    blocks = text.split("\n\n")
+    assert blocks[0].splitlines()[:2] == ["모델: 클로드 소넷 4.5", "출시일: 2025-09-29"]
+    assert blocks[1].startswith("모델: GPT 5.2")
+    assert all(display_width(line) <= 72 for line in text.splitlines())

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from weekly.config import Config, issue_url, load_config
-from weekly.content.issue import Issue, read_issue
+from weekly.content.issue import ISSUE_FILE, Issue, read_issue
 from weekly.content.markdown import to_html
 from weekly.errors import CheckFailed
 from weekly.files import replace_folder
@@ -26,6 +26,7 @@ from weekly.project import build_dir, chosen_issue_number, issue_dir
 from weekly.render.breaks import breakable_html
 from weekly.render.checks import check_email
 from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, Composed
+from weekly.render.images import ImageSizes
 from weekly.render.inline import inline_css
 from weekly.render.jinja import environment, render
 from weekly.render.mjml import compile_mjml
@@ -109,8 +110,11 @@ def render_issue(
     language = config.newsletter.language
     view_url = issue_url(config, issue.number)
     with watch.stage("markdown"):
-        lead_html = breakable_html(to_html(issue.lead, image_base=view_url)) if issue.lead else ""
-        html_bodies = [breakable_html(to_html(s.body, image_base=view_url)) for s in issue.sections]
+        head = issue.folder / ISSUE_FILE
+        lead_html = _email_html(issue.lead, view_url, ImageSizes(issue.folder, head))
+        html_bodies = [
+            _email_html(s.body, view_url, ImageSizes(issue.folder, s.path)) for s in issue.sections
+        ]
     with watch.stage("text"):
         lead_text = markdown_to_text(issue.lead) if issue.lead else ""
         text_bodies = [markdown_to_text(s.body) for s in issue.sections]
@@ -156,6 +160,13 @@ def render_issue(
         findings=findings,
     )
     return dataclasses.replace(composed, meta=_meta(issue, composed))
+
+
+def _email_html(markdown: str, view_url: str, sizes: ImageSizes) -> str:
+    """A lead or section body as email HTML: images sized, long runs breakable on a phone."""
+    if not markdown:
+        return ""
+    return breakable_html(sizes.apply(to_html(markdown, image_base=view_url), view_url))
 
 
 def _preheader_from(issue: Issue) -> str:

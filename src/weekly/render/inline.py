@@ -13,7 +13,9 @@ def inline_css(html: str) -> str:
     """Move `<style>` rules onto the elements; `@media` rules (phones, dark mode) stay in `<style>`.
 
     Network is off so a stray remote stylesheet fails loudly instead of being fetched, and
-    `!important` is kept because the dark-mode rules need it to beat the inlined light colours.
+    `!important` is kept because the dark-mode rules need it to beat the inlined light colours,
+    and CSS `width`/`height` never become attributes: `height="auto"` is invalid, and either
+    would replace the real pixel size an image carries for Outlook.
     """
     inliner = Premailer(
         html,
@@ -22,6 +24,7 @@ def inline_css(html: str) -> str:
         strip_important=False,
         keep_style_tags=False,
         disable_validation=True,
+        disable_basic_attributes=["width", "height"],
         cssutils_logging_level=logging.CRITICAL,
     )
     out = str(inliner.transform(pretty_print=False))

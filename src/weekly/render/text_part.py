@@ -153,11 +153,27 @@ class _Renderer:
         return ("\n" if tight else "\n\n").join(items)
 
     def table(self, node: SyntaxTreeNode, width: int) -> str:
-        rows = []
-        for row in _descendants(node, "tr"):
-            cells = [self.inline(cell) for cell in row.children]
-            rows.append(wrap(" | ".join(cells), width))
-        return "\n".join(rows)
+        """Columns padded by display width (Hangul counts two) when the table fits `width`;
+        otherwise one `header: value` block per row, which any width can show."""
+        rows = [
+            [" ".join(self.inline(cell).split()) for cell in row.children]
+            for row in _descendants(node, "tr")
+        ]
+        if not rows:
+            return ""
+        header, body = rows[0], rows[1:]
+        columns = [max(display_width(row[i]) for row in rows) for i in range(len(header))]
+        if sum(columns) + 3 * (len(columns) - 1) <= width:
+            lines = [" | ".join(_pad(c, w) for c, w in zip(r, columns, strict=True)) for r in rows]
+            rule = "-+-".join("-" * w for w in columns)
+            return "\n".join(line.rstrip() for line in [lines[0], rule, *lines[1:]])
+        blocks = [
+            "\n".join(
+                wrap(f"{name}: {value}", width) for name, value in zip(header, row, strict=True)
+            )
+            for row in body
+        ]
+        return "\n\n".join(blocks)
 
     def inline(self, node: SyntaxTreeNode) -> str:
         """The text of an inline run: markup dropped, links as `text [n]`."""
@@ -185,6 +201,11 @@ class _Renderer:
         if not self.with_refs or not href or label.strip() == href:
             return label
         return f"{label.rstrip()}{_GLUE}[{self.refs.number(href)}]"
+
+
+def _pad(text: str, columns: int) -> str:
+    """`text` followed by spaces up to `columns` display columns."""
+    return text + " " * (columns - display_width(text))
 
 
 def _inline_children(node: SyntaxTreeNode) -> list[SyntaxTreeNode]:

@@ -3,6 +3,8 @@ so an editor learns that a pasted `<script>` or `onerror=` was dropped (an error
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from weekly.content.issue import ISSUE_FILE, Issue
 from weekly.content.markdown import removed_html
 from weekly.render.checks import Finding
@@ -19,20 +21,22 @@ def unsafe_html_findings(issue: Issue) -> list[Finding]:
         removed = removed_html(body)
         if not removed:
             continue
-        lines = path.read_text(encoding="utf-8").splitlines()
         start = 0
         for body_line, removal in removed:
-            line = _line_of(lines, removal.snippet, start) or first_line + body_line
+            line = line_in(path, removal.snippet, start) or first_line + body_line
             start = line - 1
             findings.append(Finding(CHECK, f"{path}:{line}: removed {removal.what}"))
     return findings
 
 
-def _line_of(lines: list[str], snippet: str, start: int) -> int | None:
-    """The 1-based line at or after `start` where `snippet`'s first line appears."""
+def line_in(path: Path, snippet: str, start: int) -> int | None:
+    """The 1-based line of `path`, at or after line `start` + 1, where `snippet`'s first line
+    appears (the Markdown body has lost its front matter and title, so its lines are not the
+    file's)."""
     needle = snippet.strip().splitlines()[0] if snippet.strip() else ""
     if not needle:
         return None
+    lines = path.read_text(encoding="utf-8").splitlines()
     for index in range(start, len(lines)):
         if needle in lines[index]:
             return index + 1

@@ -102,9 +102,13 @@ _SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.-]*):", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x20]+")
 
 
+_IMAGE_WITHOUT_SOURCE = re.compile(r"<img\b(?![^>]*\ssrc=)[^>]*>")
+
+
 def clean(html: str) -> str:
-    """`html` with everything outside the allow-list removed."""
-    return nh3.clean(
+    """`html` with everything outside the allow-list removed (an image whose URL was refused
+    goes too: an `<img>` without `src` is invalid HTML)."""
+    cleaned = nh3.clean(
         html,
         tags=set(TAGS),
         clean_content_tags=set(DROPPED_WITH_CONTENT),
@@ -115,6 +119,7 @@ def clean(html: str) -> str:
         link_rel=None,
         strip_comments=True,
     )
+    return _IMAGE_WITHOUT_SOURCE.sub("", cleaned)
 
 
 def url_allowed(url: str) -> bool:

@@ -238,7 +238,7 @@ def test_symlinks_in_an_issue_folder_are_refused_by_name(
     result = run_weekly("archive")
     assert result.exit_code == 0, result.output
     for name in ("leak.txt", "more"):
-        assert f"Warning: {folder / name}: not a regular file" in result.output
+        assert f"warning: {folder / name}: not a regular file" in result.output
     site = newsletter / "site"
     published = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
     assert "324/sora-timeline.png" in published
@@ -246,3 +246,16 @@ def test_symlinks_in_an_issue_folder_are_refused_by_name(
     contents = b"".join(p.read_bytes() for p in site.rglob("*") if p.is_file())
     assert b"not for the web" not in contents and b"private" not in contents
     assert not any(os.path.islink(p) for p in site.rglob("*"))
+
+
+def test_a_symlinked_section_file_is_an_error_naming_it(
+    newsletter: Path, run_weekly: Run, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.md"
+    secret.write_text("# 비밀\n\n공개되면 안 되는 글\n", encoding="utf-8")
+    (newsletter / "issues/324/35-linked.md").symlink_to(secret)
+    for command in (("compose", "324"), ("archive",)):
+        result = run_weekly(*command)
+        assert result.exit_code == 1
+        assert "35-linked.md: a symlink: issue files must be regular files" in result.output
+    assert not (newsletter / "site").exists() and not (newsletter / "build/324").exists()

@@ -23,7 +23,7 @@ def archive(out: Path | None, drafts: bool, root: Path) -> None:
 
     summary = build_archive(root, out, drafts=drafts)
     for warning in summary.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(f"warning: {warning}", err=True)
     click.echo(summary.line())
 
 

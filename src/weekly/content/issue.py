@@ -95,6 +95,9 @@ def is_hidden(name: str) -> bool:
 
 
 def _read_text(path: Path) -> str:
+    if path.is_symlink():
+        # A link could pull any file on the machine into the email and the public archive.
+        raise IssueError(path, "a symlink: issue files must be regular files in the folder")
     try:
         data = path.read_bytes()
     except IsADirectoryError:

@@ -1,0 +1,105 @@
+"""`weekly import` of text copied out of web pages: one paragraph a line, headline-shaped
+headings, a summary list and the page's leftovers at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+from weekly.content.issue import Issue, read_issue
+
+from .conftest import REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "import"
+
+
+def imported_strictly(
+    newsletter: Path, run_weekly: Callable[..., Result], *args: str
+) -> tuple[Issue, Result]:
+    """Import, then `compose --strict` the new issue and check it reports 0 warnings."""
+    result = run_weekly("import", *args)
+    assert result.exit_code == 0, result.output
+    issue = read_issue(newsletter / result.stdout.split()[1].rstrip("/"))
+    composed = run_weekly("compose", str(issue.number), "--strict")
+    assert composed.exit_code == 0, composed.output
+    assert " 0 warnings " in composed.stdout
+    return issue, result
+
+
+def notes(result: Result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("note:")]
+
+
+def test_one_paragraph_a_line(newsletter: Path, run_weekly: Callable[..., Result]) -> None:
+    issue, result = imported_strictly(newsletter, run_weekly, str(FIXTURES / "web-copy.txt"))
+    assert issue.title == "AI 업계 주간 정리: 겨울의 문턱에서"
+    assert issue.date == dt.date(2025, 12, 12)
+    assert issue.lead.split("\n\n") == [
+        "이번 주에는 큰 회사들이 연달아 새 모델을 발표하면서 업계의 관심이 한곳에 쏠렸습니다.",
+        "아래에서 무엇이 나왔고 무엇이 달라질지 차례로 살펴봅니다.",
+        "**3줄 요약**",
+        "- 두 회사가 같은 주에 새 모델을 내놓았습니다.\n"
+        "- 작은 모델도 특정 작업에서는 큰 모델과 겨룰 만해졌습니다.\n"
+        "- 에이전트 도구가 사무실 업무로 들어오고 있습니다.",
+    ]
+    assert [s.title for s in issue.sections] == [
+        "새 모델의 등장: 판도는 바뀔까?",
+        "작은 모델이 새 시대를 열다",
+        "마치며: 승자는 누구일까?",
+    ]
+    first, second, last = issue.sections
+    assert len(first.body.split("\n\n")) == 2
+    assert second.body.startswith("가중치를 공개한 작은 모델들이")
+    assert last.body.endswith("계속 지켜봐 주시기 바랍니다.")
+    assert all("댓글" not in s.body and "Comments" not in s.body for s in issue.sections)
+    assert notes(result) == [
+        "note: dropped page leftovers at the end: Comments | "
+        "댓글 기능이 준비 중입니다. (Coming Soon) | 곧 의견을 남기실 수 있습니다."
+    ]
+
+
+def test_the_same_text_with_blank_lines(
+    newsletter: Path, run_weekly: Callable[..., Result], tmp_path: Path
+) -> None:
+    lines = (FIXTURES / "web-copy.txt").read_text("utf-8").split("\n")
+    spaced = tmp_path / "spaced.txt"
+    spaced.write_text("\n\n".join(lines), "utf-8")
+    issue, _ = imported_strictly(newsletter, run_weekly, str(spaced))
+    assert [s.title for s in issue.sections] == [
+        "새 모델의 등장: 판도는 바뀔까?",
+        "작은 모델이 새 시대를 열다",
+        "마치며: 승자는 누구일까?",
+    ]
+    assert "**3줄 요약**" in issue.lead
+
+
+def test_english_prompts_and_an_empty_heading(
+    newsletter: Path, run_weekly: Callable[..., Result]
+) -> None:
+    source = FIXTURES / "web-copy-english.txt"
+    issue, result = imported_strictly(newsletter, run_weekly, str(source))
+    assert (issue.title, issue.date) == ("Small models, big week", dt.date(2025, 12, 19))
+    assert issue.lead.endswith(
+        "**Key points**\n\n- Open weights keep closing the gap.\n"
+        "- Agents moved from demos to office work."
+    )
+    assert [s.title for s in issue.sections] == ["What changed?", "Agents at work: a first look"]
+    assert notes(result) == [
+        "note: dropped page leftovers at the end: Leave a comment | Share | Subscribe now",
+        "note: line 14: dropped “Photos from the launch”: no text under it",
+    ]
+
+
+def test_bold_headings_still_cut_sections(
+    newsletter: Path, run_weekly: Callable[..., Result]
+) -> None:
+    issue, result = imported_strictly(newsletter, run_weekly, str(FIXTURES / "bold.txt"))
+    assert [s.title for s in issue.sections] == [
+        "오픈소스 모델, 상위권에 오르다",
+        "데이터센터 전력 문제",
+        "참고 자료",
+    ]
+    assert notes(result) == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
 
 from click.testing import Result
@@ -103,3 +105,69 @@ def test_bold_headings_still_cut_sections(
         "참고 자료",
     ]
     assert notes(result) == []
+
+
+class _Headings(HTMLParser):
+    """The levels of h1-h6 in a page, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.levels: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+            self.levels.append(int(tag[1]))
+
+
+def heading_levels(html: str) -> list[int]:
+    scan = _Headings()
+    scan.feed(html)
+    return scan.levels
+
+
+def assert_no_level_skipped(levels: list[int]) -> None:
+    assert levels[0] == 1, levels
+    for before, after in pairwise(levels):
+        assert after <= before + 1, levels
+
+
+def test_hugo_introduction_becomes_the_lead_and_no_level_is_skipped(
+    newsletter: Path, run_weekly: Callable[..., Result]
+) -> None:
+    source = FIXTURES / "hugo-intro.md"
+    issue, result = imported_strictly(newsletter, run_weekly, str(source))
+    assert (issue.title, issue.date) == ("에이전트를 일터에 들이기", dt.date(2025, 12, 18))
+    assert issue.lead.split("\n\n") == [
+        "**이번 주를 여는 이야기**",
+        "올해 마지막 달, 여러 회사가 에이전트를 실제 업무에 붙이기 시작했습니다.",
+        "무엇이 잘 되었고 무엇이 막혔는지 두 가지 사례로 나눠 살펴봅니다.",
+    ]
+    assert [s.title for s in issue.sections] == ["고객 지원에 들어간 에이전트", "사내 문서 검색"]
+    assert notes(result) == [
+        "note: line 5: “이번 주를 여는 이야기” introduces the sections: it is the lead"
+    ]
+    email = (newsletter / "build/325/email.html").read_text("utf-8")
+    assert heading_levels(email) == [1, 2, 3, 3, 4, 2, 3]
+    assert_no_level_skipped(heading_levels(email))
+    text = (newsletter / "build/325/email.txt").read_text("utf-8")
+    assert "잘 된 점\n~~~~~~~~" in text
+    assert "규정이 먼저\n^^^^^^^^^^^" in text
+    archived = run_weekly("archive", "--drafts")
+    assert archived.exit_code == 0, archived.output
+    page = (newsletter / "site/325/index.html").read_text("utf-8")
+    assert heading_levels(page) == [1, 2, 3, 3, 4, 2, 3]
+    assert_no_level_skipped(heading_levels(page))
+
+
+def test_an_introduction_by_name_leaves_its_heading_out(
+    newsletter: Path, run_weekly: Callable[..., Result], tmp_path: Path
+) -> None:
+    article = tmp_path / "intro.md"
+    article.write_text(
+        "# 짧은 호\n\n2025-12-20\n\n## 들어가며\n\n인사말입니다.\n\n"
+        "## 첫 소식\n\n첫 소식의 본문입니다.\n\n## 둘째 소식\n\n둘째 소식의 본문입니다.\n",
+        "utf-8",
+    )
+    issue, _ = imported_strictly(newsletter, run_weekly, str(article))
+    assert issue.lead == "인사말입니다."
+    assert [s.title for s in issue.sections] == ["첫 소식", "둘째 소식"]

@@ -41,6 +41,11 @@ _BOLD_LINE = re.compile(r"^\s*\*\*(?P<title>[^*\s](?:.*?[^*\s])?)\*\*\s*:?\s*$")
 _ATX = re.compile(r"^#{1,6}(?:\s|$)")
 _NUMBER = re.compile(r"#(\d+)")
 _NUMBER_PREFIX = re.compile(r"^[^#]{0,40}?#\d+\s*[-–—:|·]\s*(?=\S)")
+_INTRODUCTION = re.compile(
+    r"^(?:들어가며|들어가기|시작하며|시작하기 전에|머리말|서문|프롤로그|인트로|"
+    r"intro(?:duction)?|preface|foreword|prologue|before we start)[.:!]?$",
+    re.IGNORECASE,
+)
 _REFERENCE_USE = re.compile(r"\[([^\]]+)\]")
 
 
@@ -129,20 +134,48 @@ def _read_markdown(
     lead_text = "\n".join(lead)
     if date is None:
         date, lead_text = _find_date(path, lead, offset + body_start)
-    return _article(
+    parts = [
+        Part(h.title, _with_definitions("\n".join(body), definitions), offset + h.start + 1)
+        for h, body in sections
+    ]
+    lead_text, parts, notes = _introduction(_with_definitions(lead_text, definitions), parts)
+    article = _article(
         path,
         MARKDOWN,
         given,
         matter.key_lines.get("title", offset + body_start),
         date,
-        _with_definitions(lead_text, definitions),
-        [
-            Part(h.title, _with_definitions("\n".join(body), definitions), offset + h.start + 1)
-            for h, body in sections
-        ],
+        lead_text,
+        parts,
         _carried(path, matter),
         tuple(k for k in matter.values if k not in ISSUE_KEYS),
     )
+    return dataclasses.replace(article, notes=notes)
+
+
+def _introduction(lead: str, parts: list[Part]) -> tuple[str, list[Part], tuple[str, ...]]:
+    """With no lead of its own, a first section that only sets the scene becomes the lead: one
+    named as an introduction, or one shorter than every other section and without the
+    sub-headings a later one has. Its heading stays as the lead's first line unless it only
+    says "introduction"."""
+    if lead.strip() or len(parts) < 2:
+        return lead, parts, ()
+    first, rest = parts[0], parts[1:]
+    named = _INTRODUCTION.match(first.title) is not None
+    scene = (
+        not _has_headings(first.body)
+        and any(_has_headings(part.body) for part in rest)
+        and all(len(first.body) < len(part.body) for part in rest)
+    )
+    if not (named or scene):
+        return lead, parts, ()
+    text = first.body if named else f"**{first.title}**\n\n{first.body}"
+    note = f"line {first.line}: “{first.title}” introduces the sections: it is the lead"
+    return text, rest, (note,)
+
+
+def _has_headings(markdown: str) -> bool:
+    return any(token.type == "heading_open" for token in parser().parse(markdown))
 
 
 def _carried(path: Path, matter: FrontMatter) -> dict[str, Any]:

@@ -243,7 +243,7 @@ class _SiteRenderer:
         return render(
             self.env,
             f"{SITE_TEMPLATES}/content.html",
-            lead=Markup(markdown.to_html(issue.lead, image_base=image_base)),
+            lead=Markup(markdown.to_html(issue.lead, image_base=image_base, top=2)),
             sections=[
                 {
                     "title": section.title,

@@ -107,10 +107,10 @@ def render_issue(
     language = config.newsletter.language
     view_url = issue_url(config, issue.number)
     with watch.stage("markdown"):
-        lead_html = to_html(issue.lead, image_base=view_url) if issue.lead else ""
+        lead_html = to_html(issue.lead, image_base=view_url, top=2) if issue.lead else ""
         html_bodies = [to_html(s.body, image_base=view_url) for s in issue.sections]
     with watch.stage("text"):
-        lead_text = markdown_to_text(issue.lead) if issue.lead else ""
+        lead_text = markdown_to_text(issue.lead, top=2) if issue.lead else ""
         text_bodies = [markdown_to_text(s.body) for s in issue.sections]
         preheader = issue.preheader or _preheader_from(issue)
     sections = [

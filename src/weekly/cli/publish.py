@@ -21,7 +21,10 @@ def archive(out: Path | None, drafts: bool, root: Path) -> None:
     """Build the web archive of published issues; only what changed is rewritten."""
     from weekly.publish.archive import build_archive
 
-    click.echo(build_archive(root, out, drafts=drafts).line())
+    summary = build_archive(root, out, drafts=drafts)
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(summary.line())
 
 
 COMMANDS = (archive,)

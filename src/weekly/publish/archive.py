@@ -30,6 +30,7 @@ from weekly.project import SITE_DIR, TEMPLATES_DIR, issue_dir, issue_numbers
 from weekly.publish import feed
 from weekly.publish.feed import FeedEntries, atom_time
 from weekly.publish.incremental import Manifest, Report, Unit, digest, load_manifest, publish
+from weekly.publish.order import out_of_order
 from weekly.render import jinja as templates_module
 from weekly.render import text_part as text
 from weekly.render.jinja import BUILTIN_DIR, environment, render
@@ -57,6 +58,7 @@ class ArchiveSummary:
     out: Path
     issues: int
     report: Report
+    warnings: tuple[str, ...] = ()
 
     def line(self) -> str:
         """One line for the terminal."""
@@ -100,7 +102,8 @@ def build_archive(
         "issues": {str(e.number): _entry_to_json(e) for e in entries},
         "feed": site.feed.saved,  # filled in while the feed renders, saved after
     }
-    return ArchiveSummary(out, len(shown), publish(out, manifest, units, cache))
+    warnings = out_of_order([(e.number, e.date) for e in shown])
+    return ArchiveSummary(out, len(shown), publish(out, manifest, units, cache), warnings)
 
 
 def _scan(root: Path, manifest: Manifest) -> tuple[list[Entry], dict[int, Issue]]:

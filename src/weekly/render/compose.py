@@ -23,7 +23,7 @@ from weekly.errors import CheckFailed
 from weekly.files import replace_folder
 from weekly.placeholders import placeholder
 from weekly.project import build_dir, chosen_issue_number, issue_dir
-from weekly.render.checks import check_email
+from weekly.render.checks import check_content, check_email
 from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, Composed
 from weekly.render.inline import inline_css
 from weekly.render.jinja import environment, render
@@ -143,6 +143,7 @@ def render_issue(
         html = inline_css(raw_html)
     with watch.stage("checks"):
         findings = check_email(subject=subject, html=html, text=text, limits=config.compose)
+        findings += check_content(issue)
     composed = Composed(
         number=issue.number,
         subject=subject,

@@ -15,6 +15,7 @@ from weekly.content.dates import DATE_LINE
 MAX_PLAIN_HEADING = 50
 
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•●▪◦·]|\d{1,3}[.)])\s")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _BULLET = re.compile(r"^(\s*)[•●▪◦·]\s+")
 #: A line ends a sentence (not a headline) with one of these.
 _SENTENCE_END = (".", "。", "…", ";", ",")
@@ -49,7 +50,8 @@ def drop_leftovers(lines: list[str]) -> list[str]:
         text = lines[index].strip()
         if not text:
             continue
-        if not _LEFTOVER.match(text.strip("*_ ")):
+        text = _LINK.sub(r"\1", text).strip("*_ ")
+        if not _LEFTOVER.match(text):
             break
         dropped.insert(0, text)
         lines[index] = ""

@@ -171,3 +171,17 @@ def test_an_introduction_by_name_leaves_its_heading_out(
     issue, _ = imported_strictly(newsletter, run_weekly, str(article))
     assert issue.lead == "인사말입니다."
     assert [s.title for s in issue.sections] == ["첫 소식", "둘째 소식"]
+
+
+def test_a_greeting_without_a_period_is_not_a_heading(
+    newsletter: Path, run_weekly: Callable[..., Result], tmp_path: Path
+) -> None:
+    article = tmp_path / "greeting.txt"
+    article.write_text(
+        "인사로 여는 호\n2025-12-26\n안녕하세요\n올해 마지막 소식을 짧게 전합니다.\n"
+        "새 해를 열다\n내년에 달라질 일들을 세 가지로 정리했습니다. 차례로 읽어 보세요.\n",
+        "utf-8",
+    )
+    issue, _ = imported_strictly(newsletter, run_weekly, str(article))
+    assert issue.lead == "안녕하세요\n\n올해 마지막 소식을 짧게 전합니다."
+    assert [s.title for s in issue.sections] == ["새 해를 열다"]

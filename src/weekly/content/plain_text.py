@@ -17,10 +17,11 @@ MAX_PLAIN_HEADING = 50
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•●▪◦·]|\d{1,3}[.)])\s")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _BULLET = re.compile(r"^(\s*)[•●▪◦·]\s+")
-#: A line ends a sentence (not a headline) with one of these.
-_SENTENCE_END = (".", "。", "…", ";", ",")
-#: Headline shapes that are only headings when a longer paragraph follows.
-_HEADLINE_END = ("?", "!", "？", "！", "다", "요", ":")
+#: A line ends a sentence (not a headline) with one of these: punctuation, or a polite Korean
+#: ending written without its period (`안녕하세요`, `시작합니다`).
+_SENTENCE_END = (".", "。", "…", ";", ",", "요", "니다")
+#: Headline shapes (`…바뀔까?`, `새 시대를 열다`) that are headings only before a longer paragraph.
+_HEADLINE_END = ("?", "!", "？", "！", "다", ":")
 #: Lines a web page leaves at the end of an article: comment boxes, share and subscribe prompts.
 _LEFTOVER = re.compile(
     r"^(?:\d+\s*)?(?:comments?|댓글(?:\s*\d+\s*개?)?|leave an? (?:comment|reply)|"

@@ -181,3 +181,18 @@ def test_a_wrong_file_is_one_line(
     assert result.stderr.startswith(f"Error: {wrong}: {message}")
     assert result.stderr.count("\n") == 1
     assert _tree(empty) == {}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--from", "ghost", "--date", "2025-12-01"],
+        ["--base-url", "https://blog.example.com"],
+    ],
+)
+def test_options_that_do_not_go_together(
+    empty: Path, run_weekly: Callable[..., Result], args: list[str]
+) -> None:
+    result = run_weekly("import", str(EXPORTS / "ghost.json"), *args)
+    assert result.exit_code == 2
+    assert _tree(empty) == {}

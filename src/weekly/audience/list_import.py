@@ -12,9 +12,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from email_validator import EmailNotValidError
-
-from weekly.addresses import normalise
 from weekly.errors import LocatedError, decode_utf8
 from weekly.files import write_file
 from weekly.project import KNOWN_COLUMNS, SUBSCRIBED
@@ -68,6 +65,10 @@ class ListImport:
 def import_list(source: Path, service: str, target: Path, *, force: bool) -> ListImport:
     """Read every row of the export at `source`, then write `target` in one step; a person
     listed more than once keeps their worst status, so a later row never resubscribes them."""
+    from email_validator import EmailNotValidError  # not at import: the CLI names SERVICES
+
+    from weekly.addresses import normalise
+
     if target.exists() and not force:
         raise LocatedError(target, "already exists: pass --force to replace it")
     mapper = _MAPPERS[service]

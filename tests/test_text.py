@@ -77,7 +77,7 @@ def test_lists_quotes_headings_tables() -> None:
         "| 가 | 나 |\n|---|---|\n| 1 | 2 |\n\n```\ncode  line\n```"
     )
     assert text == (
-        "작은 제목\n---------\n\n- 하나\n- 둘\n  - 셋\n\n3. 셋째\n4. 넷째\n\n> 인용문\n\n"
+        "작은 제목\n~~~~~~~~~\n\n- 하나\n- 둘\n  - 셋\n\n3. 셋째\n4. 넷째\n\n> 인용문\n\n"
         "가 | 나\n---+---\n1  | 2\n\n    code  line"
     )
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from weekly.audience.list_import import SERVICES as LIST_SERVICES
 from weekly.cli.options import list_option, root_option
 
 
@@ -43,6 +44,33 @@ def subscribers_export(list_path: Path | None, output: Path | None, root: Path) 
     count = export_list(root, list_path, output, sys.stdout)
     if output is not None:
         click.echo(f"Wrote {count:,} subscribers to {output}", err=True)
+
+
+@subscribers.command("import")
+@click.argument(
+    "source", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--from",
+    "service",
+    type=click.Choice(LIST_SERVICES),
+    required=True,
+    help="The service FILE was exported from (a CSV, or Mailchimp's zip of CSVs).",
+)
+@list_option
+@click.option("--force", is_flag=True, help="Replace the list if it exists.")
+@root_option
+def subscribers_import(
+    source: Path, service: str, list_path: Path | None, force: bool, root: Path
+) -> None:
+    """Write another service's subscriber export as the subscriber list, statuses mapped:
+    no one unsubscribed, bounced or complained there (or in the list replaced) is subscribed."""
+    from weekly.audience.list_import import import_list
+    from weekly.project import LIST_NAME
+
+    made = import_list(source, service, list_path or root / LIST_NAME, force=force)
+    for line in made.report():
+        click.echo(line)
 
 
 @click.command()

@@ -7,6 +7,7 @@ whose headings are short lines standing alone between paragraphs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -21,21 +22,30 @@ from weekly.content.dates import DATE, DATE_LINE, written_date
 from weekly.content.frontmatter import FrontMatter, split_front_matter, split_toml_front_matter
 from weekly.content.issue import ISSUE_KEYS, optional_bool, optional_text
 from weekly.content.markdown import parser
+from weekly.content.plain_text import (
+    LIST_ITEM,
+    Heading,
+    drop_leftovers,
+    one_paragraph_a_line,
+    plain_markdown,
+    standalone_headings,
+)
 from weekly.errors import LocatedError
 
 MARKDOWN = "Markdown"
 BOLD = "plain text with **bold** headings"
 PLAIN = "plain text"
 MAX_TITLE = 100
-MAX_PLAIN_HEADING = 50
 
 _BOLD_LINE = re.compile(r"^\s*\*\*(?P<title>[^*\s](?:.*?[^*\s])?)\*\*\s*:?\s*$")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+•●▪◦·]|\d{1,3}[.)])\s")
-_BULLET = re.compile(r"^(\s*)[•●▪◦·]\s+")
 _ATX = re.compile(r"^#{1,6}(?:\s|$)")
 _NUMBER = re.compile(r"#(\d+)")
 _NUMBER_PREFIX = re.compile(r"^[^#]{0,40}?#\d+\s*[-–—:|·]\s*(?=\S)")
-_SENTENCE_END = (".", "!", "?", "。", "…", ":", ";", ",", "다", "요")
+_INTRODUCTION = re.compile(
+    r"^(?:들어가며|들어가기|시작하며|시작하기 전에|머리말|서문|프롤로그|인트로|"
+    r"intro(?:duction)?|preface|foreword|prologue|before we start)[.:!]?$",
+    re.IGNORECASE,
+)
 _REFERENCE_USE = re.compile(r"\[([^\]]+)\]")
 
 
@@ -60,34 +70,34 @@ class Article:
     sections: tuple[Part, ...]
     meta: dict[str, Any]
     dropped: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Heading:
-    start: int
-    end: int
-    title: str
-    level: int = 0
+    notes: tuple[str, ...] = ()
 
 
 def read_article(path: Path, text: str) -> Article:
     """Detect the form of `text` (the content of `path`) and cut it into an Article."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    all_lines = text.split("\n")
+    leftovers = drop_leftovers(all_lines)
+    text = "\n".join(all_lines)
+    notes = [f"dropped page leftovers at the end: {' | '.join(leftovers)}"] if leftovers else []
     matter = split_toml_front_matter(path, text) or split_front_matter(path, text)
     lines = matter.body.split("\n")
     env: dict[str, Any] = {}
     tokens = parser().parse(matter.body, env)
     if matter.body_line > 1 or any(t.type == "heading_open" and t.markup[0] == "#" for t in tokens):
-        return _read_markdown(path, matter, lines, tokens, env)
+        article = _read_markdown(path, matter, lines, tokens, env)
+        return dataclasses.replace(article, notes=(*notes, *article.notes))
     title_index = _first_text_line(path, lines)
     bold = [
-        _Heading(i, i + 1, m["title"])
+        Heading(i, i + 1, m["title"])
         for i, line in enumerate(lines)
         if i > title_index and (m := _BOLD_LINE.match(line)) and not DATE_LINE.match(line)
     ]
     if bold:
-        return _read_plain(path, BOLD, lines, title_index, bold)
-    return _read_plain(path, PLAIN, lines, title_index, _standalone_headings(lines, title_index))
+        return _read_plain(path, BOLD, lines, title_index, bold, notes)
+    by_line = one_paragraph_a_line(lines, title_index + 1)
+    headings = standalone_headings(lines, title_index + 1, by_line)
+    return _read_plain(path, PLAIN, lines, title_index, headings, notes, by_line=by_line)
 
 
 def _read_markdown(
@@ -97,7 +107,7 @@ def _read_markdown(
     cuts the sections, deeper headings stay inside them."""
     offset = matter.body_line - 1
     headings = [
-        _Heading(
+        Heading(
             token.map[0],
             token.map[1],
             " ".join(tokens[index + 1].content.split()),
@@ -124,20 +134,48 @@ def _read_markdown(
     lead_text = "\n".join(lead)
     if date is None:
         date, lead_text = _find_date(path, lead, offset + body_start)
-    return _article(
+    parts = [
+        Part(h.title, _with_definitions("\n".join(body), definitions), offset + h.start + 1)
+        for h, body in sections
+    ]
+    lead_text, parts, notes = _introduction(_with_definitions(lead_text, definitions), parts)
+    article = _article(
         path,
         MARKDOWN,
         given,
         matter.key_lines.get("title", offset + body_start),
         date,
-        _with_definitions(lead_text, definitions),
-        [
-            Part(h.title, _with_definitions("\n".join(body), definitions), offset + h.start + 1)
-            for h, body in sections
-        ],
+        lead_text,
+        parts,
         _carried(path, matter),
         tuple(k for k in matter.values if k not in ISSUE_KEYS),
     )
+    return dataclasses.replace(article, notes=notes)
+
+
+def _introduction(lead: str, parts: list[Part]) -> tuple[str, list[Part], tuple[str, ...]]:
+    """With no lead of its own, a first section that only sets the scene becomes the lead: one
+    named as an introduction, or one shorter than every other section and without the
+    sub-headings a later one has. Its heading stays as the lead's first line unless it only
+    says "introduction"."""
+    if lead.strip() or len(parts) < 2:
+        return lead, parts, ()
+    first, rest = parts[0], parts[1:]
+    named = _INTRODUCTION.match(first.title) is not None
+    scene = (
+        not _has_headings(first.body)
+        and any(_has_headings(part.body) for part in rest)
+        and all(len(first.body) < len(part.body) for part in rest)
+    )
+    if not (named or scene):
+        return lead, parts, ()
+    text = first.body if named else f"**{first.title}**\n\n{first.body}"
+    note = f"line {first.line}: “{first.title}” introduces the sections: it is the lead"
+    return text, rest, (note,)
+
+
+def _has_headings(markdown: str) -> bool:
+    return any(token.type == "heading_open" for token in parser().parse(markdown))
 
 
 def _carried(path: Path, matter: FrontMatter) -> dict[str, Any]:
@@ -153,22 +191,39 @@ def _carried(path: Path, matter: FrontMatter) -> dict[str, Any]:
 
 
 def _read_plain(
-    path: Path, form: str, lines: list[str], title_index: int, headings: list[_Heading]
+    path: Path,
+    form: str,
+    lines: list[str],
+    title_index: int,
+    headings: list[Heading],
+    notes: list[str],
+    *,
+    by_line: bool = False,
 ) -> Article:
-    lead, sections = _cut(lines, title_index + 1, headings)
+    """Plain text cut at `headings`; a heading with no text under it is dropped with a note."""
+    lead, cut = _cut(lines, title_index + 1, headings)
     date, lead_text = _find_date(path, lead, title_index + 1)
     bold = _BOLD_LINE.match(lines[title_index])
-    return _article(
+    sections = []
+    for heading, body in cut:
+        text = plain_markdown("\n".join(body), by_line=by_line)
+        if text.strip():
+            sections.append(Part(heading.title, text, heading.start + 1))
+        else:
+            empty = f"line {heading.start + 1}: dropped “{heading.title}”: no text under it"
+            notes = [*notes, empty]
+    article = _article(
         path,
         form,
         bold["title"] if bold else lines[title_index],
         title_index + 1,
         date,
-        _plain_markdown(lead_text),
-        [Part(h.title, _plain_markdown("\n".join(body)), h.start + 1) for h, body in sections],
+        plain_markdown(lead_text, by_line=by_line),
+        sections,
         {},
         (),
     )
+    return dataclasses.replace(article, notes=tuple(notes))
 
 
 def _article(
@@ -212,7 +267,7 @@ def _first_text_line(path: Path, lines: list[str], offset: int = 0) -> int:
             continue
         if (
             len(text) > MAX_TITLE
-            or _LIST_ITEM.match(text)
+            or LIST_ITEM.match(text)
             or DATE_LINE.match(text)
             or "://" in text
             or _ATX.match(text)
@@ -227,30 +282,9 @@ def _first_text_line(path: Path, lines: list[str], offset: int = 0) -> int:
     raise LocatedError(path, "no recognisable title: the file has no text", offset + 1)
 
 
-def _standalone_headings(lines: list[str], title_index: int) -> list[_Heading]:
-    """Short lines alone between blank lines that do not end a sentence or start a list."""
-
-    def blank(index: int) -> bool:
-        return index >= len(lines) or not lines[index].strip()
-
-    last_text = max(i for i in range(len(lines)) if not blank(i))
-    return [
-        _Heading(i, i + 1, lines[i].strip())
-        for i in range(title_index + 1, last_text)
-        if not blank(i)
-        and blank(i - 1)
-        and blank(i + 1)
-        and len(lines[i].strip()) <= MAX_PLAIN_HEADING
-        and not lines[i].strip().endswith(_SENTENCE_END)
-        and not _LIST_ITEM.match(lines[i])
-        and not DATE_LINE.match(lines[i])
-        and "://" not in lines[i]
-    ]
-
-
 def _cut(
-    lines: list[str], body_start: int, headings: list[_Heading]
-) -> tuple[list[str], list[tuple[_Heading, list[str]]]]:
+    lines: list[str], body_start: int, headings: list[Heading]
+) -> tuple[list[str], list[tuple[Heading, list[str]]]]:
     """The lines before the first heading, and each heading with the lines up to the next."""
     bounds = [h.start for h in headings] + [len(lines)]
     return lines[body_start : bounds[0]], [
@@ -312,18 +346,3 @@ def _with_definitions(markdown: str, definitions: dict[str, str]) -> str:
     wanted = [text for label, text in definitions.items() if label in used]
     text = link_markdown(markdown.strip("\n"))
     return "\n\n".join([text, *wanted]) if wanted else text
-
-
-def _plain_markdown(text: str) -> str:
-    """Plain text as Markdown: bullets become `- `, indentation that would make code goes,
-    a leading `#` is escaped, and links are made real."""
-    lines = []
-    for line in text.split("\n"):
-        line = _BULLET.sub(r"\1- ", line.rstrip())
-        if not _LIST_ITEM.match(line):
-            line = line.lstrip()
-            if line.startswith("#"):
-                line = "\\" + line
-        lines.append(line)
-    markdown = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-    return link_markdown(markdown)

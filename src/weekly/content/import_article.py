@@ -70,6 +70,7 @@ def import_article(
     notes += [f"image {src} is not beside {name}: copy it into {folder}" for src in missing]
     if article.dropped:
         notes.append(f"dropped front matter an issue has no use for: {', '.join(article.dropped)}")
+    notes += article.notes
     replaced = folder.exists()
     replace_folder(folder, {**files, **images})
     return Imported(

@@ -33,18 +33,18 @@ def is_relative(url: str) -> bool:
     return bool(url) and not _ABSOLUTE.match(url)
 
 
-def to_html(markdown: str, *, image_base: str | None, heading_shift: int = 1) -> str:
-    """Render `markdown` as HTML for a section body.
+def to_html(markdown: str, *, image_base: str | None, top: int = 3) -> str:
+    """Render `markdown` as HTML for a section body (or, with `top=2`, the lead).
 
-    Headings move down `heading_shift` levels so they sit below the section title; relative
-    image paths are joined to `image_base` (the issue's web address) when one is given, since
-    a mail client has no folder to look in.
+    Headings are renumbered by `heading_levels` so they sit below the section title with no
+    level skipped; relative image paths are joined to `image_base` (the issue's web address)
+    when one is given, since a mail client has no folder to look in.
     """
     tokens = parse(markdown)
+    levels = heading_levels(tokens, top)
     for token in _walk(tokens):
-        if token.type in ("heading_open", "heading_close") and heading_shift:
-            level = min(int(token.tag[1]) + heading_shift, 6)
-            token.tag = f"h{level}"
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{levels[int(token.tag[1])]}"
         elif token.type == "image" and image_base:
             src = str(token.attrGet("src") or "")
             if is_relative(src):
@@ -73,6 +73,13 @@ def removed_html(markdown: str) -> list[tuple[int, Removal]]:
             if not url_allowed(url):
                 found.append((line, Removal(url, f"{url[:40]!r} URL of a Markdown {token.tag}")))
     return found
+
+
+def heading_levels(tokens: list[Token], top: int) -> dict[int, int]:
+    """Each heading level `tokens` use → the level it is shown at: the highest becomes `top`,
+    the next one down `top + 1`, and so on (6 at most), so no level is ever skipped."""
+    used = sorted({int(token.tag[1]) for token in tokens if token.type == "heading_open"})
+    return {level: min(top + rank, 6) for rank, level in enumerate(used)}
 
 
 def _walk(tokens: list[Token]) -> Iterator[Token]:

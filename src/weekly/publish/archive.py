@@ -31,6 +31,7 @@ from weekly.publish import issue_files as files_module
 from weekly.publish.feed import FeedEntries, atom_time
 from weekly.publish.incremental import Manifest, Report, Unit, digest, load_manifest, publish
 from weekly.publish.issue_files import issue_files, refused_files
+from weekly.publish.order import out_of_order
 from weekly.render import jinja as templates_module
 from weekly.render import text_part as text
 from weekly.render.jinja import BUILTIN_DIR, environment, render
@@ -58,21 +59,7 @@ class ArchiveSummary:
     out: Path
     issues: int
     report: Report
-    refused: tuple[str, ...] = ()
-
-    @property
-    def warnings(self) -> list[str]:
-        """What the build left out on purpose, one line each, for stderr."""
-        return [
-            *(
-                f"{path}: not a regular file in its issue folder, not published"
-                for path in self.refused
-            ),
-            *(
-                f"{self.out}: manifest entry {name!r} leads outside the site, ignored"
-                for name in self.report.ignored
-            ),
-        ]
+    warnings: tuple[str, ...] = ()
 
     def line(self) -> str:
         """One line for the terminal."""
@@ -116,8 +103,18 @@ def build_archive(
         "issues": {str(e.number): _entry_to_json(e) for e in entries},
         "feed": site.feed.saved,  # filled in while the feed renders, saved after
     }
-    refused = tuple(str(path) for path in refused_files(root))
-    return ArchiveSummary(out, len(shown), publish(out, manifest, units, cache), refused)
+    warnings = (
+        *out_of_order([(e.number, e.date) for e in shown]),
+        *(
+            f"{path}: not a regular file in its issue folder, not published"
+            for path in refused_files(root)
+        ),
+    )
+    report = publish(out, manifest, units, cache)
+    ignored = (
+        f"{out}: manifest entry {name!r} leads outside the site, ignored" for name in report.ignored
+    )
+    return ArchiveSummary(out, len(shown), report, (*warnings, *ignored))
 
 
 def _scan(root: Path, manifest: Manifest) -> tuple[list[Entry], dict[int, Issue]]:
@@ -247,7 +244,7 @@ class _SiteRenderer:
         return render(
             self.env,
             f"{SITE_TEMPLATES}/content.html",
-            lead=Markup(markdown.to_html(issue.lead, image_base=image_base)),
+            lead=Markup(markdown.to_html(issue.lead, image_base=image_base, top=2)),
             sections=[
                 {
                     "title": section.title,

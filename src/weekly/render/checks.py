@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from weekly.config import ComposeSettings
+from weekly.content.issue import Issue
 from weekly.content.markdown import is_relative
 from weekly.placeholders import UNSUBSCRIBE_URL, placeholder
+from weekly.render.text_part import markdown_to_plain_line
 
 VAGUE_LINK_TEXTS = {"here", "click here", "여기", "여기를 클릭", "여기를 클릭하세요", "클릭"}
 
@@ -53,6 +55,32 @@ def check_email(*, subject: str, html: str, text: str, limits: ComposeSettings) 
     scan = _ElementScan()
     scan.feed(html)
     findings.extend(scan.findings)
+    return findings
+
+
+def check_content(issue: Issue) -> list[Finding]:
+    """Findings on the issue's shape: no sections, a section without words, a lead longer
+    than all the sections together (usually an import that found no headings)."""
+    if not issue.sections:
+        return [Finding("sections", "the issue has no sections: only a lead")]
+    findings = []
+    lengths = []
+    for section in issue.sections:
+        words = markdown_to_plain_line(section.body)
+        lengths.append(len(words))
+        if not words:
+            findings.append(
+                Finding("empty-section", f"section “{section.title}” has no text: {section.path}")
+            )
+    lead = len(markdown_to_plain_line(issue.lead))
+    if lead > sum(lengths):
+        findings.append(
+            Finding(
+                "lead-length",
+                f"the lead ({lead} characters) is longer than all the sections together "
+                f"({sum(lengths)}): were its headings missed?",
+            )
+        )
     return findings
 
 

@@ -24,7 +24,7 @@ from weekly.files import replace_folder
 from weekly.placeholders import placeholder
 from weekly.project import build_dir, chosen_issue_number, issue_dir
 from weekly.render.breaks import breakable_html
-from weekly.render.checks import check_email
+from weekly.render.checks import check_content, check_email
 from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, Composed
 from weekly.render.images import ImageSizes
 from weekly.render.inline import inline_css
@@ -111,12 +111,12 @@ def render_issue(
     view_url = issue_url(config, issue.number)
     with watch.stage("markdown"):
         head = issue.folder / ISSUE_FILE
-        lead_html = _email_html(issue.lead, view_url, ImageSizes(issue.folder, head))
+        lead_html = _email_html(issue.lead, view_url, ImageSizes(issue.folder, head), top=2)
         html_bodies = [
             _email_html(s.body, view_url, ImageSizes(issue.folder, s.path)) for s in issue.sections
         ]
     with watch.stage("text"):
-        lead_text = markdown_to_text(issue.lead) if issue.lead else ""
+        lead_text = markdown_to_text(issue.lead, top=2) if issue.lead else ""
         text_bodies = [markdown_to_text(s.body) for s in issue.sections]
         preheader = issue.preheader or _preheader_from(issue)
     sections = [
@@ -150,6 +150,7 @@ def render_issue(
     with watch.stage("checks"):
         findings = unsafe_html_findings(issue)
         findings += check_email(subject=subject, html=html, text=text, limits=config.compose)
+        findings += check_content(issue)
     composed = Composed(
         number=issue.number,
         subject=subject,
@@ -162,11 +163,12 @@ def render_issue(
     return dataclasses.replace(composed, meta=_meta(issue, composed))
 
 
-def _email_html(markdown: str, view_url: str, sizes: ImageSizes) -> str:
-    """A lead or section body as email HTML: images sized, long runs breakable on a phone."""
+def _email_html(markdown: str, view_url: str, sizes: ImageSizes, top: int = 3) -> str:
+    """A lead (`top=2`) or section body as email HTML: images sized, long runs breakable on a
+    phone."""
     if not markdown:
         return ""
-    return breakable_html(sizes.apply(to_html(markdown, image_base=view_url), view_url))
+    return breakable_html(sizes.apply(to_html(markdown, image_base=view_url, top=top), view_url))
 
 
 def _preheader_from(issue: Issue) -> str:

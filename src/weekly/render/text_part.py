@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 
 from markdown_it.tree import SyntaxTreeNode
 
-from weekly.content.markdown import parse
+from weekly.content.markdown import heading_levels, parse
 
 WIDTH = 72
 MAX_LINE_OCTETS = 998
 _GLUE = "\x1f"  # joins a link's last word to its [n] marker so wrapping keeps them together
 _TAG = re.compile(r"<[^>]+>")
+#: The rule under a heading of each shown level (the issue title is `=`, a section title `-`).
+_RULES = {2: "-", 3: "~", 4: "^", 5: ".", 6: "."}
 
 
 def display_width(text: str) -> int:
@@ -79,10 +81,13 @@ class References:
         return "\n".join(f"[{n}] {url}" for n, url in enumerate(self.urls, start=1))
 
 
-def markdown_to_text(markdown: str, *, width: int = WIDTH) -> str:
-    """Plain text for one section or lead, with its link references at the end."""
+def markdown_to_text(markdown: str, *, width: int = WIDTH, top: int = 3) -> str:
+    """Plain text for one section (or, with `top=2`, the lead), with its link references at
+    the end; headings are ruled by level as `to_html` numbers them."""
     refs = References()
-    body = _Renderer(refs).blocks(SyntaxTreeNode(parse(markdown)), width)
+    tokens = parse(markdown)
+    renderer = _Renderer(refs, levels=heading_levels(tokens, top))
+    body = renderer.blocks(SyntaxTreeNode(tokens), width)
     return f"{body}\n\n{refs.render()}" if refs.urls else body
 
 
@@ -102,9 +107,12 @@ def opening_words(markdown: str, columns: int) -> str:
 class _Renderer:
     """Walks the Markdown syntax tree; containers indent what their children render."""
 
-    def __init__(self, refs: References, *, with_refs: bool = True) -> None:
+    def __init__(
+        self, refs: References, *, with_refs: bool = True, levels: dict[int, int] | None = None
+    ) -> None:
         self.refs = refs
         self.with_refs = with_refs
+        self.levels = levels or {}
 
     def blocks(self, node: SyntaxTreeNode, width: int, tight: bool = False) -> str:
         parts = [self.block(child, width) for child in node.children]
@@ -116,7 +124,8 @@ class _Renderer:
             return wrap(self.inline(node), width)
         if kind == "heading":
             title = wrap(self.inline(node), width)
-            return f"{title}\n{underline(title.splitlines()[-1], '-')}"
+            rule = _RULES[self.levels.get(int(node.tag[1]), 3)]
+            return f"{title}\n{underline(title.splitlines()[-1], rule)}"
         if kind in ("bullet_list", "ordered_list"):
             return self.list(node, width)
         if kind == "blockquote":

@@ -266,6 +266,31 @@ CASES = [
         subprocess=True,
     ),
     Case(
+        "fm-subject-crlf",
+        head('subject: "AI', 'subject: "AI\\r\\nBcc: x@y.z AI'),
+        COMPOSE,
+        r"issues/324/issue\.md:4: subject: must be one line, without control characters",
+        subprocess=True,
+    ),
+    Case(
+        "fm-title-lf",
+        head("title: 소넷 4.5, 소라 2와 인공지능의 미래", 'title: "소넷\\nBcc: x@y.z"'),
+        COMPOSE,
+        r"issue\.md:2: title: must be one line, without control characters \('\\n'\)",
+    ),
+    Case(
+        "fm-preheader-control",
+        head("preheader: 코딩", 'preheader: "\\x01" # 코딩'),
+        COMPOSE,
+        r"issue\.md:5: preheader: must be one line",
+    ),
+    Case(
+        "fm-section-title-cr",
+        write(SECTION, '---\ntitle: "a\\rb"\n---\n본문\n'),
+        COMPOSE,
+        r"10-sonnet\.md:2: title: must be one line",
+    ),
+    Case(
         "fm-not-mapping",
         write("issues/324/issue.md", "---\n- a\n---\n본문\n"),
         COMPOSE,
@@ -776,6 +801,18 @@ CASES = [
         write("build/324/meta.json", '{"subject": "s"}'),
         DRY_RUN,
         r"meta\.json: preheader",
+    ),
+    Case(
+        "state-meta-subject-crlf",
+        write("build/324/meta.json", '{"subject": "s\\r\\nBcc: x@y.z", "preheader": ""}'),
+        DRY_RUN,
+        r"build/324/meta\.json: subject: has a control character",
+    ),
+    Case(
+        "state-meta-subject-placeholder",
+        write("build/324/meta.json", '{"subject": "%%name%% s", "preheader": ""}'),
+        DRY_RUN,
+        r"build/324/meta\.json: subject: .* has a %%placeholder%%",
     ),
     Case(
         "state-meta-latin1",

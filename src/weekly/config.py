@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from weekly import setting_checks as must
+from weekly.control import control_character
 from weekly.errors import ConfigError, decode_utf8
 
 CONFIG_NAME = "weekly.toml"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def setting(
@@ -283,10 +283,10 @@ def _build(cls: type, data: Any, prefix: tuple[str, ...], locate: _KeyLocator) -
             values[f.name] = _build(kind, data[key], keys, locate)
         else:
             value = _check_value(kind, data[key], keys, locate)
-            bad = _CONTROL.search(value) if isinstance(value, str) else None
+            bad = control_character(value) if isinstance(value, str) else None
             if bad and not f.metadata.get("lines"):
                 raise locate.error(
-                    keys, f"must be one line, without control characters ({bad[0]!r})"
+                    keys, f"must be one line, without control characters ({bad!r})"
                 )
             values[f.name] = value
     obj = cls(**values)

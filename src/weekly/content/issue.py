@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weekly.content.frontmatter import FrontMatter, split_front_matter
+from weekly.control import control_character
 from weekly.errors import IssueError, decode_utf8
 from weekly.placeholders import split
 
@@ -147,7 +148,15 @@ def _required_text(path: Path, matter: FrontMatter, key: str) -> str:
         raise IssueError(path, f"{key}: required front matter key is missing", 1)
     if not isinstance(value, str | int | float) or not str(value).strip():
         raise IssueError(path, f"{key}: must be non-empty text", matter.key_lines.get(key))
-    return str(value).strip()
+    text = str(value).strip()
+    if bad := control_character(text):
+        # The title and subject become mail headers, where a line break starts a new one.
+        raise IssueError(
+            path,
+            f"{key}: must be one line, without control characters ({bad!r})",
+            matter.key_lines.get(key),
+        )
+    return text
 
 
 def optional_text(path: Path, matter: FrontMatter, key: str) -> str | None:

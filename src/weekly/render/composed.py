@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weekly.control import control_character
 from weekly.errors import LocatedError, WeeklyError
+from weekly.placeholders import split
 from weekly.project import build_dir
 from weekly.render.checks import Finding
 
@@ -69,6 +71,18 @@ def load_composed(root: Path, number: int) -> Composed:
                 f"{folder / META_FILE}: {key}: missing from the build: "
                 f"run `weekly compose {number}`"
             )
+        if bad := control_character(meta[key]):
+            raise LocatedError(
+                folder / META_FILE,
+                f"{key}: has a control character ({bad!r}) that would split the mail's "
+                f"headers: run `weekly compose {number}`",
+            )
+    if len(split(meta["subject"])) > 1:
+        raise LocatedError(
+            folder / META_FILE,
+            f"subject: {meta['subject']!r} has a %%placeholder%% no reader's values fill: "
+            f"run `weekly compose {number}`",
+        )
     return Composed(
         number=number,
         subject=meta["subject"],

@@ -285,9 +285,7 @@ def _build(cls: type, data: Any, prefix: tuple[str, ...], locate: _KeyLocator) -
             value = _check_value(kind, data[key], keys, locate)
             bad = control_character(value) if isinstance(value, str) else None
             if bad and not f.metadata.get("lines"):
-                raise locate.error(
-                    keys, f"must be one line, without control characters ({bad!r})"
-                )
+                raise locate.error(keys, f"must be one line, without control characters ({bad!r})")
             values[f.name] = value
     obj = cls(**values)
     _validate_meaning(obj, prefix, locate)

@@ -9,6 +9,7 @@ import mailbox
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -725,6 +726,28 @@ CASES = [
         r"'--port': -1 is not in the range",
         status=2,
     ),
+    Case(
+        "cli-serve-host-not-an-address",
+        toml(TIMEOUT, f'{TIMEOUT}\n[serve]\nhost = "999.1.1.1"'),
+        ("serve",),
+        r"cannot listen on 999\.1\.1\.1:8025",
+        subprocess=True,
+    ),
+    Case(
+        "cli-serve-host-option",
+        nothing,
+        ("serve", "--host", "999.1.1.1", "--port", "8031"),
+        r"cannot listen on 999\.1\.1\.1:8031",
+    ),
+    Case(
+        "state-outbox-new-is-a-file",
+        both(
+            lambda root: shutil.rmtree(root / ".weekly/outbox/new"),
+            write(".weekly/outbox/new", "not a folder"),
+        ),
+        ("sink", "--port", "1"),  # refused before it binds
+        r"\.weekly/outbox/new: not a folder",
+    ),
     Case("cli-preview-port", nothing, ("preview", "324", "--port", "70000"), r"'--port'", status=2),
     Case(
         "cli-compose-zero",
@@ -984,3 +1007,18 @@ def test_group_alone_still_shows_its_help(args: tuple[str, ...]) -> None:
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert "Usage: " in result.output and "Commands:" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [("serve",), ("sink",)])
+def test_a_port_in_use_is_one_line_and_writes_nothing(
+    command: tuple[str, ...], broken: Path
+) -> None:
+    """Bound before the consent log or the outbox is touched: no state appears for a server
+    that never ran."""
+    shutil.rmtree(broken / ".weekly")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        result = CliRunner().invoke(main, [*command, "--port", port], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert not (broken / ".weekly").exists()

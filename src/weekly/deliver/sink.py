@@ -16,6 +16,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from weekly.errors import WeeklyError
+from weekly.listen import listening_socket
 from weekly.project import STATE_DIR
 
 OUTBOX = "outbox"
@@ -60,12 +61,14 @@ def serve(
 async def _serve(
     port: int, folder: Path, report: Callable[[str], None], ready: Callable[[str], None]
 ) -> None:
+    for part in (folder, *(folder / sub for sub in ("tmp", "new", "cur"))):
+        if part.exists() and not part.is_dir():
+            # Maildir would start anyway and then refuse every message a send hands it.
+            raise WeeklyError(f"{part}: not a folder, so the outbox cannot keep messages")
     loop = asyncio.get_running_loop()
+    sock = listening_socket(SINK_HOST, port)
     handler = MaildirHandler(folder, report)
-    try:
-        server = await loop.create_server(_smtp_factory(handler), SINK_HOST, port)
-    except OSError as exc:
-        raise WeeklyError(f"cannot listen on {SINK_HOST}:{port}: {exc.strerror}") from None
+    server = await loop.create_server(_smtp_factory(handler), sock=sock)
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)

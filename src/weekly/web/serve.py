@@ -38,6 +38,7 @@ from weekly.deliver.backend import DeliveryBackend
 from weekly.deliver.backends import backend_for, check_settings, credential
 from weekly.deliver.dkim import DkimSigner
 from weekly.errors import WeeklyError
+from weekly.listen import listening_socket
 from weekly.render.jinja import environment, render
 from weekly.store import ConsentLog, open_consent_log
 from weekly.store.consent import CONFIRMED, Event
@@ -249,7 +250,14 @@ def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
 
 
 def serve(root: Path, host: str | None, port: int | None) -> None:
-    """`weekly serve`: run the service until interrupted."""
-    app = create_app(root)
-    settings: ServeSettings = app.state.service.config.serve
-    uvicorn.Server(server_config(app, host or settings.host, port or settings.port)).run()
+    """`weekly serve`: run the service until interrupted; the port is bound before the
+    consent log is opened, so an address in use or no address at all changes nothing."""
+    settings: ServeSettings = load_config(root).serve
+    host, port = host or settings.host, port or settings.port
+    sock = listening_socket(host, port)
+    try:
+        app = create_app(root)
+    except BaseException:
+        sock.close()
+        raise
+    uvicorn.Server(server_config(app, host, port)).run(sockets=[sock])

@@ -890,6 +890,52 @@ CASES = [
         r"state\.sqlite: cannot open",
     ),
     Case(
+        "state-dir-is-a-file",
+        both(lambda root: shutil.rmtree(root / ".weekly"), write(".weekly", "not a folder")),
+        ("unsubscribe", "kim@example.com"),
+        r"Error: \.weekly: a file where a folder is needed",
+    ),
+    Case(
+        "state-email-html-is-a-folder",
+        both(
+            lambda root: (root / "build/324/email.html").unlink(),
+            lambda root: (root / "build/324/email.html").mkdir(),
+        ),
+        DRY_RUN,
+        r"build/324/email\.html: Is a directory",
+    ),
+    Case(
+        "state-site-is-a-file",
+        both(lambda root: shutil.rmtree(root / "site"), write("site", "not a folder")),
+        ("archive",),
+        r"Error: site: a file where a folder is needed",
+    ),
+    Case(
+        "state-dkim-key-under-a-file",
+        toml(
+            TIMEOUT,
+            f'{TIMEOUT}\n[dkim]\ndomain = "news.example.com"\nselector = "s"\n'
+            'key_file = "weekly.toml/k.pem"',
+        ),
+        ("dkim", "keygen"),
+        r"Error: weekly\.toml: a file where a folder is needed",
+    ),
+    Case(
+        "cli-init-under-proc",
+        nothing,
+        ("init", "/proc/fresh", "--no-input"),
+        r"/proc/fresh\b.*: No such file",
+    ),
+    Case(
+        "csv-symlink-loop",
+        both(
+            lambda root: (root / "subscribers.csv").unlink(),
+            lambda root: (root / "subscribers.csv").symlink_to("subscribers.csv"),
+        ),
+        CHECK,
+        r"subscribers\.csv: Too many levels of symbolic links",
+    ),
+    Case(
         "state-not-composed",
         lambda root: shutil.rmtree(root / "build/324"),
         DRY_RUN,

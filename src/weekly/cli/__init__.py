@@ -3,6 +3,7 @@ groups, one module each (issues, send, audience, publish, web, setup)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -33,12 +34,34 @@ class GuardedGroup(click.Group):
             raise _one_line(exc) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except OSError as exc:
+            if exc.filename is None:
+                raise _a_bug(exc) from exc
+            # A file the system refused (a folder where a file goes, a loop of links, a place
+            # that cannot be written): the user's machine, not a bug, so name it and stop.
+            raise WeeklyError(_refused_file(exc)) from None
         except Exception as exc:
-            detail = " ".join(str(exc).split())
-            raise WeeklyError(
-                f"unexpected {type(exc).__name__}: {detail} (this is a bug in weekly: "
-                "please report it with the command you ran)"
-            ) from exc
+            raise _a_bug(exc) from exc
+
+
+def _refused_file(exc: OSError) -> str:
+    """`file: reason`; a path blocked by a file where a folder must be names that file."""
+    name = str(exc.filename2 or exc.filename)
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        path = Path(name)
+        for part in (path, *path.parents):
+            if part.exists() and not part.is_dir():
+                return f"{part}: a file where a folder is needed"
+    return f"{name}: {exc.strerror}"
+
+
+def _a_bug(exc: Exception) -> WeeklyError:
+    """The last resort: an exception no command anticipated, on one line, asking for a report."""
+    detail = " ".join(str(exc).split())
+    return WeeklyError(
+        f"unexpected {type(exc).__name__}: {detail} (this is a bug in weekly: "
+        "please report it with the command you ran)"
+    )
 
 
 def _one_line(exc: click.UsageError) -> click.UsageError:

@@ -137,6 +137,20 @@ def test_title_number_taken_falls_back_to_next(newsletter: Path, run_weekly, tmp
     assert read_issue(newsletter / "issues/325").title == "다시 보내는 호"
 
 
+def test_title_number_no_command_can_name_is_ignored(
+    newsletter: Path, run_weekly, tmp_path
+) -> None:
+    """A `#N` past the CLI's range would make a folder no command can address."""
+    article = tmp_path / "huge.txt"
+    title = "# AI 주간 #99999999999999999999 - 제목"
+    article.write_text(f"{title}\n2025-10-09\n\n본문입니다.\n", "utf-8")
+    result = run_weekly("import", str(article))
+    assert result.exit_code == 0, result.output
+    assert not (newsletter / "issues/99999999999999999999").exists()
+    assert read_issue(newsletter / "issues/325").title == "제목"
+    assert run_weekly("compose", "325").exit_code == 0
+
+
 def test_force_replaces_the_whole_folder(newsletter: Path, run_weekly) -> None:
     before = read_issue(newsletter / "issues/324")
     result = run_weekly("import", str(FIXTURES / "plain.txt"), "--number", "324", "--force")

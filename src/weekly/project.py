@@ -18,6 +18,15 @@ STATUSES = (SUBSCRIBED, "unsubscribed", "bounced", "complained")
 KNOWN_COLUMNS = ("email", "name", "status", "subscribed_at")
 
 
+# SQLite stores integers in 64 bits; a larger issue number is a typo, not an issue.
+LARGEST_ISSUE = 2**63 - 1
+
+
+def is_issue_number(number: int) -> bool:
+    """Whether `number` can name an issue: what every command accepts and the ledger stores."""
+    return 1 <= number <= LARGEST_ISSUE
+
+
 def issue_dir(root: Path, number: int) -> Path:
     """The folder holding issue `number`'s Markdown files."""
     return root / ISSUES_DIR / str(number)
@@ -33,7 +42,8 @@ def issue_numbers(root: Path) -> list[int]:
     base = root / ISSUES_DIR
     if not base.is_dir():
         return []
-    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
+    found = (int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
+    return sorted(n for n in found if is_issue_number(n))
 
 
 def chosen_issue_number(root: Path, number: int | None) -> int:

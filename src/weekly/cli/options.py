@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-# SQLite stores integers in 64 bits; a larger issue number is a typo, not an issue.
-ISSUE_NUMBER = click.IntRange(1, 2**63 - 1)
+from weekly.project import LARGEST_ISSUE
+
+ISSUE_NUMBER = click.IntRange(1, LARGEST_ISSUE)
 PORT = click.IntRange(1, 65535)
 
 root_option = click.option(

@@ -31,6 +31,7 @@ from weekly.content.plain_text import (
     standalone_headings,
 )
 from weekly.errors import LocatedError
+from weekly.project import is_issue_number
 
 MARKDOWN = "Markdown"
 BOLD = "plain text with **bold** headings"
@@ -247,10 +248,12 @@ def _article(
     if not lead.strip() and not sections:
         raise LocatedError(path, "no text after the title", title_line)
     found = _NUMBER.search(title)
+    number = int(found[1]) if found else None
     return Article(
         form=form,
         title=_NUMBER_PREFIX.sub("", title),
-        number=int(found[1]) if found else None,
+        # A `#0` or a 20-digit `#…` is no issue a command could name: the next number instead.
+        number=number if number is not None and is_issue_number(number) else None,
         date=date,
         lead=lead.strip("\n"),
         sections=tuple(sections),

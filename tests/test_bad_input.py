@@ -176,6 +176,19 @@ CASES = [
     Case(
         "csv-control", csv('email,name\nkim@example.com,"Kim\x07"\n'), DRY_RUN, r"csv:2: name: con"
     ),
+    Case(
+        "csv-runaway-quote",
+        csv("email,name\n" + "a@example.com,A\n" * 3 + 'b@example.com,"B\n' + "c@x.y,C\n" * 20_000),
+        CHECK,
+        r"subscribers\.csv:5: malformed CSV: a field over 131,072 characters starts in this row",
+        subprocess=True,
+    ),
+    Case(
+        "csv-runaway-quote-header",
+        csv('"email\n' + "x" * 140_000),
+        DRY_RUN,
+        r"subscribers\.csv:1: malformed CSV: a field over",
+    ),
     Case("csv-empty-email", csv("email,name\n,Kim\n"), DRY_RUN, r"csv:2: email: is empty"),
     Case(
         "csv-line-break",

@@ -103,20 +103,34 @@ def open_list(path: Path, checked: tuple[int, int] | None = None) -> Iterator[Ro
             # Only now read the whole file, to say on which line the stray byte is.
             decode_utf8(path, path.read_bytes(), ListError)
             raise
-        except csv.Error as exc:
-            raise ListError(path, f"malformed CSV ({exc})") from None
+
+
+def _next_cells(path: Path, reader: Iterator[list[str]], line: int) -> list[str] | None:
+    """The row that starts on `line`, or None at the end; a malformed one names that line
+    (a quote never closed runs on to the end of the file, far from where it was opened)."""
+    try:
+        return next(reader, None)
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise ListError(
+                path,
+                f"malformed CSV: a field over {csv.field_size_limit():,} characters starts "
+                "in this row (most likely a quote that is never closed)",
+                line,
+            ) from None
+        raise ListError(path, f"malformed CSV ({exc})", line) from None
 
 
 def _rows(path: Path, handle: object) -> Iterator[Row]:
     reader = csv.reader(handle)  # type: ignore[arg-type]
-    header = next(reader, None)
+    header = _next_cells(path, reader, 1)
     if header is None:
         raise ListError(path, "empty file: the first line must name the columns", 1)
     columns = _columns(path, header)
     width = len(columns)
     seen = HashSet64()
     start = reader.line_num + 1
-    for cells in reader:
+    while (cells := _next_cells(path, reader, start)) is not None:
         line, start = start, reader.line_num + 1
         if not cells or cells == [""]:
             continue

@@ -404,6 +404,18 @@ CASES = [
     ),
     # templates -----------------------------------------------------------------------
     Case(
+        "section-upper-case-extension",
+        write("issues/324/40-links.MD", "# 링크\n\n본문\n"),
+        COMPOSE,
+        r"issues/324/40-links\.MD: section files end in \.md \(lower case\)",
+    ),
+    Case(
+        "tpl-folder-named-email-txt",
+        lambda root: (root / "templates/email.txt").mkdir(parents=True),
+        COMPOSE,
+        r"templates/email\.txt: a folder named like a template",
+    ),
+    Case(
         "tpl-div-zero",
         write("templates/email.txt", "{{ issue.title }}\n{{ 1/0 }}\n"),
         COMPOSE,
@@ -1081,3 +1093,23 @@ def test_a_port_in_use_is_one_line_and_writes_nothing(
     assert result.exit_code == 1, result.output
     assert result.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
     assert not (broken / ".weekly").exists()
+
+
+BOM = "\ufeff"
+
+
+def test_a_bom_is_no_text_in_any_file(broken: Path) -> None:
+    """Windows editors put a BOM before the first line; weekly reads past it everywhere, as
+    it does in subscribers.csv, instead of missing the front matter or mailing the BOM."""
+    for name in ("issues/324/issue.md", SECTION, "weekly.toml"):
+        path = broken / name
+        path.write_text(BOM + path.read_text(encoding="utf-8"), encoding="utf-8")
+    NO_SUBJECT(broken)
+    write("templates/subject.txt", f"{BOM}#{{{{ issue.number }}}} BOM\n")(broken)
+    write("templates/email.txt", f"{BOM}{{{{ issue.title }}}}\n")(broken)
+    result = CliRunner().invoke(main, COMPOSE, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    composed = load_composed(broken, 324)
+    assert composed.subject == "#324 BOM"
+    assert composed.text.startswith("소넷 4.5")
+    assert composed.meta["sections"][0] == "앤트로픽, 클로드 소넷 4.5 공개"

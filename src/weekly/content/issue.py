@@ -61,6 +61,10 @@ def read_issue(folder: Path) -> Issue:
     _reject_unknown(head_path, head, ISSUE_KEYS)
     title = _required_text(head_path, head, "title")
     date = _required_date(head_path, head)
+    for path in folder.iterdir():
+        if path.suffix.lower() == ".md" and path.suffix != ".md" and not is_hidden(path.name):
+            # Every other reader of the folder looks for `*.md`: this one would be left out.
+            raise IssueError(path, "section files end in .md (lower case): rename it")
     sections = tuple(
         _read_section(path)
         for path in sorted(folder.glob("*.md"))

@@ -69,19 +69,22 @@ class _OverridableLoader(jinja2.ChoiceLoader):
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str | None, Any]:
+        override = self.user_dir / template
+        if override.is_dir():  # the loader would pass it by and use the built-in template
+            raise TemplateError(override, "a folder named like a template: rename or move it")
         try:
             source, filename, uptodate = super().get_source(environment, template)
         except UnicodeDecodeError:
             path = self._path_of(template)
             decode_utf8(path, path.read_bytes(), TemplateError)
             raise
-        override = self.user_dir / template
         overridden = override.is_file()
 
         def fresh() -> bool:
             return override.is_file() == overridden and (uptodate is None or uptodate())
 
-        return source, filename, fresh
+        # An editor's BOM is no text, as in every other file weekly reads.
+        return source.removeprefix("\ufeff"), filename, fresh
 
     def _path_of(self, template: str) -> Path:
         """The file `template` names: the user's, else the built-in one."""

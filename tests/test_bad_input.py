@@ -686,6 +686,43 @@ CASES = [
         "toml-not-table", "[delivery]", "delivery = 5\n[delivery2]", r"delivery2: unknown setting"
     ),
     bad_setting(
+        "toml-postal-empty",
+        'postal_address = "서울특별시 중구 세종대로 110, 04524"',
+        'postal_address = " "',
+        r"newsletter\.postal_address: must not be empty",
+    ),
+    bad_setting(
+        "toml-html-warn-negative",
+        TIMEOUT,
+        f"{TIMEOUT}\n[compose]\nhtml_warn_kb = -1",
+        r"compose\.html_warn_kb: must be at least 1",
+    ),
+    bad_setting(
+        "toml-subject-max-zero",
+        TIMEOUT,
+        f"{TIMEOUT}\n[compose]\nsubject_max_chars = 0",
+        r"compose\.subject_max_chars: must be at least 1",
+    ),
+    bad_setting(
+        "toml-unsubscribe-two-tokens",
+        "unsubscribe/{token}",
+        "unsubscribe/{token}/{token}",
+        r"unsubscribe\.url: must be an https:// URL containing \{token\} once",
+    ),
+    bad_setting(
+        "toml-unsubscribe-other-brace",
+        "unsubscribe/{token}",
+        "unsubscribe/{name}/{token}",
+        r"unsubscribe\.url: .*no other braces",
+    ),
+    bad_setting("toml-host-empty", 'host = "127.0.0.1"', 'host = ""', r"delivery\.host: must not"),
+    Case(
+        "toml-array-of-tables",
+        toml("[newsletter]", "[[newsletter]]"),
+        COMPOSE,
+        r"weekly\.toml:4: newsletter: must be a table",
+    ),
+    bad_setting(
         "toml-dkim-half",
         TIMEOUT,
         f'{TIMEOUT}\n[dkim]\ndomain = "news.example.com"',
@@ -809,6 +846,13 @@ CASES = [
         nothing,
         ("init", "fresh", "--no-input", "--language", "fr"),
         r"'--language': must be one of en \| ko",
+        status=2,
+    ),
+    Case(
+        "cli-init-postal-empty",
+        nothing,
+        ("init", "fresh", "--no-input", "--postal-address", ""),
+        r"'--postal-address': must not be empty",
         status=2,
     ),
     Case(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from weekly.audience.subscriber_list import Subscriber
 from weekly.cli import main
 from weekly.config import load_config
 
@@ -130,3 +131,23 @@ def test_compose_and_import_hint_their_next_step(newsletter: Path, run_weekly) -
     imported = run_weekly("import", str(article))
     assert imported.exit_code == 0, imported.output
     assert imported.stderr.endswith(f"next: weekly compose 325 --root {newsletter}\n")
+
+
+def test_an_idn_sender_starts_a_newsletter_whose_mail_carries_ascii_domains(
+    tmp_path: Path,
+) -> None:
+    """The unsubscribe mailto init derives from an IDN From must load, and go out in IDNA."""
+    from weekly.deliver.message import MessageFactory
+    from weekly.render.composed import load_composed
+
+    root = tmp_path / "news"
+    assert init(str(root), "--no-input", "--from", "뉴스 <weekly@뉴스.한국>").exit_code == 0
+    config = load_config(root)
+    assert config.unsubscribe.mailto == "unsubscribe@뉴스.한국"
+    composed = CliRunner().invoke(main, ["compose", "--root", str(root)])
+    assert composed.exit_code == 0, composed.output
+    make = MessageFactory(load_composed(root, 1), config, b"0123456789abcdef0123")
+    reader = Subscriber(2, "a@example.com", "a@example.com", "a@example.com", "A", "", {})
+    head = make.build(reader).data.split(b"\r\n\r\n")[0]
+    assert b"<mailto:unsubscribe@xn--" in head
+    assert "뉴스".encode() not in head

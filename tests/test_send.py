@@ -314,6 +314,13 @@ def test_plain_smtp_to_a_remote_host_needs_insecure(ready: Path, run_weekly: Run
     assert result.exit_code == 1 and "pass --insecure" in result.output
 
 
+def test_localhost_in_any_case_is_this_machine(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, subscribers(1))
+    configure(ready, 25, host="LOCALHOST")
+    result = run_weekly("send", "324", "--dry-run")
+    assert result.exit_code == 0, result.output
+
+
 def test_compose_then_send_issue_324_end_to_end(
     newsletter: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:

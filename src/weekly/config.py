@@ -60,7 +60,9 @@ class NewsletterSettings:
         check=must.empty_or(must.mailbox),
     )
     postal_address: str = setting(
-        doc="Postal address printed in every footer (CAN-SPAM).", lines=True
+        doc="Postal address printed in every footer (CAN-SPAM).",
+        lines=True,
+        check=must.not_blank,
     )
 
     def __post_init__(self) -> None:
@@ -72,7 +74,7 @@ class NewsletterSettings:
 class DeliverySettings:
     """`[delivery]`: the SMTP relay and how hard to push it."""
 
-    host: str = setting("127.0.0.1", doc="SMTP relay host.")
+    host: str = setting("127.0.0.1", doc="SMTP relay host.", check=must.not_blank)
     port: int = setting(1025, doc="SMTP relay port.", check=must.port)
     security: Literal["none", "starttls", "tls"] = setting("starttls", doc="Transport security.")
     username: str = setting("", doc="AUTH user; the password comes from WEEKLY_SMTP_PASSWORD.")
@@ -115,8 +117,12 @@ class UnsubscribeSettings:
 class ComposeSettings:
     """`[compose]`: limits the pre-send checks apply."""
 
-    html_warn_kb: int = setting(90, doc="Warn above this HTML size (Gmail clips at 102 KB).")
-    subject_max_chars: int = setting(78, doc="Warn when the subject is longer than this.")
+    html_warn_kb: int = setting(
+        90, doc="Warn above this HTML size (Gmail clips at 102 KB).", check=must.at_least_1
+    )
+    subject_max_chars: int = setting(
+        78, doc="Warn when the subject is longer than this.", check=must.at_least_1
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,7 +168,7 @@ class DkimSettings:
 class ServeSettings:
     """`[serve]`: the unsubscribe and sign-up web service behind the site's HTTPS proxy."""
 
-    host: str = setting("127.0.0.1", doc="Address `weekly serve` listens on.")
+    host: str = setting("127.0.0.1", doc="Address `weekly serve` listens on.", check=must.not_blank)
     port: int = setting(8025, doc="Port `weekly serve` listens on.", check=must.port)
     confirm_url: str = setting(
         "",
@@ -230,7 +236,7 @@ class _KeyLocator:
         table: tuple[str, ...] = ()
         for number, raw in enumerate(self.lines, start=1):
             line = raw.strip()
-            header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", line)
+            header = re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?", line)  # [[x]] too: refused
             if header:
                 table = tuple(part.strip().strip('"') for part in header.group(1).split("."))
                 if table == keys:

@@ -49,22 +49,29 @@ def dns_name(value: str) -> str | None:
     return None if DNS_LABELS.fullmatch(value) else f"not a DNS name: {value!r}"
 
 
+def _one_token(value: str) -> bool:
+    """Exactly one `{token}` and no other brace, which the token fill would leave in the link."""
+    return value.count("{token}") == 1 and not re.search("[{}]", value.replace("{token}", ""))
+
+
 def unsubscribe_url(value: str) -> str | None:
     # It goes into the List-Unsubscribe header as it is.
-    if "{token}" in value and re.fullmatch(r"https://[!-~]+", value):
+    if _one_token(value) and re.fullmatch(r"https://[!-~]+", value):
         return None
-    return "must be an https:// URL containing {token}"
+    return "must be an https:// URL containing {token} once (and no other braces)"
 
 
 def confirm_url_pattern(value: str) -> str | None:
-    if value.startswith("https://") and "{token}" in value:
+    if value.startswith("https://") and _one_token(value):
         return None
-    return "must be an https:// URL with {token}"
+    return "must be an https:// URL with {token} once (and no other braces)"
 
 
 def mailto(value: str) -> str | None:
-    # It goes into the List-Unsubscribe header as it is.
-    return None if re.fullmatch(r"[!-~]+@[!-~]+", value) else f"not an email address: {value!r}"
+    """A bare address; an IDN domain goes into List-Unsubscribe in its ASCII form."""
+    if "@" not in value or value != value.strip():
+        return f"not an email address: {value!r}"
+    return _address(value)
 
 
 def mailbox(value: str) -> str | None:
@@ -73,7 +80,11 @@ def mailbox(value: str) -> str | None:
     found = getaddresses([value])
     if len(found) != 1 or "@" not in found[0][1]:
         return f"not an email address: {value!r}"
-    address = found[0][1]
+    return _address(found[0][1])
+
+
+def _address(address: str) -> str | None:
+    """What is wrong with a bare `address` some relay could not carry, or None."""
     local, _, domain = address.rpartition("@")
     if not re.fullmatch(r"[!-~]+", local):
         return f"the part before @ must be ASCII, not {address!r}"

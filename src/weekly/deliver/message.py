@@ -90,7 +90,8 @@ class MessageFactory:
         self._domain = ascii_domain(sender)
         self._secret = secret
         self._url = config.unsubscribe.url
-        self._mailto = config.unsubscribe.mailto
+        mailto = config.unsubscribe.mailto  # an IDN domain goes out in its ASCII form
+        self._mailto = mailto and f"{mailto.rpartition('@')[0]}@{ascii_domain(mailto)}"
         self._number = composed.number
         self._run = secrets.token_hex(6)
         self._serial = itertools.count(1)

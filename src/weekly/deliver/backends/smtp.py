@@ -23,7 +23,7 @@ PASSWORD_ENV = "WEEKLY_SMTP_PASSWORD"
 
 def is_loopback(host: str) -> bool:
     """Whether `host` names this machine, where plain SMTP cannot be overheard."""
-    if host == "localhost":
+    if host.lower().rstrip(".") == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -7,9 +7,12 @@ import signal
 import smtplib
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from .smtp import free_port
+from click.testing import Result
+
+from .smtp import configure, free_port, write_list
 
 
 def test_sink_keeps_each_message_and_prints_a_line(tmp_path: Path) -> None:
@@ -40,3 +43,32 @@ def test_sink_keeps_each_message_and_prints_a_line(tmp_path: Path) -> None:
         ["b@example.com", "안녕"],
     ]
     assert len(mailbox.Maildir(outbox, create=False)) == 2
+
+
+def test_a_send_to_the_sink_reaches_a_korean_local_part(
+    ready: Path, run_weekly: Callable[..., Result]
+) -> None:
+    """The README's local path: the sink offers SMTPUTF8, and the plan warns that a real
+    relay must offer it too."""
+    write_list(ready, ["김@example.com,김민지,subscribed,"])
+    port = free_port()
+    outbox = ready / "outbox"
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "weekly", "sink", "--port", str(port), "--outbox", str(outbox)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sink.stderr is not None
+        assert "weekly sink on 127.0.0.1" in sink.stderr.readline()
+        configure(ready, port)
+        dry = run_weekly("send", "324", "--dry-run")
+        assert "1 addresses have a non-ASCII part before @" in dry.stderr
+        result = run_weekly("send", "324", "--yes")
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        out, _ = sink.communicate(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert out.split("\t")[0] == "김@example.com"
+    assert len(mailbox.Maildir(outbox, create=False)) == 1

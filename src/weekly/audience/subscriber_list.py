@@ -212,6 +212,7 @@ class ListReport:
     problem_count: int = 0
     duplicates: list[Duplicate] = field(default_factory=list)
     duplicate_count: int = 0
+    smtputf8: int = 0  # subscribed addresses whose part before @ is not ASCII
 
     @classmethod
     def read(cls, path: Path) -> ListReport:
@@ -225,6 +226,8 @@ class ListReport:
         """Count one row."""
         if isinstance(row, Subscriber):
             self.by_status[row.status] += 1
+            if row.status == SUBSCRIBED and not row.address.isascii():
+                self.smtputf8 += 1
         elif isinstance(row, Problem):
             self.problem_count += 1
             if len(self.problems) < REPORT_LIMIT:

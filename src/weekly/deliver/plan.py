@@ -80,6 +80,11 @@ class Plan:
                 f"Audience: {self.suppressed:,} unsubscribed, bounced or complained since, "
                 f"{self.signups:,} web sign-ups not in the list"
             )
+            if report.smtputf8:
+                yield (
+                    f"Warning:  {report.smtputf8:,} addresses have a non-ASCII part before @: "
+                    "only a relay that offers SMTPUTF8 takes them"
+                )
         for state, count in sorted(self.by_state.items()):
             if state != SENDING:
                 yield f"Skipped:  {count:,} already {state.replace('_', ' ')}"

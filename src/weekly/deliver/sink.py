@@ -47,8 +47,11 @@ class MaildirHandler:
 
 
 def _smtp_factory(handler: Any) -> Callable[[], SMTP]:
-    """aiosmtpd sessions for `handler`, with a fixed host name (no slow FQDN look-up)."""
-    return lambda: SMTP(handler, hostname="weekly-sink", data_size_limit=50 * 1024 * 1024)
+    """aiosmtpd sessions for `handler`, with a fixed host name (no slow FQDN look-up), offering
+    SMTPUTF8 as a modern relay does, so a list with `김@example.com` can be tried locally."""
+    return lambda: SMTP(
+        handler, hostname="weekly-sink", data_size_limit=50 * 1024 * 1024, enable_SMTPUTF8=True
+    )
 
 
 def serve(

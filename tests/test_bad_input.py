@@ -1005,6 +1005,18 @@ CASES = [
         r"subscribers\.csv: Too many levels of symbolic links",
     ),
     Case(
+        "cli-bounces-not-a-mailbox",
+        nothing,
+        ("bounces", "weekly.toml"),
+        r"weekly\.toml: not an mbox \(no `From ` line first\) nor a Maildir",
+    ),
+    Case(
+        "cli-unsubscribe-mailbox-not-a-mailbox",
+        nothing,
+        ("unsubscribe", "--mailbox", "subscribers.csv"),
+        r"subscribers\.csv: not an mbox",
+    ),
+    Case(
         "state-not-composed",
         lambda root: shutil.rmtree(root / "build/324"),
         DRY_RUN,

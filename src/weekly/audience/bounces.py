@@ -120,6 +120,10 @@ def open_mailbox(path: Path) -> mailbox.Mailbox:
             raise WeeklyError(f"{path}: not a Maildir (no cur/ and new/ inside)")
         box: mailbox.Mailbox = mailbox.Maildir(path, factory=None, create=False)
     elif path.is_file():
+        with path.open("rb") as head:
+            start = head.read(5)
+        if start and start != b"From ":  # an empty file is an empty mbox; any other starts so
+            raise WeeklyError(f"{path}: not an mbox (no `From ` line first) nor a Maildir")
         box = mailbox.mbox(path, create=False)
     else:
         raise WeeklyError(f"{path}: no such Maildir or mbox")

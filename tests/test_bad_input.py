@@ -416,6 +416,12 @@ CASES = [
         r"templates/email\.txt: a folder named like a template",
     ),
     Case(
+        "tpl-subject-control",
+        both(NO_SUBJECT, write("templates/subject.txt", '#{{ issue.number }} {{ "\\x00" }}\n')),
+        COMPOSE,
+        r"subject\.txt: the subject has a control character",
+    ),
+    Case(
         "tpl-div-zero",
         write("templates/email.txt", "{{ issue.title }}\n{{ 1/0 }}\n"),
         COMPOSE,

@@ -19,7 +19,8 @@ import jinja2
 from weekly.config import Config, issue_url, load_config
 from weekly.content.issue import ISSUE_FILE, Issue, read_issue
 from weekly.content.markdown import to_html
-from weekly.errors import CheckFailed
+from weekly.control import control_character
+from weekly.errors import CheckFailed, TemplateError
 from weekly.files import replace_folder
 from weekly.placeholders import placeholder
 from weekly.project import build_dir, chosen_issue_number, issue_dir
@@ -139,6 +140,8 @@ def render_issue(
         subject = issue.subject or " ".join(
             render(env, "subject.txt", **{**context, "subscriber": NoSubscriberHere()}).split()
         )
+        if bad := control_character(subject):  # it becomes the Subject header
+            raise TemplateError("subject.txt", f"the subject has a control character ({bad!r})")
         context["subject"] = subject
         context["preheader"] = preheader
         mjml_source = render(env, "email.mjml", **context)

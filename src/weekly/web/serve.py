@@ -106,12 +106,15 @@ class Service:
         if confirm_url(config) == config.unsubscribe.url:
             raise WeeklyError(f"{config.path}: set serve.confirm_url (a link with {{token}})")
         check_settings(config.delivery, insecure=False)
+        secret = secret_from_env()
+        signer = DkimSigner.from_config(config)
+        backend = backend_for(config.delivery, credential(config.delivery))
         return cls(
             config=config,
-            secret=secret_from_env(),
-            store=open_consent_log(root),
-            signer=DkimSigner.from_config(config),
-            backend=backend_for(config.delivery, credential(config.delivery)),
+            secret=secret,
+            signer=signer,
+            backend=backend,
+            store=open_consent_log(root),  # last: a settings error leaves no state file
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR),
         )
@@ -254,10 +257,14 @@ def serve(root: Path, host: str | None, port: int | None) -> None:
     consent log is opened, so an address in use or no address at all changes nothing."""
     settings: ServeSettings = load_config(root).serve
     host, port = host or settings.host, port or settings.port
+    secret_from_env()  # a missing secret is said first, whatever the port
     sock = listening_socket(host, port)
     try:
         app = create_app(root)
     except BaseException:
         sock.close()
         raise
-    uvicorn.Server(server_config(app, host, port)).run(sockets=[sock])
+    config = server_config(app, host, port)  # sets up uvicorn's log, which says this below
+    # uvicorn names the address only when it binds the socket itself.
+    logging.getLogger("uvicorn.error").info("weekly serve on http://%s:%d", host, port)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -179,6 +179,18 @@ class ServeSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StoreSettings:
+    """`[store]`: where the ledger and the consent log live."""
+
+    url: str = setting(
+        "",
+        doc="postgresql://user@host/db shared by several senders (WEEKLY_STORE_URL overrides; "
+        "password from PGPASSWORD or ~/.pgpass); empty: SQLite files in .weekly/.",
+        check=must.empty_or(must.store_url),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """All settings of one newsletter, plus where they were read from."""
 
@@ -189,6 +201,7 @@ class Config:
     archive: ArchiveSettings = setting(ArchiveSettings(), doc="The web archive.")
     dkim: DkimSettings = setting(DkimSettings(), doc="DKIM signing of outgoing mail.")
     serve: ServeSettings = setting(ServeSettings(), doc="The unsubscribe and sign-up service.")
+    store: StoreSettings = setting(StoreSettings(), doc="The shared store.")
     root: Path = field(default=Path("."), metadata={"internal": True})
 
     @property

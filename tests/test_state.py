@@ -77,9 +77,7 @@ def test_same_ref_is_recorded_once(tmp_path: Path, store: str) -> None:
         assert log.changed_since(mark)[1] == {"kim@example.com"}
 
 
-def test_unsubscribe_command_records_manual_event(
-    newsletter: Path, run_weekly, store: str
-) -> None:
+def test_unsubscribe_command_records_manual_event(newsletter: Path, run_weekly, store: str) -> None:
     result = run_weekly("unsubscribe", " Lee@Example.COM ")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Unsubscribed Lee@example.com (manual) at ")
@@ -115,9 +113,7 @@ def test_unsubscribe_needs_address_or_mailbox(run_weekly) -> None:
     assert run_weekly("unsubscribe", "a@example.com", "--mailbox", "x").exit_code == 2
 
 
-def test_unsubscribe_command_rejects_bad_address(
-    newsletter: Path, run_weekly, store: str
-) -> None:
+def test_unsubscribe_command_rejects_bad_address(newsletter: Path, run_weekly, store: str) -> None:
     result = run_weekly("unsubscribe", "not-an-address")
     assert result.exit_code == 1
     assert result.output.startswith("Error: 'not-an-address' is not a valid address")

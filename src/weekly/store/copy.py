@@ -45,11 +45,10 @@ class Side(Protocol):
 
 
 class SqliteSide:
-    """The SQLite files of the newsletter at `root` (created empty when missing)."""
+    """The SQLite files of the newsletter at `root` (a missing one reads as empty)."""
 
     def __init__(self, root: Path) -> None:
-        SqliteLedger.open(root).close()  # both files exist with their tables from here on
-        SqliteConsentLog.open(root).close()
+        self._root = root
         self.name = f"{root / '.weekly'} (SQLite)"
         self._files = {"sends": ledger_path(root), "deliveries": ledger_path(root)}
         self._files["events"] = state_path(root)
@@ -60,15 +59,21 @@ class SqliteSide:
         return db
 
     def rows(self, table: str) -> Iterator[Row]:
+        if not self._files[table].exists():
+            return
         with closing(self._connect(table)) as db:
             yield from db.execute(f"SELECT {', '.join(TABLES[table])} FROM {table} ORDER BY 1")
 
     def count(self, table: str) -> int:
+        if not self._files[table].exists():
+            return 0
         with closing(self._connect(table)) as db:
             return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     def load(self, source: Side) -> None:
         """Every table of `source` into these files, each file in one transaction."""
+        SqliteLedger.open(self._root).close()  # both files with their tables, if new
+        SqliteConsentLog.open(self._root).close()
         for path in dict.fromkeys(self._files.values()):
             with closing(sqlite3.connect(path, isolation_level=None)) as db:
                 db.execute("BEGIN IMMEDIATE")

@@ -61,13 +61,15 @@ def at_event(server: FaultServer, kind: str, count: int) -> threading.Event:
 
 
 def test_sigkill_at_eleven_moments_then_a_resume_sends_everyone_once(
-    newsletter: Path, server: FaultServer
+    newsletter: Path, server: FaultServer, store: str
 ) -> None:
     make_build(newsletter)
     write_list(newsletter, subscribers(READERS))
     # At full speed this machine's client is CPU-bound and replies wait for it; at a pace
     # it keeps up with, only messages truly between end of data and reply are uncertain.
     configure(newsletter, server.port, concurrency=8, rate=1000)
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n[store]\nlease_seconds = 1.0\n")  # a shared store: the dead free soon
     for kind, count in MOMENTS:
         process = start_send(newsletter)
         with server.lock:
@@ -89,10 +91,15 @@ def test_sigkill_at_eleven_moments_then_a_resume_sends_everyone_once(
     assert final.returncode == 0, output
     assert f"uncertain {len(uncertain)}," in output
     assert state_counts(newsletter) == {"sent": READERS - len(uncertain), "sending": len(uncertain)}
-    # Nobody twice, nobody missed: the uncertain rows are exactly ends of data the server
-    # received (and stored), and the resume delivered everyone else.
-    assert server.stored == {f"user{i}@example.com": 1 for i in range(READERS)}
-    assert all(server.ends[address] == 1 for address in uncertain)
+    # Nobody twice, nobody missed: the resume delivered everyone not uncertain, and each
+    # uncertain row's end of data reached the server at most once. With SQLite the commit
+    # of `sending` and the end of data are microseconds apart, so a kill lands between them
+    # practically never; a PostgreSQL commit is a round trip, so there it sometimes does.
+    everyone = {f"user{i}@example.com" for i in range(READERS)}
+    assert all(server.stored[address] == 1 for address in everyone - uncertain)
+    assert all(server.stored[address] <= 1 for address in uncertain)
+    if not store:
+        assert all(server.ends[address] == 1 for address in uncertain)
     assert len(uncertain) <= 3 * len(MOMENTS), len(uncertain)
 
 
@@ -186,9 +193,12 @@ def test_two_sends_started_together_on_a_fresh_folder(
         pair = [start_send(root), start_send(root)]
         outputs = [p.communicate(timeout=60)[0] for p in pair]
         codes = sorted(p.returncode for p in pair)
-        assert codes == [0, 1], outputs
         assert not any("Traceback" in o for o in outputs), outputs
-        (refused,) = [o for p, o in zip(pair, outputs, strict=True) if p.returncode == 1]
-        assert refused.startswith("Error: issue 324 is already being sent by "), refused
+        if store:  # a shared store: the second sender joins the first and takes a share
+            assert codes == [0, 0], outputs
+        else:
+            assert codes == [0, 1], outputs
+            (refused,) = [o for p, o in zip(pair, outputs, strict=True) if p.returncode == 1]
+            assert refused.startswith("Error: issue 324 is already being sent by "), refused
         assert state_counts(root) == {"sent": 40}
     assert server.stored == {f"user{i}@example.com": 3 for i in range(40)}

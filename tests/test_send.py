@@ -254,6 +254,8 @@ def test_a_changed_issue_is_not_resumed_without_force(ready: Path, run_weekly: R
     assert forced.exit_code == 0 and len(recorder.messages) == 2
 
 
+# A shared PostgreSQL store lets a second sender join instead (tests/test_senders.py).
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_a_second_send_of_the_same_issue_is_refused_while_one_runs(
     ready: Path, run_weekly: Run
 ) -> None:

@@ -80,6 +80,11 @@ class DeliverySettings:
     rate: float = setting(
         50.0, doc="Messages per second over all connections.", check=must.positive
     )
+    daily_cap: int = setting(
+        0,
+        doc="Messages a day over all senders (a relay quota); 0: no cap. PostgreSQL store only.",
+        check=must.not_negative,
+    )
     max_attempts: int = setting(
         5, doc="Tries per recipient before a 4xx counts as failed.", check=must.at_least_1
     )
@@ -187,6 +192,11 @@ class StoreSettings:
         doc="postgresql://user@host/db shared by several senders (WEEKLY_STORE_URL overrides; "
         "password from PGPASSWORD or ~/.pgpass); empty: SQLite files in .weekly/.",
         check=must.empty_or(must.store_url),
+    )
+    lease_seconds: float = setting(
+        15.0,
+        doc="A sender silent this long is taken for dead: its claimed rows go to the others.",
+        check=must.positive,
     )
 
 

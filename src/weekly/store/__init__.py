@@ -7,24 +7,30 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from weekly.config import load_config
+from weekly.store.deliveries import Sender
 from weekly.store.location import store_url
 from weekly.store.postgres.consent import PostgresConsentLog
+from weekly.store.postgres.crew import PostgresCrew, crew_of
 from weekly.store.postgres.database import Database
 from weekly.store.postgres.ledger import PostgresLedger
 from weekly.store.postgres.lock import issue_lock as postgres_issue_lock
-from weekly.store.protocols import ConsentLog, Ledger
+from weekly.store.protocols import ConsentLog, Crew, Ledger
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
 from weekly.store.sqlite.lock import issue_lock
 
 __all__ = [
     "ConsentLog",
+    "Crew",
     "Ledger",
     "existing_consent_log",
     "existing_ledger",
     "hold_issue",
     "open_consent_log",
+    "open_crew",
     "open_ledger",
+    "senders",
     "store_url",
 ]
 
@@ -36,6 +42,28 @@ def hold_issue(root: Path, issue: int) -> AbstractContextManager[None]:
     if url:
         return postgres_issue_lock(url, issue)
     return issue_lock(ledger_path(root).parent, issue)
+
+
+def open_crew(root: Path, issue: int) -> Crew | None:
+    """A seat among the senders sharing issue `issue`, or None when the store is the
+    newsletter's own SQLite files (one sender at a time, held by `hold_issue`)."""
+    url = store_url(root)
+    if not url:
+        return None
+    lease = load_config(root).store.lease_seconds
+    return PostgresCrew(Database(url), issue, lease)
+
+
+def senders(root: Path, issue: int) -> list[Sender]:
+    """The senders that shared issue `issue` (none in a SQLite store)."""
+    url = store_url(root)
+    database = _existing_database(url) if url else None
+    if database is None:
+        return []
+    try:
+        return crew_of(database, issue)
+    finally:
+        database.close()
 
 
 def _existing_database(url: str) -> Database | None:

@@ -48,6 +48,35 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_address ON events (address, at);
     """,
+    # 2: several senders share one send: who claimed a row (and the subscriber it mails, so
+    # any sender can build the message), the senders and their leases, one shared pace.
+    """
+    CREATE TABLE senders (
+        id BIGSERIAL PRIMARY KEY,
+        issue BIGINT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        heartbeat TIMESTAMPTZ NOT NULL DEFAULT now(),
+        lease_until TIMESTAMPTZ NOT NULL,
+        sent BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE INDEX senders_by_issue ON senders (issue, lease_until);
+    ALTER TABLE sends ADD COLUMN loaded_by BIGINT;
+    ALTER TABLE deliveries ADD COLUMN claimed_by BIGINT;
+    ALTER TABLE deliveries ADD COLUMN loaded_by BIGINT;
+    ALTER TABLE deliveries ADD COLUMN payload TEXT NOT NULL DEFAULT '';
+    CREATE TABLE pace (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        tokens DOUBLE PRECISION NOT NULL DEFAULT 0,
+        refreshed TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+        factor DOUBLE PRECISION NOT NULL DEFAULT 1,
+        slow_until TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
+        day DATE NOT NULL DEFAULT current_date,
+        day_count BIGINT NOT NULL DEFAULT 0
+    );
+    INSERT INTO pace (id) VALUES (1);
+    """,
 )
 LATEST = len(MIGRATIONS)
 

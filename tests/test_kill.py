@@ -68,8 +68,6 @@ def test_sigkill_at_eleven_moments_then_a_resume_sends_everyone_once(
     # At full speed this machine's client is CPU-bound and replies wait for it; at a pace
     # it keeps up with, only messages truly between end of data and reply are uncertain.
     configure(newsletter, server.port, concurrency=8, rate=1000)
-    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
-        toml.write("\n[store]\nlease_seconds = 1.0\n")  # a shared store: the dead free soon
     for kind, count in MOMENTS:
         process = start_send(newsletter)
         with server.lock:

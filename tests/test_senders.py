@@ -73,3 +73,35 @@ def test_three_senders_one_killed_one_late_share_the_send_exactly_once(
     senders = [line for line in status.output.splitlines() if "  sender " in line]
     assert len(senders) == 3 and sum("(stopped)" in line for line in senders) == 3, status.output
     assert all(f"pid {p.pid}:" in status.output for p in (first, second, third))
+
+
+def test_a_frozen_sender_loses_its_rows_when_its_lease_runs_out(
+    newsletter: Path, server: FaultServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGSTOP stands in for a host that vanished: the process exists, so only its lease
+    can tell the other sender that its claimed rows are free."""
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    make_build(newsletter)
+    write_list(newsletter, subscribers(2_000))
+    configure(newsletter, server.port, concurrency=4, rate=500)
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n[store]\nlease_seconds = 1.0\n")
+    frozen = threading.Event()
+    first = start_send(newsletter)
+
+    def watch(kind: str, count: int) -> None:
+        if kind == "end" and count == 200:
+            os.kill(first.pid, signal.SIGSTOP)
+            frozen.set()
+
+    server.on_event = watch
+    assert frozen.wait(60)
+    server.on_event = None
+    second = start_send(newsletter)
+    output, _ = second.communicate(timeout=60)
+    first.kill()
+    first.communicate(timeout=10)
+    assert second.returncode == 0, output
+    counts = state_counts(newsletter)
+    assert counts["sent"] + counts["sending"] == 2_000 and counts["sending"] <= 4, counts
+    assert max(server.stored.values()) == 1 and len(server.stored) >= 2_000 - counts["sending"]

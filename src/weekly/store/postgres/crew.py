@@ -30,8 +30,24 @@ class PostgresCrew:
     def close(self) -> None:
         self._db.close()
 
+    def _reap(self) -> None:
+        """End the leases of senders on this host whose process is gone (killed, crashed):
+        a resume on the same machine need not wait for their leases to run out."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                f"SELECT id, pid FROM senders WHERE host = %s AND id <> %s AND {_LIVE}",
+                (socket.gethostname(), self.sender),
+            ).fetchall()
+            gone = [sender for sender, pid in rows if not _running(pid)]
+            if gone:
+                conn.execute(
+                    "UPDATE senders SET lease_until = clock_timestamp() WHERE id = ANY(%s)",
+                    (gone,),
+                )
+
     def join(self) -> bool:
         """Take a seat; True when this sender must load the list (no live sender has)."""
+        self._reap()
         with self._db.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOAD_LOCK, self.issue))
             row = conn.execute(
@@ -92,6 +108,7 @@ class PostgresCrew:
 
     def held_elsewhere(self, states: Sequence[str]) -> int:
         """Rows of this run in `states` that other live senders still hold."""
+        self._reap()
         with self._db.connection() as conn:
             row = conn.execute(
                 "SELECT count(*) FROM deliveries d JOIN sends s ON s.issue = d.issue"
@@ -122,6 +139,17 @@ class PostgresCrew:
     def senders(self) -> list[Sender]:
         """Every sender that took part in this issue's sends, oldest first."""
         return crew_of(self._db, self.issue)
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def crew_of(database: Database, issue: int) -> list[Sender]:

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from weekly.store.consent import Event, Standing, standings_of
+from weekly.store.consent import Event, Standing, event_row, standings_of
 from weekly.store.postgres.database import Database
 
 _APPEND_LOCK = 7_140_002  # advisory lock key held while events are appended
@@ -30,10 +30,7 @@ class PostgresConsentLog:
 
     def record(self, events: Iterable[Event]) -> int:
         """Append `events` in one transaction; returns how many were new (a known ref is not)."""
-        rows = [
-            (e.at, e.address, e.email, e.kind, e.source, e.name, e.ip, e.detail, e.ref)
-            for e in events
-        ]
+        rows = [event_row(e) for e in events]
         if not rows:
             return 0
         with self._db.connection() as conn, conn.transaction():

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -105,3 +106,32 @@ def test_a_frozen_sender_loses_its_rows_when_its_lease_runs_out(
     counts = state_counts(newsletter)
     assert counts["sent"] + counts["sending"] == 2_000 and counts["sending"] <= 4, counts
     assert max(server.stored.values()) == 1 and len(server.stored) >= 2_000 - counts["sending"]
+
+
+def test_the_daily_cap_stops_the_send_and_the_rest_waits(
+    ready: Path, run_weekly, server: FaultServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    write_list(ready, subscribers(300))
+    configure(ready, server.port, daily_cap=120)
+    result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 1, result.output
+    assert "Stopped: the daily cap is reached" in result.output
+    assert state_counts(ready) == {"sent": 120, "pending": 180}
+    assert sum(server.stored.values()) == 120
+
+
+def test_a_421_seen_by_one_sender_slows_every_sender(
+    ready: Path, run_weekly, server: FaultServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    write_list(ready, subscribers(20))
+    server.plan["user3@example.com"] = ("close421", 1)
+    configure(ready, server.port)
+    result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(pg_url) as conn:  # the pace every sender reads, not this one's own
+        factor, slowed = conn.execute(
+            "SELECT factor, slow_until > clock_timestamp() FROM pace"
+        ).fetchone()
+    assert factor == 0.5 and slowed

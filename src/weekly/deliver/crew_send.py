@@ -41,23 +41,27 @@ class SharedPacer:
         self._slice = max(1, round(self._rate * PACE_SLICE))
         self._budget = 0
         self._lock = asyncio.Lock()
-        self.capped = False
 
     async def wait(self) -> bool:
         """Wait for this message's token; False once the day's cap is reached."""
         await self._local.wait()
         async with self._lock:
             if self._budget == 0:
-                delay = await asyncio.to_thread(
-                    self._pace.take, self._slice, self._rate, self._slice, self._cap
-                )
+                delay = await self._take()
+                if delay is None and self._slice > 1:  # near the cap: one token at a time
+                    self._slice = 1
+                    delay = await self._take()
                 if delay is None:
-                    self.capped = True
                     return False
                 await asyncio.sleep(delay)
                 self._budget = self._slice
             self._budget -= 1
         return True
+
+    async def _take(self) -> float | None:
+        return await asyncio.to_thread(
+            self._pace.take, self._slice, self._rate, self._slice, self._cap
+        )
 
     def slow_down(self) -> None:
         """Halve every sender's pace for a while (a 421 or a dropped connection here)."""

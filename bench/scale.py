@@ -9,7 +9,9 @@ its own throwaway cluster on 127.0.0.1, as the tests do. Every load goes to 127.
 Per run: messages/s from the first start to the last exit, and the store's committed
 transactions per message (pg_stat_database.xact_commit before and after). Rounds run the
 configurations back to back because this shared machine's speed drifts between minutes.
-Target: the PostgreSQL single sender >= 0.8 x the SQLite one.
+Then 3 senders with `delivery.rate` set below what they reach: the global rate they held,
+from the ledger's outcome times (whole seconds, the first and last left out).
+Targets: the PostgreSQL single sender >= 0.8 x the SQLite one; the paced rate within 10 %.
 """
 
 from __future__ import annotations
@@ -85,11 +87,39 @@ def run_senders(root: Path, count: int, url: str, recipients: int) -> float:
     return wall
 
 
+def held_rate(url: str) -> float:
+    """Messages a second all senders made together, from the ledger's outcome times (to the
+    second): the whole seconds between the first and the last one, edges left out."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT updated_at, count(*) FROM deliveries WHERE state = 'sent'"
+            " GROUP BY updated_at ORDER BY updated_at"
+        ).fetchall()
+    middle = [int(n) for _, n in rows[1:-1]]
+    return sum(middle) / len(middle)
+
+
+def paced(root: Path, port: int, admin: str, recipients: int, rate: int) -> None:
+    """3 senders held to `rate` together: the rate they kept."""
+    set_delivery(root, port, CONCURRENCY, rate=rate)
+    write_list(root / "subscribers.csv", recipients)
+    url = fresh_database(admin, "scale_paced")
+    run_senders(root, 3, url, recipients)
+    held = held_rate(url)
+    verdict = "met" if abs(held / rate - 1) <= 0.1 else "NOT met"
+    print(
+        f"3 senders, delivery.rate {rate}: held {held:,.0f}/s together "
+        f"({held / rate - 1:+.1%}; target within 10 %: {verdict})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=20_000)
     parser.add_argument("--senders", default="1,2,4")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--paced-rate", type=int, default=500)
+    parser.add_argument("--paced-seconds", type=int, default=20)
     args = parser.parse_args()
     if not SINK.exists():
         sys.exit(f"needs {SINK}: {GET_POSTFIX}")
@@ -128,6 +158,7 @@ def main() -> None:
                         f"postgresql x{count} {args.recipients / wall:,.0f}/s ({tx:.2f} tx/msg)"
                     )
                 print(f"  round {number}: " + ", ".join(line))
+            paced(root, port, admin, args.paced_rate * args.paced_seconds, args.paced_rate)
         print("medians:")
         for name, values in rates.items():
             tx = per_message.get(name)

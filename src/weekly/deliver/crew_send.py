@@ -75,7 +75,7 @@ class SharedRun:
     def __init__(self, crew: Crew, config: Config, states: Iterable[str]) -> None:
         self._crew = crew
         self._states = tuple(states)
-        self._poll = min(1.0, config.store.lease_seconds / 4)
+        self._poll = min(0.25, config.store.lease_seconds / 4)
         self._beat = config.store.lease_seconds / 3
         self.pacer = SharedPacer(crew, config)
         self.sent = 0

@@ -39,7 +39,10 @@ def test_three_senders_one_killed_one_late_share_the_send_exactly_once(
     monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
     make_build(newsletter)
     write_list(newsletter, subscribers(READERS))
-    configure(newsletter, server.port, concurrency=8, rate=1500)
+    # Three connections each: a killed sender has at most three ends of data without a
+    # recorded reply, whatever the machine's load; any more uncertain rows would be a fault
+    # of the hand-over, not of timing.
+    configure(newsletter, server.port, concurrency=3, rate=1500)
     with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
         toml.write("\n[store]\nlease_seconds = 2.0\n")
     killed, late = threading.Event(), threading.Event()

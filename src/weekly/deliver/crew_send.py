@@ -13,6 +13,7 @@ from dataclasses import asdict
 from weekly.audience.subscriber_list import Subscriber
 from weekly.config import Config
 from weekly.deliver.pacing import SLOW_PERIOD, SLOWEST_FACTOR, Pacer
+from weekly.errors import WeeklyError
 from weekly.store import Crew
 
 CLAIM = 50  # rows claimed at a time: what a killed sender holds back at most for a lease
@@ -114,7 +115,10 @@ class SharedRun:
 
         def beat() -> None:
             while not done.wait(self._beat):
-                self._crew.heartbeat(self.sent)
+                try:
+                    self._crew.heartbeat(self.sent)
+                except WeeklyError:  # the store is out of reach; leave() will say so
+                    continue
 
         thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
         thread.start()

@@ -48,27 +48,21 @@ def cluster(folder: Path) -> Iterator[str]:
     bin_dir = binaries()
     assert bin_dir is not None
     role = user or pwd.getpwuid(os.geteuid()).pw_name
-    quiet = {"user": user, "capture_output": True, "check": True, "cwd": folder}
-    subprocess.run(
-        [bin_dir / "initdb", "-D", data, "-U", role, "--auth=trust", "-E", "UTF8", "--no-sync"],
-        **quiet,  # type: ignore[call-overload]
-    )
+
+    def run(*command: str | Path) -> None:
+        subprocess.run(command, user=user, capture_output=True, check=True, cwd=folder)
+
+    run(bin_dir / "initdb", "-D", data, "-U", role, "--auth=trust", "-E", "UTF8", "--no-sync")
     port = _free_port()
     options = (
         f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
-    subprocess.run(
-        [bin_dir / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start"],
-        **quiet,  # type: ignore[call-overload]
-    )
+    run(bin_dir / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start")
     try:
         yield f"postgresql://{role}@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(
-            [bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
-            **quiet,  # type: ignore[call-overload]
-        )
+        run(bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
 
 
 def fresh_database(admin_url: str, name: str) -> str:

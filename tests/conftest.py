@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from weekly.cli import main
 
+from .pgcluster import binaries, fresh_database, temporary_cluster
 from .smtp import SECRET, make_build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,6 +28,40 @@ def newsletter(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "issues", root / "issues")
     (root / "templates").mkdir()
     return root
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[str]:
+    """A PostgreSQL cluster of our own for the whole run; its admin URL. Skipped only when
+    the binaries are missing, and a failure instead under CI=true (.ci/run sets it)."""
+    if binaries() is None:
+        missing = "PostgreSQL binaries (initdb, pg_ctl) not found"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{missing}; CI needs them", pytrace=False)
+        pytest.skip(missing)
+    with temporary_cluster() as url:
+        yield url
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(pg_cluster: str) -> str:
+    """The URL of a fresh, empty database in the test cluster."""
+    return fresh_database(pg_cluster, f"weekly_test_{next(_databases)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once per store: SQLite files (URL "") and a fresh PostgreSQL database
+    (its URL in WEEKLY_STORE_URL, which every command and subprocess then uses)."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
+        return ""
+    url: str = request.getfixturevalue("pg_url")
+    monkeypatch.setenv("WEEKLY_STORE_URL", url)
+    return url
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import dkim
+import pytest
 from click.testing import Result
 
 from weekly.store import open_consent_log
@@ -23,6 +24,10 @@ from weekly.store.consent import (
 from weekly.store.sqlite.consent import state_path
 
 from .smtp import Recorder, configure, make_build, smtp_server, write_list
+from .storerows import deliveries
+
+# Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
+pytestmark = pytest.mark.usefixtures("store")
 
 Run = Callable[..., Result]
 
@@ -89,7 +94,7 @@ def test_plan_counts_suppressed_and_signups(ready: Path, run_weekly: Run) -> Non
     assert result.exit_code == 0, result.output
     assert "Audience: 1 unsubscribed, bounced or complained since, 1 web sign-ups" in result.output
     assert "Would send 2 messages" in result.output
-    assert not state_path(ready).with_name("ledger.sqlite").exists()
+    assert not state_path(ready).with_name("ledger.sqlite").exists() and not deliveries(ready)
 
 
 class Refusing(Recorder):

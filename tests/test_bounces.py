@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from weekly.store import open_consent_log
+from weekly.store import existing_consent_log, open_consent_log
 from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED
 from weekly.store.sqlite.consent import state_path
+
+# Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
+pytestmark = pytest.mark.usefixtures("store")
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 
@@ -101,3 +104,4 @@ def test_not_a_mailbox_is_an_error(newsletter: Path, run_weekly, make: str) -> N
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {path}: ")
     assert not state_path(newsletter).exists()
+    assert existing_consent_log(newsletter) is None

@@ -7,7 +7,6 @@ import csv
 import io
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
-from weekly.store.sqlite.ledger import ledger_path
 
 from .smtp import SECRET, Recorder, configure, make_build, smtp_server, subscribers, write_list
+from .storerows import deliveries, state_counts
 
 
 class Killer(Recorder):
@@ -69,6 +68,10 @@ class Killer(Recorder):
         return reply
 
 
+# Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
+pytestmark = pytest.mark.usefixtures("store")
+
+
 def start_send(root: Path) -> subprocess.Popen[str]:
     """`weekly send 324 --yes` in its own process, output and errors together."""
     env = {**os.environ, "WEEKLY_SECRET": SECRET}
@@ -101,8 +104,7 @@ def test_killed_sends_resume_without_repeats_or_gaps(newsletter: Path, pipelinin
         killer.arm(0, "", 0)
         final = send(newsletter)
     delivered = killer.accepted()
-    with sqlite3.connect(ledger_path(newsletter)) as db:
-        states = dict(db.execute("SELECT recipient, state FROM deliveries"))
+    states = {r.recipient: r.state for r in deliveries(newsletter)}
     assert set(states) == {f"user{i}@example.com" for i in range(40)}
     uncertain = {r for r, state in states.items() if state == "sending"}
     assert set(states.values()) <= {"sent", "sending"}
@@ -132,8 +134,7 @@ def test_ctrl_c_finishes_what_is_in_flight_and_leaves_the_rest_pending(newslette
         output, _ = process.communicate(timeout=30)
         assert process.returncode == 130, output
         assert "Stopping: finishing messages in flight" in output
-        with sqlite3.connect(ledger_path(newsletter)) as db:
-            states = Counter(state for (state,) in db.execute("SELECT state FROM deliveries"))
+        states = state_counts(newsletter)
         assert states["sending"] == 0
         assert states["sent"] == len(recorder.messages) < 60
         assert f"Interrupted: {states['pending']} left pending" in output
@@ -167,7 +168,4 @@ def test_ctrl_c_does_not_wait_out_retry_backoffs(newsletter: Path) -> None:
     assert process.returncode == 130, output
     assert time.monotonic() - started < 5
     assert "Interrupted: 5 left pending" in output
-    with sqlite3.connect(ledger_path(newsletter)) as db:
-        assert dict(db.execute("SELECT state, count(*) FROM deliveries GROUP BY state")) == {
-            "pending": 5
-        }
+    assert state_counts(newsletter) == {"pending": 5}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,22 +13,21 @@ import pytest
 
 from weekly.deliver.outcomes import Stage, Verdict, classify
 from weekly.deliver.pacing import Pacer
-from weekly.store.sqlite.ledger import ledger_path
 
 from .faultsmtp import FaultServer, make_big_build
 from .smtp import configure, make_build, subscribers, write_list
+from .storerows import deliveries, state_counts
 from .test_send import Run
+
+# Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
+pytestmark = pytest.mark.usefixtures("store")
 
 TARGET = "user3@example.com"
 
 
 def ledger_row(root: Path, address: str, issue: int = 324) -> tuple[str, int, str]:
-    with sqlite3.connect(ledger_path(root)) as db:
-        row = db.execute(
-            "SELECT state, attempts, last_reply FROM deliveries WHERE issue = ? AND recipient = ?",
-            (issue, address),
-        ).fetchone()
-    return row
+    (row,) = [r for r in deliveries(root) if (r.issue, r.recipient) == (issue, address)]
+    return row.state, row.attempts, row.last_reply
 
 
 def still_mailed(root: Path, run_weekly: Run, server: FaultServer, address: str) -> bool:
@@ -172,8 +170,7 @@ def test_the_relay_vanishing_mid_send_stops_and_a_rerun_finishes(
     stopped = run_weekly("send", "324", "--yes")
     assert stopped.exit_code == 1, stopped.output
     assert "Stopped: the relay keeps failing" in stopped.output
-    with sqlite3.connect(ledger_path(ready)) as db:
-        states = dict(db.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
+    states = state_counts(ready)
     assert sum(server.stored.values()) == 100
     assert states == {"sent": 100, "pending": 200}
     server.listen()

@@ -1,4 +1,5 @@
-"""The ledger: real SQLite files, one row per (issue, recipient), a lock per issue."""
+"""The ledger: one row per (issue, recipient), a lock per issue; each test that takes the
+`store` fixture runs on real SQLite files and on a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from weekly.errors import WeeklyError
 from weekly.store import existing_ledger, hold_issue, open_ledger
+from weekly.store.postgres import schema
+from weekly.store.postgres.database import Database
 from weekly.store.sqlite.ledger import ledger_path
 
 
-def test_rows_move_through_their_states_and_count(tmp_path: Path) -> None:
+def test_rows_move_through_their_states_and_count(tmp_path: Path, store: str) -> None:
     ledger = open_ledger(tmp_path)
     ledger.add(324, [("a@example.com", "A@example.com"), ("b@example.com", "b@example.com")])
     ledger.add(324, [("a@example.com", "a@example.com")])  # already there: left as it is
@@ -37,17 +41,19 @@ def test_rows_move_through_their_states_and_count(tmp_path: Path) -> None:
     ledger.close()
     reopened = existing_ledger(tmp_path)
     assert reopened is not None and reopened.counts(324)["sent"] == 1
+    reopened.close()
 
 
-def test_fingerprint_is_kept_per_issue(tmp_path: Path) -> None:
+def test_fingerprint_is_kept_per_issue(tmp_path: Path, store: str) -> None:
     ledger = open_ledger(tmp_path)
     assert ledger.fingerprint(324) is None
     ledger.set_fingerprint(324, "abc")
     ledger.set_fingerprint(323, "def")
     assert (ledger.fingerprint(324), ledger.fingerprint(323)) == ("abc", "def")
+    ledger.close()
 
 
-def test_only_one_process_holds_an_issue(tmp_path: Path) -> None:
+def test_only_one_process_holds_an_issue(tmp_path: Path, store: str) -> None:
     with hold_issue(tmp_path, 324):
         with pytest.raises(WeeklyError, match="already being sent"), hold_issue(tmp_path, 324):
             pass
@@ -71,3 +77,21 @@ def test_wal_mode(tmp_path: Path) -> None:
     open_ledger(tmp_path).close()
     with sqlite3.connect(ledger_path(tmp_path)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_nothing_sent_means_no_ledger(tmp_path: Path, store: str) -> None:
+    assert existing_ledger(tmp_path) is None
+    open_ledger(tmp_path).close()
+    ledger = existing_ledger(tmp_path)
+    assert ledger is not None and not any(ledger.counts(324).values())
+    ledger.close()
+
+
+def test_store_migrate_is_versioned_and_idempotent(pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert schema.version(conn) == 0
+        assert schema.migrate(conn) == (0, schema.LATEST)
+        assert schema.migrate(conn) == (schema.LATEST, schema.LATEST)
+        conn.execute("UPDATE weekly_schema SET version = %s", (schema.LATEST + 1,))
+    with pytest.raises(WeeklyError, match="newer than this weekly"):
+        Database(pg_url)

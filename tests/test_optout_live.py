@@ -19,9 +19,13 @@ from weekly.audience.tokens import make_token
 
 from .faultsmtp import FaultServer
 from .smtp import SECRET, configure, free_port, make_build, subscribers, write_list
+from .storerows import recipients_in
 from .test_crash import start_send
-from .test_kill import at_event, rows_in
+from .test_kill import at_event
 from .test_serve import ONE_CLICK, SENDER
+
+# Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
+pytestmark = pytest.mark.usefixtures("store")
 
 READERS = 120
 TARGET = "user100@example.com"  # about 3 s into a send at 30 messages/s
@@ -77,7 +81,7 @@ def finish(process: subprocess.Popen[str], root: Path, server: FaultServer) -> N
     assert process.returncode == 0, output
     assert "opted out during the send 1 " in output
     assert server.stored[TARGET] == 0 and sum(server.stored.values()) == READERS - 1
-    assert rows_in(root, "opted_out") == {TARGET}
+    assert recipients_in(root, "opted_out") == {TARGET}
 
 
 def test_a_one_click_unsubscribe_through_serve_stops_a_running_send(

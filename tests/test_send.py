@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from click.testing import Result
 
 from weekly.audience.tokens import token_address
 from weekly.store import hold_issue
-from weekly.store.sqlite.ledger import ledger_path
 
 from .smtp import (
     SECRET,
@@ -26,14 +24,16 @@ from .smtp import (
     subscribers,
     write_list,
 )
+from .storerows import deliveries
+
+# Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
+pytestmark = pytest.mark.usefixtures("store")
 
 Run = Callable[..., Result]
 
 
 def ledger_rows(root: Path) -> dict[str, tuple[str, int, str]]:
-    with sqlite3.connect(ledger_path(root)) as db:
-        rows = db.execute("SELECT recipient, state, attempts, last_reply FROM deliveries")
-        return {r: (state, attempts, reply) for r, state, attempts, reply in rows}
+    return {r.recipient: (r.state, r.attempts, r.last_reply) for r in deliveries(root)}
 
 
 @pytest.mark.parametrize("pipelining", [False, True])
@@ -220,7 +220,7 @@ def test_test_addresses_get_a_tagged_copy_and_the_ledger_is_untouched(
     assert result.exit_code == 0, result.output
     assert sorted(recorder.accepted()) == ["me@example.com", "you@example.org"]
     assert all(m["Subject"] == f"[TEST] {SUBJECT}" for m in recorder.parsed().values())
-    assert not ledger_path(ready).exists()
+    assert not deliveries(ready)
 
 
 def test_dry_run_builds_everything_and_changes_nothing(ready: Path, run_weekly: Run) -> None:
@@ -254,6 +254,8 @@ def test_a_changed_issue_is_not_resumed_without_force(ready: Path, run_weekly: R
     assert forced.exit_code == 0 and len(recorder.messages) == 2
 
 
+# A shared PostgreSQL store lets a second sender join instead (tests/test_senders.py).
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_a_second_send_of_the_same_issue_is_refused_while_one_runs(
     ready: Path, run_weekly: Run
 ) -> None:

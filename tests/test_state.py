@@ -7,7 +7,7 @@ from pathlib import Path
 
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import make_token
-from weekly.store import open_consent_log
+from weekly.store import existing_consent_log, open_consent_log
 from weekly.store.consent import (
     BOUNCED,
     COMPLAINED,
@@ -17,7 +17,7 @@ from weekly.store.consent import (
     Event,
     fold,
 )
-from weekly.store.sqlite.consent import SqliteConsentLog, state_path
+from weekly.store.sqlite.consent import state_path
 
 
 def event(at: str, kind: str, source: str = "test", **extra: str) -> Event:
@@ -64,26 +64,30 @@ def test_hard_bounce_suppresses_at_once() -> None:
     assert standing is not None and standing.status == BOUNCED
 
 
-def test_same_ref_is_recorded_once(tmp_path: Path) -> None:
-    with SqliteConsentLog(tmp_path / "state.sqlite") as store:
+def test_same_ref_is_recorded_once(tmp_path: Path, store: str) -> None:
+    with open_consent_log(tmp_path) as log:
         bounce = event("2026-01-01T00:00:00+00:00", BOUNCED, ref="dsn:abc:kim@example.com")
-        assert store.record([bounce]) == 1
-        assert store.record([bounce]) == 0
-        assert len(store.history("KIM@example.com")) == 1
-        assert set(store.standings()) == {"kim@example.com"}
+        assert log.record([bounce]) == 1
+        assert log.record([bounce]) == 0
+        assert len(log.history("KIM@example.com")) == 1
+        assert set(log.standings()) == {"kim@example.com"}
+        mark = log.cursor()
+        assert log.changed_since(mark) == (mark, set())
+        log.record([event("2026-01-02T00:00:00+00:00", CONFIRMED)])
+        assert log.changed_since(mark)[1] == {"kim@example.com"}
 
 
-def test_unsubscribe_command_records_manual_event(newsletter: Path, run_weekly) -> None:
+def test_unsubscribe_command_records_manual_event(newsletter: Path, run_weekly, store: str) -> None:
     result = run_weekly("unsubscribe", " Lee@Example.COM ")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Unsubscribed Lee@example.com (manual) at ")
-    with open_consent_log(newsletter) as store:
-        (recorded,) = store.history("lee@example.com")
+    with open_consent_log(newsletter) as log:
+        (recorded,) = log.history("lee@example.com")
     assert (recorded.kind, recorded.source) == (UNSUBSCRIBED, "manual")
 
 
 def test_unsubscribe_requests_mailed_to_the_mailto_address(
-    newsletter: Path, run_weekly, monkeypatch
+    newsletter: Path, run_weekly, monkeypatch, store: str
 ) -> None:
     monkeypatch.setenv("WEEKLY_SECRET", "a-test-secret-that-is-long-enough")
     token = make_token(
@@ -100,8 +104,8 @@ def test_unsubscribe_requests_mailed_to_the_mailto_address(
     assert result.output == "Read 3 messages: 2 new unsubscribes, 1 without a valid token\n"
     again = run_weekly("unsubscribe", "--mailbox", str(newsletter / "unsubscribes"))
     assert again.output == "Read 3 messages: 0 new unsubscribes, 1 without a valid token\n"
-    with open_consent_log(newsletter) as store:
-        assert [e.source for e in store.history("kim@example.com")] == ["mailto", "mailto"]
+    with open_consent_log(newsletter) as log:
+        assert [e.source for e in log.history("kim@example.com")] == ["mailto", "mailto"]
 
 
 def test_unsubscribe_needs_address_or_mailbox(run_weekly) -> None:
@@ -109,8 +113,9 @@ def test_unsubscribe_needs_address_or_mailbox(run_weekly) -> None:
     assert run_weekly("unsubscribe", "a@example.com", "--mailbox", "x").exit_code == 2
 
 
-def test_unsubscribe_command_rejects_bad_address(newsletter: Path, run_weekly) -> None:
+def test_unsubscribe_command_rejects_bad_address(newsletter: Path, run_weekly, store: str) -> None:
     result = run_weekly("unsubscribe", "not-an-address")
     assert result.exit_code == 1
     assert result.output.startswith("Error: 'not-an-address' is not a valid address")
     assert not state_path(newsletter).exists()
+    assert existing_consent_log(newsletter) is None  # in PostgreSQL too: nothing created

@@ -82,6 +82,11 @@ class DeliverySettings:
     rate: float = setting(
         50.0, doc="Messages per second over all connections.", check=must.positive
     )
+    daily_cap: int = setting(
+        0,
+        doc="Messages a day over all senders (a relay quota); 0: no cap. PostgreSQL store only.",
+        check=must.not_negative,
+    )
     max_attempts: int = setting(
         5, doc="Tries per recipient before a 4xx counts as failed.", check=must.at_least_1
     )
@@ -185,6 +190,23 @@ class ServeSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StoreSettings:
+    """`[store]`: where the ledger and the consent log live."""
+
+    url: str = setting(
+        "",
+        doc="postgresql://user@host/db shared by several senders (WEEKLY_STORE_URL overrides; "
+        "password from PGPASSWORD or ~/.pgpass); empty: SQLite files in .weekly/.",
+        check=must.empty_or(must.store_url),
+    )
+    lease_seconds: float = setting(
+        15.0,
+        doc="A sender silent this long is taken for dead: its claimed rows go to the others.",
+        check=must.positive,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """All settings of one newsletter, plus where they were read from."""
 
@@ -195,6 +217,7 @@ class Config:
     archive: ArchiveSettings = setting(ArchiveSettings(), doc="The web archive.")
     dkim: DkimSettings = setting(DkimSettings(), doc="DKIM signing of outgoing mail.")
     serve: ServeSettings = setting(ServeSettings(), doc="The unsubscribe and sign-up service.")
+    store: StoreSettings = setting(StoreSettings(), doc="The shared store.")
     root: Path = field(default=Path("."), metadata={"internal": True})
 
     @property

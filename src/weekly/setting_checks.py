@@ -16,6 +16,17 @@ HTTP_URL = re.compile(r"https?://[^/]+")
 DNS_LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")
 
 
+def store_url(value: str) -> str | None:
+    """A PostgreSQL URL without a password: that belongs in the environment or a .pgpass."""
+    scheme, _, rest = value.partition("://")
+    if scheme not in ("postgresql", "postgres"):
+        return "must start with postgresql://"
+    user = rest.split("@", 1)[0] if "@" in rest.split("/", 1)[0] else ""
+    if ":" in user or "password=" in rest:
+        return "must not hold a password: set PGPASSWORD or use ~/.pgpass"
+    return None
+
+
 def empty_or(check: Check) -> Check:
     """`check`, applied only when the value is not empty (empty means: not used)."""
     return lambda value: check(value) if value else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from weekly.audience.subscriber_list import Subscriber
@@ -20,7 +20,7 @@ from weekly.deliver.backend import DeliveryBackend
 from weekly.deliver.consent_watch import POLL_SECONDS
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.outcomes import Outcome, Verdict
-from weekly.deliver.pacing import Pacer, backoff
+from weekly.deliver.pacing import Pacer, Pacing, backoff
 from weekly.store import Ledger
 from weekly.store.deliveries import (
     FAILED_MESSAGE,
@@ -103,6 +103,7 @@ class Dispatcher:
         progress: Callable[[int], None],
         opt_outs: Callable[[], set[str]] | None = None,
         notice: Callable[[str], None],
+        pacer: Pacing | None = None,
     ) -> None:
         self._factory = factory
         self._settings = settings
@@ -113,7 +114,7 @@ class Dispatcher:
         self._opt_outs = opt_outs
         self._notice = notice  # tells the editor what a signal does
         self._opted_out: set[str] = set()
-        self._pacer = Pacer(settings.rate)
+        self._pacer: Pacing = pacer or Pacer(settings.rate)  # or one shared by several senders
         self._tally = Tally()
         self._open = 0
         self._producing = True
@@ -126,11 +127,11 @@ class Dispatcher:
         )
         self._retries: set[asyncio.Task[None]] = set()
 
-    def run(self, subscribers: Iterable[Subscriber]) -> Tally:
+    def run(self, subscribers: Iterable[Subscriber] | AsyncIterable[Subscriber]) -> Tally:
         """Deliver to every subscriber the iterable yields (it may touch the ledger as it goes)."""
         return asyncio.run(self._main(subscribers))
 
-    async def _main(self, subscribers: Iterable[Subscriber]) -> Tally:
+    async def _main(self, subscribers: Iterable[Subscriber] | AsyncIterable[Subscriber]) -> Tally:
         loop = asyncio.get_running_loop()
         for number in SIGNALS:
             loop.add_signal_handler(number, self._interrupt, number)
@@ -155,14 +156,25 @@ class Dispatcher:
             self._opted_out |= self._opt_outs()
             await asyncio.sleep(POLL_SECONDS)
 
-    async def _produce(self, subscribers: Iterable[Subscriber]) -> None:
-        for subscriber in subscribers:
-            if self._stopping:
-                break
-            self._open += 1
-            await self._queue.put(_Job(subscriber))
+    async def _produce(self, subscribers: Iterable[Subscriber] | AsyncIterable[Subscriber]) -> None:
+        if isinstance(subscribers, AsyncIterable):  # claimed from a store shared by senders
+            async for subscriber in subscribers:
+                if not await self._queued(subscriber):
+                    break
+        else:
+            for subscriber in subscribers:
+                if not await self._queued(subscriber):
+                    break
         self._producing = False
         self._maybe_finish()
+
+    async def _queued(self, subscriber: Subscriber) -> bool:
+        """Queue one more job; False once the run stops taking work."""
+        if self._stopping:
+            return False
+        self._open += 1
+        await self._queue.put(_Job(subscriber))
+        return True
 
     def _interrupt(self, number: int) -> None:
         if self._stopping and self._tally.interrupted:
@@ -218,7 +230,11 @@ class Dispatcher:
                 if self._stopping:
                     self._drop(job)
                     continue
-                await self._pacer.wait()
+                if not await self._pacer.wait():  # a shared pace: the day's cap is reached
+                    self._tally.halted = self._tally.halted or "the daily cap is reached"
+                    self._stop()
+                    self._drop(job)
+                    continue
                 if job.subscriber.key in self._opted_out:
                     self._settle(job, OPTED_OUT, "opted out during the send", attempt=False)
                     continue

@@ -6,11 +6,22 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from typing import Protocol
 
 # After a connection-level fault the pace is halved for this long (seconds).
 SLOW_PERIOD = 30.0
 SLOWEST_FACTOR = 1 / 64
 LONGEST_BACKOFF = 300.0
+
+
+class Pacing(Protocol):
+    """What the dispatcher asks of a pace: this process's `Pacer`, or one shared by senders."""
+
+    async def wait(self) -> bool:
+        """Wait for the next message's slot; False when no more may go today."""
+
+    def slow_down(self) -> None:
+        """Slow down after a connection-level fault."""
 
 
 class Pacer:
@@ -37,14 +48,15 @@ class Pacer:
             self._factor = 1.0
         return self._rate * self._factor
 
-    async def wait(self) -> None:
-        """Wait for this message's slot at the current pace."""
+    async def wait(self) -> bool:
+        """Wait for this message's slot at the current pace; always True (no daily cap)."""
         now = self._now()
         rate = self.rate
         slot = max(now, self._next)
         self._next = slot + 1 / rate
         if slot > now:
             await asyncio.sleep(slot - now)
+        return True
 
     def slow_down(self) -> None:
         """Halve the pace (down to SLOWEST_FACTOR of it) for the next `period` seconds."""

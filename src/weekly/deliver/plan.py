@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weekly.audience.subscriber_list import ListReport
-from weekly.store.deliveries import FAILED_TEMPORARY, PENDING, RETRYING, SENDING
+from weekly.store.deliveries import FAILED_TEMPORARY, PENDING, RETRYING, SENDING, STATES
 
 BATCH = 500  # list rows looked up in (and added to) the ledger at a time
 
@@ -25,6 +25,10 @@ class SendOptions:
     resend_uncertain: bool = False
     force: bool = False
     insecure: bool = False
+
+    def claimable(self) -> tuple[str, ...]:
+        """The ledger states whose rows get a message (a row added this run is pending)."""
+        return tuple(state for state in STATES if self.eligible(state))
 
     def eligible(self, state: str | None) -> bool:
         """Whether a recipient whose ledger row is in `state` (None: no row) gets a message."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from weekly.audience.tokens import secret_from_env
 from weekly.config import Config, load_config
 from weekly.deliver.backends import backend_for, check_settings, credential
 from weekly.deliver.consent_watch import ConsentWatch
+from weekly.deliver.crew_send import SharedRun, payload
 from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.plan import BATCH, Plan, SendOptions, messages
@@ -32,7 +33,7 @@ from weekly.errors import WeeklyError
 from weekly.placeholders import STANDARD_KEYS
 from weekly.project import LIST_NAME, SUBSCRIBED
 from weekly.render.composed import load_composed
-from weekly.store import Ledger, existing_ledger, hold_issue, open_ledger
+from weekly.store import Ledger, existing_ledger, hold_issue, open_crew, open_ledger
 from weekly.store.deliveries import SENDING
 
 Progress = Callable[[int], None]
@@ -121,7 +122,8 @@ class Send:
         self.ledger: Ledger | None = None
         self._columns: set[str] = set()
         # Who a real run delivers to; set once the list (or the --test addresses) is checked.
-        self._recipients: Callable[[], Iterable[Subscriber]] = list
+        self._recipients: Callable[[], Iterable[Subscriber] | AsyncIterable[Subscriber]] = list
+        self._shared: SharedRun | None = None  # this sender's part when several share the send
         self.plan: Plan = Plan(
             number=number,
             subject=self.factory.subject,
@@ -151,7 +153,12 @@ class Send:
         if options.dry_run:  # reads the ledger if there is one, locks nothing
             self._adopt(existing_ledger(self.root))
             return  # the list is counted while building, in one pass
-        self._stack.enter_context(hold_issue(self.root, self.number))
+        crew = open_crew(self.root, self.number)
+        if crew is None:  # the newsletter's own files: one sender at a time
+            self._stack.enter_context(hold_issue(self.root, self.number))
+        else:  # a shared store: any number of senders take their share
+            self._stack.callback(crew.close)
+            self._shared = SharedRun(crew, self.config, options.claimable())
         ledger = open_ledger(self.root)
         self._adopt(ledger)
         report = self._start_report()
@@ -159,7 +166,10 @@ class Send:
             self.plan.count(state, options)
         report.raise_if_invalid()
         self._warn_unfilled()
-        self._recipients = lambda: self._deliverable(ledger, report.stamp)
+        if self._shared is None:
+            self._recipients = lambda: self._deliverable(ledger, report.stamp)
+        else:
+            self._recipients = lambda: self._claimed(ledger, report.stamp)
 
     def _adopt(self, ledger: Ledger | None) -> None:
         """Use `ledger` (closed with the send) once its fingerprint allows this send."""
@@ -234,6 +244,17 @@ class Send:
         ledger.set_fingerprint(self.number, self._fingerprint)
         return self._register(ledger, self._candidates(self.audience.walk(self.list_path, stamp)))
 
+    def _claimed(self, ledger: Ledger, stamp: tuple[int, int]) -> AsyncIterable[Subscriber]:
+        """A shared send: load the list checked as `stamp` into the store unless a live
+        sender has, then the rows this sender claims."""
+        assert self._shared is not None
+        ledger.set_fingerprint(self.number, self._fingerprint)
+        walked = self.audience.walk(self.list_path, stamp)
+        self._shared.join(
+            lambda: ((s.key, s.email, payload(s)) for s, _ in self._candidates(walked))
+        )
+        return self._shared.claimed()
+
     def _register(
         self, ledger: Ledger, candidates: Iterator[tuple[Subscriber, str | None]]
     ) -> Iterator[Subscriber]:
@@ -255,7 +276,9 @@ class Send:
     def dry_run(self) -> tuple[int, int]:
         """Build every message that would go out; (messages, total bytes). Changes nothing."""
         if self.options.tests:
-            return self._build_all(self._recipients())
+            tests = self._recipients()
+            assert isinstance(tests, list)  # the --test addresses, built in _prepare
+            return self._build_all(tests)
         report = self._start_report()
         candidates = self._first_pass(report)
         built = self._build_all(
@@ -279,18 +302,20 @@ class Send:
         started = time.monotonic()
         backend = backend_for(settings, self.credential)
         asyncio.run(backend().probe(self.factory.sender))
-        recipients = self._recipients()
+        shared = self._shared
         dispatcher = Dispatcher(
             self.factory,
             settings,
             backend,
             ledger=self.ledger,
             issue=self.number,
-            progress=progress,
+            progress=progress if shared is None else shared.counted(progress),
             opt_outs=None if self._watch is None else self._watch.poll,
             notice=notice,
+            pacer=None if shared is None else shared.pacer,
         )
-        tally = dispatcher.run(recipients)
+        with nullcontext() if shared is None else shared.seated():
+            tally = dispatcher.run(self._recipients())
         return Summary(
             tally=tally,
             skipped=self.plan.skipped,

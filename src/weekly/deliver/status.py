@@ -6,11 +6,12 @@ import csv
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import astuple, fields
+from datetime import UTC
 from pathlib import Path
 from typing import TextIO
 
 from weekly.errors import WeeklyError
-from weekly.store import Ledger, existing_ledger
+from weekly.store import Ledger, existing_ledger, senders
 from weekly.store.deliveries import (
     FAILED_MESSAGE,
     FAILED_PERMANENT,
@@ -63,6 +64,12 @@ def status_lines(root: Path, number: int) -> Iterator[str]:
     for state, label in LABELS.items():
         yield f"  {label:<17} {counts[state]:>9,}"
     yield f"  {'total':<17} {sum(counts.values()):>9,}"
+    for sender in senders(root, number):  # a shared store: who took part, and how fast
+        seen = sender.heartbeat.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        yield (
+            f"  sender {sender.host} pid {sender.pid}: {sender.sent:,} sent, "
+            f"{sender.rate:,.1f}/s, last heartbeat {seen}" + ("" if sender.alive else " (stopped)")
+        )
     if counts[SENDING]:
         yield (
             f"{counts[SENDING]:,} uncertain: a run stopped while sending them; "

@@ -47,6 +47,12 @@ class Event:
         return self.email.lower()
 
 
+def event_row(event: Event) -> tuple[str | None, ...]:
+    """`event` as a log stores it: at, address, email, kind, source, name, ip, detail, ref."""
+    e = event
+    return (e.at, e.address, e.email, e.kind, e.source, e.name, e.ip, e.detail, e.ref)
+
+
 @dataclass(frozen=True, slots=True)
 class Standing:
     """Where one address stands after all its events: subscribed (by a confirmation) or

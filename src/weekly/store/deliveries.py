@@ -4,6 +4,7 @@ status report lists it, the same whichever store keeps them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 PENDING = "pending"
 RETRYING = "retrying"  # a temporary failure; the running send tries again after a backoff
@@ -35,3 +36,21 @@ class Delivery:
     last_reply: str
     message_id: str
     updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """One process that took part in a shared send, as `weekly status` lists it."""
+
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat: datetime
+    sent: int
+    alive: bool
+
+    @property
+    def rate(self) -> float:
+        """Messages a second from its start to its last heartbeat."""
+        seconds = (self.heartbeat - self.started_at).total_seconds()
+        return self.sent / seconds if seconds > 0 else 0.0

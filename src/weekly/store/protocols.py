@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from weekly.store.consent import Event, Standing
-from weekly.store.deliveries import Delivery
+from weekly.store.deliveries import Delivery, Sender
 
 
 class Ledger(Protocol):
@@ -72,3 +72,49 @@ class ConsentLog(Protocol):
 
     def __exit__(self, *exc: object) -> None:
         """Close the log."""
+
+
+class Pace(Protocol):
+    """One pace for every sender of a store (a token bucket kept in the store)."""
+
+    def take(self, count: int, rate: float, burst: float, cap: int) -> float | None:
+        """Take `count` tokens: seconds to wait before using them, None past the day's cap."""
+
+    def slow_down(self, period: float, slowest: float) -> None:
+        """Halve every sender's pace (down to `slowest` of it) for `period` seconds."""
+
+
+class Crew(Protocol):
+    """This process's seat among the senders sharing one issue's send (a shared store only)."""
+
+    @property
+    def issue(self) -> int:
+        """The issue being sent."""
+
+    @property
+    def pace(self) -> Pace:
+        """The store's one pace."""
+
+    def join(self) -> bool:
+        """Take a seat with a lease; True when this sender must load the list."""
+
+    def load(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """(key, email, payload) of every recipient of this run, streamed into the store."""
+
+    def claim(self, limit: int, states: Sequence[str]) -> list[tuple[str, str]]:
+        """Up to `limit` free rows of this run in `states`, now held here: (key, payload)."""
+
+    def held_elsewhere(self, states: Sequence[str]) -> int:
+        """Rows of this run in `states` that other live senders hold."""
+
+    def heartbeat(self, sent: int) -> None:
+        """Renew the lease; `sent` so far."""
+
+    def leave(self, sent: int) -> None:
+        """End the lease now: whatever is still held is free for the others."""
+
+    def senders(self) -> list[Sender]:
+        """Every sender of this issue, oldest first."""
+
+    def close(self) -> None:
+        """Release the connections."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
-from weekly.store.consent import KINDS, Event, Standing, standings_of
+from weekly.store.consent import KINDS, Event, Standing, event_row, standings_of
 
 STATE_NAME = "state.sqlite"
 
@@ -66,10 +66,7 @@ class SqliteConsentLog:
 
     def record(self, events: Iterable[Event]) -> int:
         """Append `events` in one transaction; returns how many were new (a known ref is not)."""
-        rows = [
-            (e.at, e.address, e.email, e.kind, e.source, e.name, e.ip, e.detail, e.ref)
-            for e in events
-        ]
+        rows = [event_row(e) for e in events]
         before = self._db.total_changes
         with self._db:  # BEGIN IMMEDIATE before the inserts, COMMIT or ROLLBACK after
             self._db.executemany(

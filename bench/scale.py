@@ -1,0 +1,177 @@
+"""Scale benchmark: `weekly send` by 1, 2 and 4 processes sharing one PostgreSQL store,
+against Postfix's smtp-sink, next to the SQLite single sender in the same run.
+
+Run: .venv/bin/python bench/scale.py [--recipients 20000] [--senders 1,2,4] [--rounds 2]
+Needs /usr/sbin/smtp-sink (`sudo apt-get install postfix`, "No configuration") and
+PostgreSQL's initdb and pg_ctl (`sudo apt-get install postgresql`); the benchmark starts
+its own throwaway cluster on 127.0.0.1, as the tests do. Every load goes to 127.0.0.1.
+
+Per run: messages/s from the first start to the last exit, and the store's committed
+transactions per message (pg_stat_database.xact_commit before and after). Rounds run the
+configurations back to back because this shared machine's speed drifts between minutes.
+Then 3 senders with `delivery.rate` set below what they reach: the global rate they held,
+from the ledger's outcome times (whole seconds, the first and last left out).
+Targets: the PostgreSQL single sender >= 0.8 x the SQLite one; the paced rate within 10 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from compose import copy_newsletter  # bench/compose.py, beside this file
+from send import (  # bench/send.py, beside this file
+    GET_POSTFIX,
+    SECRET,
+    SINK,
+    free_port,
+    load_average,
+    set_delivery,
+    wait_for_port,
+    weekly_send,
+    write_list,
+)
+
+from weekly.render.compose import compose_to_build
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.pgcluster import binaries, fresh_database, temporary_cluster
+
+CONCURRENCY = 8
+SENT = re.compile(r"^Sent ([\d,]+), failed", re.M)
+
+
+def commits(url: str) -> int:
+    """Transactions committed in the database of `url` so far."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def run_senders(root: Path, count: int, url: str, recipients: int) -> float:
+    """`count` senders of issue 324 started together; wall seconds to the last exit."""
+    env = {**os.environ, "WEEKLY_SECRET": SECRET, "WEEKLY_STORE_URL": url}
+    if not url:
+        env.pop("WEEKLY_STORE_URL", None)
+    shutil.rmtree(root / ".weekly", ignore_errors=True)
+    started = time.monotonic()
+    processes = [
+        subprocess.Popen(
+            weekly_send(root, "--yes", "--silent"),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    outputs = [p.communicate()[0] for p in processes]
+    wall = time.monotonic() - started
+    if any(p.returncode for p in processes):
+        sys.exit("a sender failed:\n" + "\n".join(outputs))
+    sent = sum(int(m[1].replace(",", "")) for o in outputs if (m := SENT.search(o)))
+    if sent != recipients:
+        sys.exit(f"the senders sent {sent}, not {recipients}:\n" + "\n".join(outputs))
+    return wall
+
+
+def held_rate(url: str) -> float:
+    """Messages a second all senders made together, from the ledger's outcome times (to the
+    second): the whole seconds between the first and the last one, edges left out."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT updated_at, count(*) FROM deliveries WHERE state = 'sent'"
+            " GROUP BY updated_at ORDER BY updated_at"
+        ).fetchall()
+    middle = [int(n) for _, n in rows[1:-1]]
+    return sum(middle) / len(middle)
+
+
+def paced(root: Path, port: int, admin: str, recipients: int, rate: int) -> None:
+    """3 senders held to `rate` together: the rate they kept."""
+    set_delivery(root, port, CONCURRENCY, rate=rate)
+    write_list(root / "subscribers.csv", recipients)
+    url = fresh_database(admin, "scale_paced")
+    run_senders(root, 3, url, recipients)
+    held = held_rate(url)
+    verdict = "met" if abs(held / rate - 1) <= 0.1 else "NOT met"
+    print(
+        f"3 senders, delivery.rate {rate}: held {held:,.0f}/s together "
+        f"({held / rate - 1:+.1%}; target within 10 %: {verdict})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=20_000)
+    parser.add_argument("--senders", default="1,2,4")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--paced-rate", type=int, default=500)
+    parser.add_argument("--paced-seconds", type=int, default=20)
+    args = parser.parse_args()
+    if not SINK.exists():
+        sys.exit(f"needs {SINK}: {GET_POSTFIX}")
+    if binaries() is None:
+        sys.exit("needs PostgreSQL's initdb and pg_ctl: sudo apt-get install postgresql")
+    counts = [int(n) for n in args.senders.split(",")]
+    port = free_port()
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    sink = subprocess.Popen([str(SINK), *user, f"127.0.0.1:{port}", "256"])
+    scratch = Path(tempfile.mkdtemp(prefix="weekly-scale-"))
+    try:
+        wait_for_port(port)
+        root = copy_newsletter(scratch)
+        compose_to_build(root, 324)
+        set_delivery(root, port, CONCURRENCY, rate=1_000_000)
+        write_list(root / "subscribers.csv", args.recipients)
+        print(
+            f"{args.recipients:,} recipients, smtp-sink on 127.0.0.1, concurrency {CONCURRENCY} "
+            f"per sender, {os.cpu_count()} cores, {load_average()} at the start:"
+        )
+        rates: dict[str, list[float]] = {}
+        per_message: dict[str, list[float]] = {}
+        with temporary_cluster() as admin:
+            for number in range(1, args.rounds + 1):
+                wall = run_senders(root, 1, "", args.recipients)
+                rates.setdefault("sqlite 1", []).append(args.recipients / wall)
+                line = [f"sqlite x1 {args.recipients / wall:,.0f}/s"]
+                for count in counts:
+                    url = fresh_database(admin, f"scale_{number}_{count}")
+                    before = commits(url)
+                    wall = run_senders(root, count, url, args.recipients)
+                    tx = (commits(url) - before) / args.recipients
+                    rates.setdefault(f"postgresql {count}", []).append(args.recipients / wall)
+                    per_message.setdefault(f"postgresql {count}", []).append(tx)
+                    line.append(
+                        f"postgresql x{count} {args.recipients / wall:,.0f}/s ({tx:.2f} tx/msg)"
+                    )
+                print(f"  round {number}: " + ", ".join(line))
+            paced(root, port, admin, args.paced_rate * args.paced_seconds, args.paced_rate)
+        print("medians:")
+        for name, values in rates.items():
+            tx = per_message.get(name)
+            extra = f", {statistics.median(tx):.2f} store transactions per message" if tx else ""
+            print(f"  {name} sender(s): {statistics.median(values):,.0f} messages/s{extra}")
+        ratio = statistics.median(rates["postgresql 1"]) / statistics.median(rates["sqlite 1"])
+        verdict = "met" if ratio >= 0.8 else "NOT met"
+        print(f"postgresql single sender / sqlite one: {ratio:.2f} (target >= 0.80: {verdict})")
+    finally:
+        sink.terminate()
+        sink.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

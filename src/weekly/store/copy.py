@@ -1,0 +1,156 @@
+"""`weekly store copy`: every table of one store written into an empty other one (SQLite
+files to PostgreSQL or back), rows streamed, ids and times kept, all or nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Protocol
+
+from weekly.errors import WeeklyError
+from weekly.store.location import shown
+from weekly.store.postgres.database import Connection, Database
+from weekly.store.sqlite.consent import SqliteConsentLog, state_path
+from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
+
+# Every table a store has, with its columns in one order for both stores.
+TABLES = {
+    "sends": ("issue", "fingerprint", "started_at"),
+    "deliveries": (
+        "issue",
+        "recipient",
+        "email",
+        "state",
+        "attempts",
+        "last_reply",
+        "message_id",
+        "created_at",
+        "updated_at",
+    ),
+    "events": ("id", "at", "address", "email", "kind", "source", "name", "ip", "detail", "ref"),
+}
+Row = tuple[Any, ...]
+
+
+class Side(Protocol):
+    """One end of a copy."""
+
+    name: str
+
+    def rows(self, table: str) -> Iterator[Row]: ...
+
+    def count(self, table: str) -> int: ...
+
+
+class SqliteSide:
+    """The SQLite files of the newsletter at `root` (a missing one reads as empty)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self.name = f"{root / '.weekly'} (SQLite)"
+        self._files = {"sends": ledger_path(root), "deliveries": ledger_path(root)}
+        self._files["events"] = state_path(root)
+
+    def _connect(self, table: str) -> sqlite3.Connection:
+        db = sqlite3.connect(self._files[table], isolation_level=None)
+        db.execute("PRAGMA busy_timeout=5000")
+        return db
+
+    def rows(self, table: str) -> Iterator[Row]:
+        if not self._files[table].exists():
+            return
+        with closing(self._connect(table)) as db:
+            yield from db.execute(f"SELECT {', '.join(TABLES[table])} FROM {table} ORDER BY 1")
+
+    def count(self, table: str) -> int:
+        if not self._files[table].exists():
+            return 0
+        with closing(self._connect(table)) as db:
+            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def load(self, source: Side) -> None:
+        """Every table of `source` into these files, each file in one transaction."""
+        SqliteLedger.open(self._root).close()  # both files with their tables, if new
+        SqliteConsentLog.open(self._root).close()
+        for path in dict.fromkeys(self._files.values()):
+            with closing(sqlite3.connect(path, isolation_level=None)) as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for table in (t for t, p in self._files.items() if p == path):
+                        marks = ", ".join("?" * len(TABLES[table]))
+                        columns = ", ".join(TABLES[table])
+                        db.executemany(
+                            f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                            source.rows(table),
+                        )
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+
+
+class PostgresSide:
+    """The PostgreSQL database at `url` (migrated when new)."""
+
+    def __init__(self, url: str) -> None:
+        self.name = shown(url)
+        self._db = Database(url)
+
+    def rows(self, table: str) -> Iterator[Row]:
+        with (
+            self._db.connection() as conn,
+            conn.transaction(),  # a server-side cursor: rows stream, memory stays flat
+            conn.cursor(name=f"copy_{table}") as cursor,
+        ):
+            cursor.execute(f"SELECT {', '.join(TABLES[table])} FROM {table} ORDER BY 1, 2")
+            yield from cursor
+
+    def count(self, table: str) -> int:
+        with self._db.connection() as conn:
+            row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(row[0]) if row else 0
+
+    def load(self, source: Side) -> None:
+        """Every table of `source` into this database with COPY, in one transaction."""
+        with self._db.connection() as conn, conn.transaction():
+            for table, columns in TABLES.items():
+                _copy_in(conn, table, columns, source.rows(table))
+            conn.execute(
+                "SELECT setval(pg_get_serial_sequence('events', 'id'),"
+                " coalesce(max(id), 0) + 1, false) FROM events"
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _copy_in(conn: Connection, table: str, columns: tuple[str, ...], rows: Iterator[Row]) -> None:
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def copy_store(root: Path, source: str, target: str) -> dict[str, int]:
+    """Copy the store `source` ("sqlite" or a PostgreSQL URL) of the newsletter at `root`
+    into `target`, which must be empty; rows copied per table."""
+    if (source == "sqlite") == (target == "sqlite"):
+        raise WeeklyError("store copy goes from sqlite to a postgresql:// URL or back")
+    postgres = PostgresSide(target if source == "sqlite" else source)
+    try:
+        sqlite = SqliteSide(root)
+        into: SqliteSide | PostgresSide = postgres if source == "sqlite" else sqlite
+        origin: Side = sqlite if source == "sqlite" else postgres
+        full = [t for t in TABLES if into.count(t)]
+        if full:
+            raise WeeklyError(
+                f"{into.name} already holds {', '.join(full)}: copy only into an empty store"
+            )
+        into.load(origin)
+        return {table: into.count(table) for table in TABLES}
+    finally:
+        postgres.close()

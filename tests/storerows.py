@@ -1,0 +1,48 @@
+"""The ledger's rows as the tests inspect them, read straight from whichever store the test
+runs on (SQLite files, or the database in WEEKLY_STORE_URL), not through the code under test."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import NamedTuple
+
+from weekly.store.copy import PostgresSide, SqliteSide
+from weekly.store.sqlite.ledger import ledger_path
+
+
+class Row(NamedTuple):
+    issue: int
+    recipient: str
+    email: str
+    state: str
+    attempts: int
+    last_reply: str
+    message_id: str
+    created_at: str
+    updated_at: str
+
+
+def deliveries(root: Path) -> list[Row]:
+    """Every ledger row of the newsletter at `root` (none when it never sent)."""
+    url = os.environ.get("WEEKLY_STORE_URL")
+    if url:
+        side = PostgresSide(url)
+        try:
+            return [Row(*row) for row in side.rows("deliveries")]
+        finally:
+            side.close()
+    if not ledger_path(root).exists():
+        return []
+    return [Row(*row) for row in SqliteSide(root).rows("deliveries")]
+
+
+def state_counts(root: Path, issue: int = 324) -> Counter[str]:
+    """How many rows of `issue` are in each state (states with none left out)."""
+    return Counter(row.state for row in deliveries(root) if row.issue == issue)
+
+
+def recipients_in(root: Path, state: str, issue: int = 324) -> set[str]:
+    """The recipient keys of `issue` in `state`."""
+    return {r.recipient for r in deliveries(root) if r.issue == issue and r.state == state}

@@ -1,0 +1,114 @@
+"""The PostgreSQL store as the editor meets it: the URL from weekly.toml or the environment
+(never a password in the file), `weekly store migrate`, and `weekly store copy` both ways."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from weekly.cli import main
+from weekly.store import open_consent_log, open_ledger
+from weekly.store.consent import BOUNCED, CONFIRMED, Event
+from weekly.store.copy import TABLES, PostgresSide, SqliteSide
+
+
+def set_store_url(newsletter: Path, url: str) -> None:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[store]\nurl = "{url}"\n')
+
+
+def test_url_with_a_password_in_weekly_toml_is_refused(newsletter: Path, run_weekly) -> None:
+    set_store_url(newsletter, "postgresql://weekly:secret@db.example.com/weekly")
+    result = run_weekly("unsubscribe", "kim@example.com")
+    assert result.exit_code == 1
+    (line,) = result.output.splitlines()
+    assert "weekly.toml:" in line and "store.url" in line and "PGPASSWORD" in line
+    assert "secret" not in line
+
+
+def test_store_url_from_weekly_toml_and_migrate(
+    newsletter: Path, run_weekly, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
+    set_store_url(newsletter, pg_url)
+    first = run_weekly("store", "migrate")
+    assert first.exit_code == 0, first.output
+    assert first.output.endswith("schema from version 0 to 2\n")
+    assert run_weekly("store", "migrate").output.endswith("schema at version 2\n")
+    assert run_weekly("unsubscribe", "kim@example.com").exit_code == 0
+    with open_consent_log(newsletter) as log:
+        assert [e.kind for e in log.history("kim@example.com")] == ["unsubscribed"]
+    assert not (newsletter / ".weekly" / "state.sqlite").exists()
+
+
+def test_migrate_needs_a_postgres_store(run_weekly, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
+    result = run_weekly("store", "migrate")
+    assert result.exit_code == 2 and "WEEKLY_STORE_URL" in result.output
+
+
+def test_unreachable_store_is_one_line(
+    run_weekly, pg_cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unused = pg_cluster.rsplit("/", 1)[0] + "/no_such_database"
+    monkeypatch.setenv("WEEKLY_STORE_URL", unused)
+    result = run_weekly("unsubscribe", "kim@example.com")
+    assert result.exit_code == 1
+    (line,) = result.output.splitlines()
+    assert line.startswith("Error: store postgresql://") and "cannot connect" in line
+
+
+def fill(root: Path) -> None:
+    """A ledger and a consent log with a bit of everything, through the protocols."""
+    ledger = open_ledger(root)
+    ledger.set_fingerprint(324, "abc")
+    ledger.add(324, [(f"r{n}@example.com", f"R{n}@example.com") for n in range(50)])
+    ledger.mark_sending(324, "r1@example.com", "<1@x>")
+    ledger.mark(324, "r1@example.com", "sent", "250 OK")
+    ledger.mark_sending(324, "r2@example.com", "<2@x>")
+    ledger.mark(324, "r3@example.com", "failed_permanent", "550 no 'such' user\tx", attempt=True)
+    ledger.close()
+    with open_consent_log(root) as log:
+        log.record(
+            [
+                Event("2026-01-01T00:00:00+00:00", "Kim@example.com", CONFIRMED, "web", name="김"),
+                Event("2026-01-02T00:00:00+00:00", "lee@example.com", BOUNCED, "dsn", ref="d:1"),
+            ]
+        )
+
+
+def dump(side: SqliteSide | PostgresSide) -> dict[str, list[tuple[object, ...]]]:
+    return {table: sorted(side.rows(table)) for table in TABLES}
+
+
+def test_copy_to_postgresql_and_back_loses_nothing(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
+    first, back = tmp_path / "first", tmp_path / "back"
+    fill(first)
+    runner = CliRunner()
+    there = runner.invoke(
+        main, ["store", "copy", "--from", "sqlite", "--to", pg_url, "--root", first]
+    )
+    assert there.exit_code == 0, there.output
+    assert there.output.startswith("Copied 1 sends, 50 ledger rows and 2 consent events")
+    again = runner.invoke(
+        main, ["store", "copy", "--from", "sqlite", "--to", pg_url, "--root", first]
+    )
+    assert again.exit_code == 1 and "copy only into an empty store" in again.output
+    home = runner.invoke(
+        main, ["store", "copy", "--from", pg_url, "--to", "sqlite", "--root", back]
+    )
+    assert home.exit_code == 0, home.output
+    original, postgres = SqliteSide(first), PostgresSide(pg_url)
+    try:
+        assert dump(original) == dump(postgres) == dump(SqliteSide(back))
+    finally:
+        postgres.close()
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    with open_consent_log(tmp_path) as log:  # the copied log goes on with fresh ids
+        log.record([Event("2026-01-03T00:00:00+00:00", "new@example.com", CONFIRMED, "web")])
+        assert log.changed_since(2)[1] == {"new@example.com"}

@@ -1,0 +1,140 @@
+"""Several `weekly send` processes sharing one send through a real PostgreSQL store: one
+killed with SIGKILL mid-send, one joining late; nobody mailed twice, nobody lost."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from weekly.cli import main
+
+from .faultsmtp import FaultServer
+from .smtp import configure, make_build, subscribers, write_list
+from .storerows import state_counts
+from .test_crash import start_send
+
+READERS = 20_000
+KILL_AT = 3_000  # ends of data seen by the server when the first sender is killed
+LATE_AT = 6_000  # ... and when the third sender starts
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    fault = FaultServer()
+    with fault.running():
+        yield fault
+
+
+def test_three_senders_one_killed_one_late_share_the_send_exactly_once(
+    newsletter: Path, server: FaultServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    make_build(newsletter)
+    write_list(newsletter, subscribers(READERS))
+    # Three connections each: a killed sender has at most three ends of data without a
+    # recorded reply, whatever the machine's load; any more uncertain rows would be a fault
+    # of the hand-over, not of timing.
+    configure(newsletter, server.port, concurrency=3, rate=1500)
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n[store]\nlease_seconds = 2.0\n")
+    killed, late = threading.Event(), threading.Event()
+    first, second = start_send(newsletter), start_send(newsletter)
+
+    def watch(kind: str, count: int) -> None:
+        if kind == "end" and count == KILL_AT:
+            os.kill(first.pid, signal.SIGKILL)
+            killed.set()
+        elif kind == "end" and count == LATE_AT:
+            late.set()
+
+    server.on_event = watch
+    assert late.wait(60) and killed.is_set()
+    third = start_send(newsletter)
+    outputs = [p.communicate(timeout=90)[0] for p in (second, third)]
+    first.communicate(timeout=10)
+    assert first.returncode == -signal.SIGKILL
+    assert (second.returncode, third.returncode) == (0, 0), outputs
+    assert all("Traceback" not in o for o in outputs), outputs
+    shares = [int(re.search(r"^Sent ([\d,]+),", o, re.M)[1].replace(",", "")) for o in outputs]
+    assert all(share > 0 for share in shares), shares  # the late sender took a share too
+    counts = state_counts(newsletter)
+    uncertain = counts["sending"]
+    assert counts == {"sent": READERS - uncertain, "sending": uncertain} or uncertain == 0
+    assert sum(counts.values()) == READERS and uncertain <= 3, counts
+    # Nobody twice; everyone either delivered or reported uncertain (an end of data the
+    # server received before the kill).
+    assert max(server.stored.values()) == 1 and max(server.ends.values()) == 1
+    assert len(server.stored) >= READERS - uncertain
+    status = CliRunner().invoke(main, ["status", "324", "--root", str(newsletter)])
+    senders = [line for line in status.output.splitlines() if "  sender " in line]
+    assert len(senders) == 3 and sum("(stopped)" in line for line in senders) == 3, status.output
+    assert all(f"pid {p.pid}:" in status.output for p in (first, second, third))
+
+
+def test_a_frozen_sender_loses_its_rows_when_its_lease_runs_out(
+    newsletter: Path, server: FaultServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGSTOP stands in for a host that vanished: the process exists, so only its lease
+    can tell the other sender that its claimed rows are free."""
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    make_build(newsletter)
+    write_list(newsletter, subscribers(2_000))
+    configure(newsletter, server.port, concurrency=4, rate=500)
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n[store]\nlease_seconds = 1.0\n")
+    frozen = threading.Event()
+    first = start_send(newsletter)
+
+    def watch(kind: str, count: int) -> None:
+        if kind == "end" and count == 200:
+            os.kill(first.pid, signal.SIGSTOP)
+            frozen.set()
+
+    server.on_event = watch
+    assert frozen.wait(60)
+    server.on_event = None
+    second = start_send(newsletter)
+    output, _ = second.communicate(timeout=60)
+    first.kill()
+    first.communicate(timeout=10)
+    assert second.returncode == 0, output
+    counts = state_counts(newsletter)
+    assert counts["sent"] + counts["sending"] == 2_000 and counts["sending"] <= 4, counts
+    assert max(server.stored.values()) == 1 and len(server.stored) >= 2_000 - counts["sending"]
+
+
+def test_the_daily_cap_stops_the_send_and_the_rest_waits(
+    ready: Path, run_weekly, server: FaultServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    write_list(ready, subscribers(300))
+    configure(ready, server.port, daily_cap=120)
+    result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 1, result.output
+    assert "Stopped: the daily cap is reached" in result.output
+    assert state_counts(ready) == {"sent": 120, "pending": 180}
+    assert sum(server.stored.values()) == 120
+
+
+def test_a_421_seen_by_one_sender_slows_every_sender(
+    ready: Path, run_weekly, server: FaultServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    write_list(ready, subscribers(20))
+    server.plan["user3@example.com"] = ("close421", 1)
+    configure(ready, server.port)
+    result = run_weekly("send", "324", "--yes")
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(pg_url) as conn:  # the pace every sender reads, not this one's own
+        factor, slowed = conn.execute(
+            "SELECT factor, slow_until > clock_timestamp() FROM pace"
+        ).fetchone()
+    assert factor == 0.5 and slowed

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from .faultsmtp import FaultServer
 from .pgcluster import fresh_database
-from .smtp import configure, make_build, subscribers, write_list
+from .smtp import SECRET, configure, make_build, subscribers, write_list
 from .storerows import recipients_in, state_counts
 from .test_crash import start_send
 
@@ -200,3 +201,28 @@ def test_two_sends_started_together_on_a_fresh_folder(
             assert refused.startswith("Error: issue 324 is already being sent by "), refused
         assert state_counts(root) == {"sent": 40}
     assert server.stored == {f"user{i}@example.com": 3 for i in range(40)}
+
+
+@pytest.mark.parametrize("twice", [False, True])
+def test_signals_still_stop_a_send_whose_terminal_is_gone(
+    newsletter: Path, server: FaultServer, twice: bool
+) -> None:
+    """`weekly send … 2>&1 | tee log` and Ctrl-C: tee dies first, so every notice fails to
+    write; the send must stop all the same (drain, or exit at once on a second signal)."""
+    make_build(newsletter)
+    write_list(newsletter, subscribers(400))
+    configure(newsletter, server.port, concurrency=8, rate=100)
+    env = {**os.environ, "WEEKLY_SECRET": SECRET}
+    command = [sys.executable, "-m", "weekly", "send", "324", "--yes", "--root", str(newsletter)]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    assert at_event(server, "end", 20).wait(30)
+    assert process.stderr is not None
+    process.stderr.close()  # the reader is gone: the next notice meets a broken pipe
+    process.send_signal(signal.SIGTERM)
+    if twice:
+        process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    left, stored = state_counts(newsletter), sum(server.stored.values())
+    assert left["sent"] <= stored <= left["sent"] + left["sending"] and stored < 400

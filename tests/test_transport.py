@@ -114,7 +114,8 @@ def test_no_reply_after_the_data_leaves_the_row_uncertain(ready: Path, run_weekl
         configure(ready, port, timeout=0.5)
         result = run_weekly("send", "324", "--yes")
         again = run_weekly("send", "324", "--yes")
-    assert result.exit_code == 0 and "uncertain 1," in result.output
+    assert result.exit_code == 1 and "uncertain 1," in result.output  # a script must hear
+    assert "weekly status 324 --failed" in result.output
     assert "Nothing to send." in again.output
     with sqlite3.connect(ledger_path(ready)) as db:
         assert db.execute("SELECT state FROM deliveries").fetchall() == [("sending",)]

@@ -9,6 +9,7 @@ each message. SIGINT, SIGTERM or SIGHUP once drains what is in flight, twice exi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import AsyncIterable, Callable, Iterable
@@ -177,15 +178,22 @@ class Dispatcher:
         return True
 
     def _interrupt(self, number: int) -> None:
+        """Stop first, then say so: the notice may fail (a closed terminal, `| tee` killed by
+        the same Ctrl-C) and the stop must not depend on it."""
         if self._stopping and self._tally.interrupted:
-            self._notice("\nInterrupted again: exiting now.")
+            self._say("\nInterrupted again: exiting now.")
             os._exit(128 + number)
-        self._notice(
+        self._tally.interrupted = number
+        self._stop()
+        self._say(
             f"\nStopping: finishing messages in flight ({signal.Signals(number).name}; "
             "a second Ctrl-C or signal quits at once)."
         )
-        self._tally.interrupted = number
-        self._stop()
+
+    def _say(self, line: str) -> None:
+        """A notice to the editor, if anyone can still hear it."""
+        with contextlib.suppress(OSError):
+            self._notice(line)
 
     def _stop(self) -> None:
         """Take no new work: queued and waiting retries are dropped, in-flight ones finish."""

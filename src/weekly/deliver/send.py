@@ -64,13 +64,19 @@ class Summary:
         t = self.tally
         return t.failed_mailbox + t.failed_message + t.failed_temporary
 
+    @property
+    def uncertain(self) -> int:
+        """Rows the relay may have, this run's and those an earlier run left: never resent
+        silently, so a script must hear of them (exit 1)."""
+        return self.tally.uncertain + self.uncertain_before
+
     def lines(self) -> Iterator[str]:
         t = self.tally
         rate = t.sent / self.seconds if self.seconds > 0 else 0.0
         yield (
             f"Sent {t.sent:,}, failed {self.failed:,} ({t.failed_mailbox:,} mailbox, "
             f"{t.failed_message:,} message, {t.failed_temporary:,} temporary), "
-            f"uncertain {t.uncertain + self.uncertain_before:,}, skipped {self.skipped:,}, "
+            f"uncertain {self.uncertain:,}, skipped {self.skipped:,}, "
             f"opted out during the send {t.opted_out:,} "
             f"in {self.seconds:.1f} s ({rate:,.1f} messages/s)"
         )
@@ -88,7 +94,7 @@ class Summary:
             )
         for email, state, reply in t.failures:
             yield f"  {state}: {email}: {reply}"
-        if self.failed:
+        if self.failed or self.uncertain:
             yield f"List every failure with: weekly status {self.number} --failed"
 
 
@@ -330,7 +336,7 @@ def send_issue(
 ) -> int:
     """The whole `weekly send` conversation: plan, confirm, progress, summary.
 
-    Returns the exit status: 0 when all went, 1 when any failed, 128 + the signal's
+    Returns the exit status: 0 when all went, 1 when any failed or is uncertain, 128 + the signal's
     number when a signal stopped it (130 for Ctrl-C).
     """
     with Send(root, number, options) as job:
@@ -356,4 +362,4 @@ def send_issue(
         talk.say(line)
     if summary.tally.interrupted:
         return 128 + summary.tally.interrupted
-    return 1 if summary.failed or summary.tally.halted else 0
+    return 1 if summary.failed or summary.uncertain or summary.tally.halted else 0

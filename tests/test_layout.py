@@ -138,3 +138,16 @@ def test_only_the_cli_talks_to_the_terminal() -> None:
             ):
                 talking.append(f"{name}:{node.lineno} click.{func.attr}()")
     assert talking == []
+
+
+def test_only_the_backend_factory_names_a_backend() -> None:
+    """Callers go through deliver/backends/__init__.py, so a second backend changes no caller."""
+    known = modules()
+    naming = [
+        name
+        for name, path in known.items()
+        if not name.startswith("weekly.deliver.backends")
+        for target in all_imports(path, known)
+        if target.startswith("weekly.deliver.backends.")
+    ]
+    assert naming == []

@@ -121,11 +121,11 @@ def config(docs: bool, markdown: bool, root: Path) -> None:
     from weekly.audience.tokens import SECRET_ENV
     from weekly.config import load_config
     from weekly.config_docs import toml_lines
-    from weekly.deliver.backends.smtp import PASSWORD_ENV
+    from weekly.deliver.backends import credential_variable
 
     settings = load_config(root)
     click.echo(f"# {settings.path}, with defaults for what it leaves out")
-    for name in (SECRET_ENV, PASSWORD_ENV):
+    for name in (SECRET_ENV, credential_variable(settings.delivery)):
         click.echo(f"# {name} is {'set (not shown)' if os.environ.get(name) else 'not set'}")
     for line in toml_lines(settings):
         click.echo(line)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
-from weekly.content.article import Article, read_article
 from weekly.content.frontmatter import join_front_matter
 from weekly.content.issue import ISSUE_FILE
 from weekly.content.markdown import is_relative, parse
+from weekly.content.read_article import Article, read_article
 from weekly.content.slug import slugify
 from weekly.errors import LocatedError, WeeklyError, decode_utf8
 from weekly.files import replace_folder

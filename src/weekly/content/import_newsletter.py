@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
-from weekly.content.article import Article, read_article
 from weekly.content.exports import Post, read_export
 from weekly.content.frontmatter import join_front_matter
 from weekly.content.import_article import issue_files
 from weekly.content.markdown import is_relative, parse
+from weekly.content.read_article import Article, read_article
 from weekly.errors import LocatedError
 from weekly.files import replace_folder
 from weekly.project import issue_dir

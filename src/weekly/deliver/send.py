@@ -23,7 +23,7 @@ from weekly.audience.subscriber_list import (
 )
 from weekly.audience.tokens import secret_from_env
 from weekly.config import Config, load_config
-from weekly.deliver.backends import backend_for, check_settings, credential
+from weekly.deliver.backends import backend_for, check_settings, credential, describe
 from weekly.deliver.consent_watch import ConsentWatch
 from weekly.deliver.crew_send import SharedRun, payload
 from weekly.deliver.dispatcher import Dispatcher, Tally
@@ -67,7 +67,7 @@ class Summary:
     @property
     def uncertain(self) -> int:
         """Rows the relay may have, this run's and those an earlier run left: never resent
-        silently, so a script must hear of them (exit 1)."""
+        silently, so the summary points at them."""
         return self.tally.uncertain + self.uncertain_before
 
     def lines(self) -> Iterator[str]:
@@ -134,7 +134,7 @@ class Send:
             number=number,
             subject=self.factory.subject,
             source=self.list_path.as_posix(),
-            relay=f"{settings.host}:{settings.port} ({settings.security})",
+            relay=describe(settings),
         )
 
     def __enter__(self) -> Send:
@@ -362,4 +362,5 @@ def send_issue(
         talk.say(line)
     if summary.tally.interrupted:
         return 128 + summary.tally.interrupted
-    return 1 if summary.failed or summary.uncertain or summary.tally.halted else 0
+    # Rows this run left uncertain fail it; those an earlier run left were reported then.
+    return 1 if summary.failed or summary.tally.uncertain or summary.tally.halted else 0

@@ -1,12 +1,15 @@
-"""`weekly bounces`: DSN fixtures for hard, soft and not-a-bounce, complaints, idempotency."""
+"""`weekly bounces`: DSN fixtures for hard, soft, delayed and not-a-bounce, complaints, the
+format detectors' fallback, French and carrier notices, idempotency."""
 
 from __future__ import annotations
 
+import email
 import mailbox
 from pathlib import Path
 
 import pytest
 
+from weekly.audience.bounces import read_failures
 from weekly.store import open_consent_log
 from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED
 from weekly.store.sqlite.consent import state_path
@@ -101,3 +104,35 @@ def test_not_a_mailbox_is_an_error(newsletter: Path, run_weekly, make: str) -> N
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {path}: ")
     assert not state_path(newsletter).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("delayed-4.4.7.eml", []),  # still being retried: no failure, whatever the text says
+        ("delivered-notice.eml", []),
+        ("complaint-no-rcpt.eml", [("cross@example.net", COMPLAINED)]),
+        # x400 and x-local types name no mail address; Final-Recipient's rfc822 one counts
+        ("dsn-address-types.eml", [("choi@example.org", BOUNCED), ("jeong@example.kr", BOUNCED)]),
+        ("report-without-failed-block.eml", [("missing@example.com", BOUNCED)]),
+        ("french-remise.eml", [("absent@example.fr", BOUNCED)]),
+        ("french-introuvable.eml", [("parti@example.fr", BOUNCED)]),
+        ("wireless-carrier.eml", [("5551234567@msg.wireless.example.com", BOUNCED)]),
+        ("reader-reply-quoting-bounce.eml", []),  # a person forwarding a bounce
+        ("vacation-could-not-deliver.eml", []),  # an auto-reply in a bounce's words
+    ],
+)
+def test_each_shape_of_returned_mail(name: str, expected: list[tuple[str, str]]) -> None:
+    message = email.message_from_bytes(fixture(name))
+    assert [(f.email, f.kind) for f in read_failures(message)] == expected
+
+
+def test_a_delayed_report_suppresses_no_one(newsletter: Path, run_weekly) -> None:
+    box = maildir(newsletter / "bounces", fixture("delayed-4.4.7.eml"))
+    result = run_weekly("bounces", str(box))
+    assert result.output == (
+        "Read 1 messages: 0 hard bounces, 0 soft bounces, 0 complaints, 1 not bounces;"
+        " 0 new events recorded\n"
+    )
+    with open_consent_log(newsletter) as store:
+        assert store.history("slow@example.net") == []

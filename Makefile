@@ -46,7 +46,7 @@ lint: $(STAMP)
 
 # Rewrite the golden files under tests/golden/ from the current templates.
 golden: $(STAMP)
-	WEEKLY_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_archive_golden.py
+	WEEKLY_UPDATE_GOLDEN=1 WEEKLY_GOLDEN_VIA_MAKE=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_archive_golden.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/compose.py

@@ -35,10 +35,15 @@ run: $(STAMP)
 		"one per delivery; the ledger is .weekly/ledger.sqlite: weekly status 324)"; \
 	exit $$status
 
+# pytest runs under coverage (branch, subprocesses too: [tool.coverage] in pyproject.toml),
+# then the branch coverage of each package is printed and held to its floor.
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	@rm -rf .coverage-data
+	$(BIN)/coverage run -m pytest
+	@$(BIN)/coverage combine -q
+	$(BIN)/python .ci/coverage_floor.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -55,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/send.py
 
 clean:
-	rm -rf $(VENV) build site .weekly
+	rm -rf $(VENV) build site .weekly .coverage-data

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from weekly.audience.bounces import read_failures
+from weekly.clock import stamp
 from weekly.store import open_consent_log
 from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED
 from weekly.store.sqlite.consent import state_path
@@ -136,3 +137,46 @@ def test_a_delayed_report_suppresses_no_one(newsletter: Path, run_weekly) -> Non
     )
     with open_consent_log(newsletter) as store:
         assert store.history("slow@example.net") == []
+
+
+def test_only_abuse_feedback_is_a_complaint() -> None:
+    data = fixture("complaint-arf.eml").replace(b"Feedback-Type: abuse", b"Feedback-Type: not-spam")
+    assert read_failures(email.message_from_bytes(data)) == []
+
+
+def test_a_complaint_with_only_the_returned_headers_names_their_recipient() -> None:
+    data = fixture("complaint-no-rcpt.eml").replace(
+        b"Content-Type: message/rfc822", b"Content-Type: text/rfc822-headers"
+    )
+    (failure,) = read_failures(email.message_from_bytes(data))
+    assert (failure.email, failure.kind) == ("cross@example.net", COMPLAINED)
+
+
+def test_a_french_list_that_ends_the_message_is_read_to_its_end() -> None:
+    data = fixture("french-remise.eml").split(b"        Adresse inconnue")[0]
+    data += b"    autre@example.fr\n"  # the notice stops after its last address
+    found = read_failures(email.message_from_bytes(data))
+    assert [f.email for f in found] == ["absent@example.fr", "autre@example.fr"]
+
+
+def test_a_report_without_a_readable_date_is_recorded_now(newsletter: Path, run_weekly) -> None:
+    data = fixture("hard-5.1.1.eml").replace(b"Date: Thu,  2 Oct 2025", b"Date: sometime 2 Oct")
+    before = stamp()
+    assert run_weekly("bounces", str(maildir(newsletter / "bounces", data))).exit_code == 0
+    with open_consent_log(newsletter) as store:
+        (event,) = store.history("gone@example.org")
+    assert event.at >= before
+
+
+def test_a_second_bounce_for_an_address_already_off_the_list_says_nothing_new(
+    newsletter: Path, run_weekly
+) -> None:
+    first = fixture("hard-5.1.1.eml")
+    box = maildir(newsletter / "bounces", first)
+    assert run_weekly("bounces", str(box)).exit_code == 0
+    mailbox.Maildir(box).add(first.replace(b"Date: Thu,  2 Oct", b"Date: Fri,  3 Oct"))
+    again = run_weekly("bounces", str(box))
+    assert again.output == (
+        "Read 2 messages: 2 hard bounces, 0 soft bounces, 0 complaints, 0 not bounces;"
+        " 1 new events recorded\n"
+    )

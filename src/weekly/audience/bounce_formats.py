@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from email.message import Message
 from email.utils import parseaddr
+from typing import cast
 
 # Sentences French mail servers open their list of failed addresses with.
 FRENCH_INTRO = re.compile(
@@ -56,6 +57,5 @@ def _plain_texts(message: Message) -> Iterator[str]:
     for part in message.walk():
         if part.get_content_type() != "text/plain":
             continue
-        data = part.get_payload(decode=True)
-        if isinstance(data, bytes):
-            yield data.decode(part.get_content_charset() or "us-ascii", errors="replace")
+        data = cast(bytes, part.get_payload(decode=True))  # always bytes for a text part
+        yield data.decode(part.get_content_charset() or "us-ascii", errors="replace")

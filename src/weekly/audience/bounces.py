@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
+from typing import cast
 
 from flufl.bounce import all_failures
 
@@ -61,12 +62,9 @@ def read_failures(message: Message) -> list[Failure]:
 def _recipient_blocks(report: Message) -> Iterator[tuple[str, str, Message]]:
     """(action, address, block) for each per-recipient block of an RFC 3464 report that
     names both; a report without one gives nothing, and the format detectors take over."""
-    blocks = report.get_payload()
-    if not isinstance(blocks, list):
-        return
-    for block in blocks[1:]:  # the first block is about the message, the rest per recipient
-        if not isinstance(block, Message):
-            continue
+    # The parser splits a delivery-status part into header blocks: the first is about the
+    # message, the rest one per recipient.
+    for block in cast(list[Message], report.get_payload())[1:]:
         action = str(block.get("action", "")).strip().lower()
         address = _typed_address(str(block.get("original-recipient", ""))) or _typed_address(
             str(block.get("final-recipient", ""))

@@ -180,3 +180,69 @@ def test_a_second_bounce_for_an_address_already_off_the_list_says_nothing_new(
         "Read 2 messages: 2 hard bounces, 0 soft bounces, 0 complaints, 0 not bounces;"
         " 1 new events recorded\n"
     )
+
+
+def reads(data: bytes) -> list[tuple[str, str, str]]:
+    return [(f.email, f.kind, f.detail) for f in read_failures(email.message_from_bytes(data))]
+
+
+def test_either_the_null_sender_or_a_postmaster_marks_a_mail_system() -> None:
+    qmail = fixture("qmail-hard.eml")
+    expected = [("nobody@example.com", BOUNCED, "")]
+    from_anyone = qmail.replace(b"From: MAILER-DAEMON@", b"From: Delivery <returns@")
+    assert reads(from_anyone) == expected  # Return-Path: <> alone is enough
+    without_null = qmail.replace(b"Return-Path: <>\n", b"")
+    assert reads(without_null.replace(b"MAILER-DAEMON", b"Mailer-Daemon")) == expected
+    assert reads(from_anyone.replace(b"Return-Path: <>\n", b"")) == []  # neither: not a bounce
+
+
+def dsn_block(*fields: bytes) -> bytes:
+    """The Exim-worded fixture whose delivery-status part gains a per-recipient block."""
+    data = fixture("report-without-failed-block.eml")
+    mta = b"Reporting-MTA: dns; mx2.example.com\n"
+    return data.replace(mta, mta + b"\n" + b"\n".join(fields) + b"\n")
+
+
+def test_an_error_action_without_status_or_diagnostic() -> None:
+    data = dsn_block(b"Final-Recipient: rfc822; old@example.org", b"Action: error")
+    assert reads(data) == [("old@example.org", BOUNCED, "")]  # the block, not the words
+
+
+def test_a_block_without_action_leaves_it_to_the_detectors() -> None:
+    data = dsn_block(b"Final-Recipient: rfc822; other@example.com", b"Status: 5.1.1")
+    assert reads(data) == [("missing@example.com", BOUNCED, "")]  # Exim's words say who
+
+
+def test_a_recipient_without_a_domain_is_never_recorded() -> None:
+    data = dsn_block(b"Final-Recipient: rfc822; other", b"Action: failed")
+    assert reads(data) == []
+
+
+FRENCH = (
+    "Return-Path: <>\nFrom: postmaster@courriel.example.fr\nMIME-Version: 1.0\n"
+    "Content-Type: text/plain{charset}\n\n"
+    "{intro}\n\n<parti@example.fr>\n\nPour toute question : aide@example.fr\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("intro", "charset", "encoding"),
+    [
+        ("Votre message n'a pas pu être remis :", "; charset=iso-8859-1", "latin-1"),
+        ("Le destinataire est introuvable :", "", "ascii"),  # no charset: US-ASCII
+    ],
+)
+def test_french_notice_in_its_own_charset(intro: str, charset: str, encoding: str) -> None:
+    data = FRENCH.format(intro=intro, charset=charset).encode(encoding)
+    assert reads(data) == [("parti@example.fr", BOUNCED, "")]  # not the help address after
+
+
+def test_a_french_notice_inside_a_multipart_message() -> None:
+    text = FRENCH.format(intro="Le destinataire est introuvable :", charset="")
+    head, _, body = text.partition("Content-Type: text/plain\n\n")
+    data = (
+        f'{head}Content-Type: multipart/mixed; boundary="fr"\n\n--fr\n'
+        f"Content-Type: text/html\n\n<p>voir ci-dessous</p>\n--fr\n"
+        f"Content-Type: text/plain\n\n{body}--fr--\n"
+    ).encode()
+    assert reads(data) == [("parti@example.fr", BOUNCED, "")]

@@ -55,7 +55,9 @@ def read_failures(message: Message) -> list[Failure]:
     if not from_mail_system(message):
         return []  # a reader quoting a bounce, an auto-reply: their wording proves nothing
     _, permanent = all_failures(message)
-    addresses = [raw.decode("ascii") for raw in sorted(permanent)] or french_failures(message)
+    # The detectors also return fragments of other address types (x400's "c", "o", ...).
+    addresses = [raw.decode("ascii") for raw in sorted(permanent) if b"@" in raw]
+    addresses = addresses or french_failures(message)
     return [Failure(address, BOUNCED, "") for address in addresses]
 
 

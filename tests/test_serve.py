@@ -26,7 +26,7 @@ from weekly.clock import stamp
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 from weekly.store.sqlite.consent import state_path
-from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, create_app, server_config
+from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, RateLimiter, create_app, server_config
 
 from .serve_process import serve_process
 from .smtp import Recorder, configure, make_build, smtp_server, write_list
@@ -397,3 +397,14 @@ def test_weekly_serve_as_the_real_command(newsletter: Path, settings, inbox) -> 
         assert client.get(confirmation_link(message)).status_code == 200
     assert history(newsletter, "cho@example.com") == [(CONFIRMED, "web")]
     assert not any("cho@" in line for line in log.lines)  # no access log: URLs hold tokens
+
+
+def test_the_rate_limiter_forgets_stale_keys_once_it_holds_many() -> None:
+    clock = Clock()
+    limiter = RateLimiter(1, 10.0, clock)
+    for n in range(10_001):
+        assert limiter.allow(f"10.0.{n // 256}.{n % 256}")
+    assert not limiter.allow("10.0.0.0")  # within the window: still counted
+    clock.now += 10
+    assert limiter.allow("192.0.2.1")  # over 10,000 keys: the stale ones go first
+    assert len(limiter._seen) == 1

@@ -174,6 +174,8 @@ def test_one_click_post_unsubscribes_without_redirect(newsletter: Path, service)
     assert history(newsletter, "kim@example.com") == [(UNSUBSCRIBED, "one-click")]
     with open_consent_log(newsletter) as store:
         assert store.standings()["kim@example.com"].suppresses("2025-01-01")
+        (event,) = store.history("kim@example.com")
+    assert event.ip == "127.0.0.1"  # who asked is kept with the opt-out
 
 
 def test_one_click_from_a_sent_message_and_the_next_send_skips_it(
@@ -239,6 +241,7 @@ def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
     response = client.post("/subscribe", data={"email": "Park@Example.com", "name": "박 지민"})
     assert response.status_code == 200
     assert "받은편지함을 확인해 주세요" in response.text
+    assert "48" in response.text  # how long the link works (serve.confirm_hours)
     assert not state_path(newsletter).exists() or history(newsletter, "park@example.com") == []
 
     ((recipient, message),) = wait_for(handler, 1)
@@ -255,7 +258,7 @@ def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
         standing = store.standings()["park@example.com"]
     assert (event.kind, event.source, event.name) == (CONFIRMED, "web", "박 지민")
     assert event.ip == "203.0.113.9"
-    assert event.detail.startswith("double opt-in, asked 20")
+    assert re.fullmatch(r"double opt-in, asked 20\d\d-\d\d-\d\dT[0-9:]+\+00:00", event.detail)
     assert not standing.suppressed and standing.name == "박 지민"
     assert client.get(link).status_code == 200  # clicking twice records nothing new
     assert history(newsletter, "park@example.com") == [(CONFIRMED, "web")]
@@ -355,10 +358,14 @@ def test_bad_address_is_shown_back_with_the_form(service) -> None:
     form = service().get("/subscribe")
     assert form.status_code == 200
     assert '<form method="post" action="/subscribe">' in form.text
-    response = service().post("/subscribe", data={"email": "not an address", "name": "x"})
+    assert form.text.count('value=""') == 2  # both fields start empty
+    assert "올바른 이메일 주소가 아닙니다" not in form.text
+    response = service().post("/subscribe", data={"email": "not an address", "name": " 김  x "})
     assert response.status_code == 400
     assert "올바른 이메일 주소가 아닙니다" in response.text
-    assert 'value="not an address"' in response.text
+    assert 'value="not an address"' in response.text and 'value="김 x"' in response.text
+    assert '<form method="post" action="/subscribe">' in response.text
+    assert service().post("/subscribe", data={"name": "x"}).status_code == 400  # no email
 
 
 def test_pages_speak_english_and_can_be_overridden(newsletter: Path, service) -> None:

@@ -92,3 +92,8 @@ def test_without_a_mailto_list_unsubscribe_has_only_the_link(ready: Path, run_we
         assert run_weekly("send", "324", "--yes").exit_code == 0
     header = str(recorder.parsed()["kim@example.com"]["List-Unsubscribe"])
     assert header.startswith("<https://") and "mailto:" not in header
+
+
+@pytest.mark.parametrize(("code", "verdict"), [(250, Verdict.SENT), (251, Verdict.SENT)])
+def test_both_positive_replies_to_the_data_mean_sent(code: int, verdict: Verdict) -> None:
+    assert classify(Stage.END, code, "2.1.5 will forward") is verdict

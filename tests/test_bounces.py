@@ -65,7 +65,11 @@ def test_maildir_read_twice_changes_nothing(newsletter: Path, run_weekly) -> Non
     }  # one soft bounce suppresses nobody; the out-of-office reply names no one
     with open_consent_log(newsletter) as store:
         (soft,) = store.history("full@example.net")
-    assert (soft.kind, soft.at) == (SOFT_BOUNCED, "2025-10-03T11:20:00+00:00")
+    assert (soft.kind, soft.at, soft.source) == (
+        SOFT_BOUNCED,
+        "2025-10-03T11:20:00+00:00",
+        "mailbox",
+    )
     assert soft.detail.startswith("4.2.2 SMTP; 452 4.2.2")
 
     again = run_weekly("bounces", str(box))
@@ -96,11 +100,13 @@ def test_mbox_is_read_too(newsletter: Path, run_weekly) -> None:
     assert standings(newsletter) == {"gone@example.org": BOUNCED}
 
 
-@pytest.mark.parametrize("make", ["missing", "plain folder"])
+@pytest.mark.parametrize("make", ["missing", "plain folder", "only cur/", "only new/"])
 def test_not_a_mailbox_is_an_error(newsletter: Path, run_weekly, make: str) -> None:
     path = newsletter / "nothing"
-    if make == "plain folder":
+    if make != "missing":
         path.mkdir()
+    if make.startswith("only"):
+        (path / make.split()[1]).mkdir()
     result = run_weekly("bounces", str(path))
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {path}: ")
@@ -137,6 +143,18 @@ def test_a_delayed_report_suppresses_no_one(newsletter: Path, run_weekly) -> Non
     )
     with open_consent_log(newsletter) as store:
         assert store.history("slow@example.net") == []
+
+
+def test_two_messages_that_are_not_bounces_count_two(newsletter: Path, run_weekly) -> None:
+    box = maildir(
+        newsletter / "bounces", fixture("auto-reply.eml"), fixture("delivered-notice.eml")
+    )
+    assert " 2 not bounces; 0 new events recorded" in run_weekly("bounces", str(box)).output
+
+
+def test_a_feedback_report_without_its_type_counts_as_abuse() -> None:
+    data = fixture("complaint-arf.eml").replace(b"Feedback-Type: abuse\n", b"")
+    assert reads(data) == [("annoyed@example.com", COMPLAINED, "abuse report")]
 
 
 def test_only_abuse_feedback_is_a_complaint() -> None:

@@ -50,7 +50,9 @@ def table(statuses: dict[str, str]) -> list[str]:
         counts = by_module[module]
         tried = sum(n for status, n in counts.items() if status not in NOT_RUN)
         killed = sum(n for status, n in counts.items() if status in KILLED)
-        score = f"{100 * killed / tried:.0f} %" if tried else "-"
+        if not tried:
+            continue  # not in this run's selection
+        score = f"{100 * killed / tried:.0f} %"
         name = f"**{module}**" if " " in module else module
         rows.append(
             f"| {name} | {tried} | {killed} | {counts['survived']} | {counts['no tests']}"

@@ -112,3 +112,30 @@ def dkim_dns(newsletter: Path, run_weekly) -> Callable[..., bytes | None]:
         return record if name == b"weekly2026._domainkey.news.example.com." else None
 
     return lookup
+
+
+# On CI (.ci/run sets CI=true) a skipped test is a failure: the machine is set up for all of
+# them, so a skip means a part went untested without anyone noticing.
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append(report.nodeid)
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _skipped and _on_ci():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _skipped and _on_ci():
+        line = f"CI=true: {len(_skipped)} skipped tests fail the run:"
+        terminalreporter.write_line(line, red=True)
+        for nodeid in _skipped:
+            terminalreporter.write_line(f"  {nodeid}")

@@ -94,6 +94,7 @@ class Recorder:
 
     def __init__(self, *, pipelining: bool = False) -> None:
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)  # notified on each message kept
         self.messages: list[tuple[str, bytes]] = []
         self.pipelining = pipelining
 
@@ -104,6 +105,11 @@ class Recorder:
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
         return responses
+
+    def wait(self, count: int, timeout: float = 20.0) -> bool:
+        """Block until `count` messages are kept (False if `timeout` passes first)."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.messages) >= count, timeout)
 
     def accepted(self) -> Counter[str]:
         with self.lock:
@@ -120,6 +126,7 @@ class Recorder:
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.messages.append((rcpt, envelope.original_content))
+            self.arrived.notify_all()
         return "250 2.0.0 OK: queued"
 
 

@@ -4,15 +4,16 @@ templates. Regenerate after an intended change with `make golden`, then review t
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
 
 from weekly.publish.archive import build_archive
 
+from .golden_mode import update_golden
+
 GOLDEN = Path(__file__).parent / "golden" / "site"
-UPDATE = os.environ.get("WEEKLY_UPDATE_GOLDEN") == "1"
+UPDATE = update_golden()
 
 
 @pytest.mark.parametrize("language", ["ko", "en"])

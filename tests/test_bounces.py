@@ -1,12 +1,16 @@
-"""`weekly bounces`: DSN fixtures for hard, soft and not-a-bounce, complaints, idempotency."""
+"""`weekly bounces`: DSN fixtures for hard, soft, delayed and not-a-bounce, complaints, the
+format detectors' fallback, French and carrier notices, idempotency."""
 
 from __future__ import annotations
 
+import email
 import mailbox
 from pathlib import Path
 
 import pytest
 
+from weekly.audience.bounces import read_failures
+from weekly.clock import stamp
 from weekly.store import existing_consent_log, open_consent_log
 from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED
 from weekly.store.sqlite.consent import state_path
@@ -64,7 +68,11 @@ def test_maildir_read_twice_changes_nothing(newsletter: Path, run_weekly) -> Non
     }  # one soft bounce suppresses nobody; the out-of-office reply names no one
     with open_consent_log(newsletter) as store:
         (soft,) = store.history("full@example.net")
-    assert (soft.kind, soft.at) == (SOFT_BOUNCED, "2025-10-03T11:20:00+00:00")
+    assert (soft.kind, soft.at, soft.source) == (
+        SOFT_BOUNCED,
+        "2025-10-03T11:20:00+00:00",
+        "mailbox",
+    )
     assert soft.detail.startswith("4.2.2 SMTP; 452 4.2.2")
 
     again = run_weekly("bounces", str(box))
@@ -95,13 +103,168 @@ def test_mbox_is_read_too(newsletter: Path, run_weekly) -> None:
     assert standings(newsletter) == {"gone@example.org": BOUNCED}
 
 
-@pytest.mark.parametrize("make", ["missing", "plain folder"])
+@pytest.mark.parametrize("make", ["missing", "plain folder", "only cur/", "only new/"])
 def test_not_a_mailbox_is_an_error(newsletter: Path, run_weekly, make: str) -> None:
     path = newsletter / "nothing"
-    if make == "plain folder":
+    if make != "missing":
         path.mkdir()
+    if make.startswith("only"):
+        (path / make.split()[1]).mkdir()
     result = run_weekly("bounces", str(path))
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {path}: ")
     assert not state_path(newsletter).exists()
     assert existing_consent_log(newsletter) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("delayed-4.4.7.eml", []),  # still being retried: no failure, whatever the text says
+        ("delivered-notice.eml", []),
+        ("complaint-no-rcpt.eml", [("cross@example.net", COMPLAINED)]),
+        # x400 and x-local types name no mail address; Final-Recipient's rfc822 one counts
+        ("dsn-address-types.eml", [("choi@example.org", BOUNCED), ("jeong@example.kr", BOUNCED)]),
+        ("report-without-failed-block.eml", [("missing@example.com", BOUNCED)]),
+        ("french-remise.eml", [("absent@example.fr", BOUNCED)]),
+        ("french-introuvable.eml", [("parti@example.fr", BOUNCED)]),
+        ("wireless-carrier.eml", [("5551234567@msg.wireless.example.com", BOUNCED)]),
+        ("reader-reply-quoting-bounce.eml", []),  # a person forwarding a bounce
+        ("vacation-could-not-deliver.eml", []),  # an auto-reply in a bounce's words
+    ],
+)
+def test_each_shape_of_returned_mail(name: str, expected: list[tuple[str, str]]) -> None:
+    message = email.message_from_bytes(fixture(name))
+    assert [(f.email, f.kind) for f in read_failures(message)] == expected
+
+
+def test_a_delayed_report_suppresses_no_one(newsletter: Path, run_weekly) -> None:
+    box = maildir(newsletter / "bounces", fixture("delayed-4.4.7.eml"))
+    result = run_weekly("bounces", str(box))
+    assert result.output == (
+        "Read 1 messages: 0 hard bounces, 0 soft bounces, 0 complaints, 1 not bounces;"
+        " 0 new events recorded\n"
+    )
+    with open_consent_log(newsletter) as store:
+        assert store.history("slow@example.net") == []
+
+
+def test_two_messages_that_are_not_bounces_count_two(newsletter: Path, run_weekly) -> None:
+    box = maildir(
+        newsletter / "bounces", fixture("auto-reply.eml"), fixture("delivered-notice.eml")
+    )
+    assert " 2 not bounces; 0 new events recorded" in run_weekly("bounces", str(box)).output
+
+
+def test_a_feedback_report_without_its_type_counts_as_abuse() -> None:
+    data = fixture("complaint-arf.eml").replace(b"Feedback-Type: abuse\n", b"")
+    assert reads(data) == [("annoyed@example.com", COMPLAINED, "abuse report")]
+
+
+def test_only_abuse_feedback_is_a_complaint() -> None:
+    data = fixture("complaint-arf.eml").replace(b"Feedback-Type: abuse", b"Feedback-Type: not-spam")
+    assert read_failures(email.message_from_bytes(data)) == []
+
+
+def test_a_complaint_with_only_the_returned_headers_names_their_recipient() -> None:
+    data = fixture("complaint-no-rcpt.eml").replace(
+        b"Content-Type: message/rfc822", b"Content-Type: text/rfc822-headers"
+    )
+    (failure,) = read_failures(email.message_from_bytes(data))
+    assert (failure.email, failure.kind) == ("cross@example.net", COMPLAINED)
+
+
+def test_a_french_list_that_ends_the_message_is_read_to_its_end() -> None:
+    data = fixture("french-remise.eml").split(b"        Adresse inconnue")[0]
+    data += b"    autre@example.fr\n"  # the notice stops after its last address
+    found = read_failures(email.message_from_bytes(data))
+    assert [f.email for f in found] == ["absent@example.fr", "autre@example.fr"]
+
+
+def test_a_report_without_a_readable_date_is_recorded_now(newsletter: Path, run_weekly) -> None:
+    data = fixture("hard-5.1.1.eml").replace(b"Date: Thu,  2 Oct 2025", b"Date: sometime 2 Oct")
+    before = stamp()
+    assert run_weekly("bounces", str(maildir(newsletter / "bounces", data))).exit_code == 0
+    with open_consent_log(newsletter) as store:
+        (event,) = store.history("gone@example.org")
+    assert event.at >= before
+
+
+def test_a_second_bounce_for_an_address_already_off_the_list_says_nothing_new(
+    newsletter: Path, run_weekly
+) -> None:
+    first = fixture("hard-5.1.1.eml")
+    box = maildir(newsletter / "bounces", first)
+    assert run_weekly("bounces", str(box)).exit_code == 0
+    mailbox.Maildir(box).add(first.replace(b"Date: Thu,  2 Oct", b"Date: Fri,  3 Oct"))
+    again = run_weekly("bounces", str(box))
+    assert again.output == (
+        "Read 2 messages: 2 hard bounces, 0 soft bounces, 0 complaints, 0 not bounces;"
+        " 1 new events recorded\n"
+    )
+
+
+def reads(data: bytes) -> list[tuple[str, str, str]]:
+    return [(f.email, f.kind, f.detail) for f in read_failures(email.message_from_bytes(data))]
+
+
+def test_either_the_null_sender_or_a_postmaster_marks_a_mail_system() -> None:
+    qmail = fixture("qmail-hard.eml")
+    expected = [("nobody@example.com", BOUNCED, "")]
+    from_anyone = qmail.replace(b"From: MAILER-DAEMON@", b"From: Delivery <returns@")
+    assert reads(from_anyone) == expected  # Return-Path: <> alone is enough
+    without_null = qmail.replace(b"Return-Path: <>\n", b"")
+    assert reads(without_null.replace(b"MAILER-DAEMON", b"Mailer-Daemon")) == expected
+    assert reads(from_anyone.replace(b"Return-Path: <>\n", b"")) == []  # neither: not a bounce
+
+
+def dsn_block(*fields: bytes) -> bytes:
+    """The Exim-worded fixture whose delivery-status part gains a per-recipient block."""
+    data = fixture("report-without-failed-block.eml")
+    mta = b"Reporting-MTA: dns; mx2.example.com\n"
+    return data.replace(mta, mta + b"\n" + b"\n".join(fields) + b"\n")
+
+
+def test_an_error_action_without_status_or_diagnostic() -> None:
+    data = dsn_block(b"Final-Recipient: rfc822; old@example.org", b"Action: error")
+    assert reads(data) == [("old@example.org", BOUNCED, "")]  # the block, not the words
+
+
+def test_a_block_without_action_leaves_it_to_the_detectors() -> None:
+    data = dsn_block(b"Final-Recipient: rfc822; other@example.com", b"Status: 5.1.1")
+    assert reads(data) == [("missing@example.com", BOUNCED, "")]  # Exim's words say who
+
+
+def test_a_recipient_without_a_domain_is_never_recorded() -> None:
+    data = dsn_block(b"Final-Recipient: rfc822; other", b"Action: failed")
+    assert reads(data) == []
+
+
+FRENCH = (
+    "Return-Path: <>\nFrom: postmaster@courriel.example.fr\nMIME-Version: 1.0\n"
+    "Content-Type: text/plain{charset}\n\n"
+    "{intro}\n\n<parti@example.fr>\n\nPour toute question : aide@example.fr\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("intro", "charset", "encoding"),
+    [
+        ("Votre message n'a pas pu être remis :", "; charset=iso-8859-1", "latin-1"),
+        ("Le destinataire est introuvable :", "", "ascii"),  # no charset: US-ASCII
+    ],
+)
+def test_french_notice_in_its_own_charset(intro: str, charset: str, encoding: str) -> None:
+    data = FRENCH.format(intro=intro, charset=charset).encode(encoding)
+    assert reads(data) == [("parti@example.fr", BOUNCED, "")]  # not the help address after
+
+
+def test_a_french_notice_inside_a_multipart_message() -> None:
+    text = FRENCH.format(intro="Le destinataire est introuvable :", charset="")
+    head, _, body = text.partition("Content-Type: text/plain\n\n")
+    data = (
+        f'{head}Content-Type: multipart/mixed; boundary="fr"\n\n--fr\n'
+        f"Content-Type: text/html\n\n<p>voir ci-dessous</p>\n--fr\n"
+        f"Content-Type: text/plain\n\n{body}--fr--\n"
+    ).encode()
+    assert reads(data) == [("parti@example.fr", BOUNCED, "")]

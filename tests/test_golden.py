@@ -5,15 +5,16 @@ Regenerate after an intended change with `make golden`, then review the diff.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from weekly.render.compose import compose_to_build
 
+from .golden_mode import update_golden
+
 GOLDEN = Path(__file__).parent / "golden"
-UPDATE = os.environ.get("WEEKLY_UPDATE_GOLDEN") == "1"
+UPDATE = update_golden()
 
 
 @pytest.mark.parametrize("language", ["ko", "en"])

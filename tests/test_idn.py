@@ -4,7 +4,6 @@ local part needs it, against real aiosmtpd relays on 127.0.0.1."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from click.testing import Result
 from weekly.deliver.message import sender_mailbox
 
 from .smtp import Recorder, configure, smtp_server, write_list
-from .test_serve import service, settings, wait_for  # noqa: F401  (fixtures)
+from .test_serve import LogWait, clock, serve_log, service, settings, wait_for  # noqa: F401
 
 Run = Callable[..., Result]
 IDN_FROM = "뉴스 <weekly@뉴스.한국>"
@@ -121,14 +120,10 @@ def test_idn_sign_up_gets_its_confirmation(
 def test_sign_up_without_smtputf8_is_logged_in_one_line(
     inbox: tuple[Recorder, int],
     service,  # noqa: F811
-    caplog: pytest.LogCaptureFixture,
+    serve_log: LogWait,  # noqa: F811
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="weekly.web.serve")
     assert service().post("/subscribe", data={"email": "김@example.com"}).status_code == 200
-    deadline = time.monotonic() + 10
-    while not caplog.records and time.monotonic() < deadline:
-        time.sleep(0.02)
-    (record,) = caplog.records
+    (record,) = serve_log.wait(1)
     assert record.levelno == logging.WARNING and record.exc_info is None
     assert "needs SMTPUTF8, which the relay does not offer" in record.getMessage()
     assert inbox[0].messages == []

@@ -3,11 +3,8 @@ running `weekly serve` (real uvicorn, over httpx) and `weekly unsubscribe` in an
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +15,8 @@ from weekly.addresses import list_id_of
 from weekly.audience.tokens import make_token
 
 from .faultsmtp import FaultServer
-from .smtp import SECRET, configure, free_port, make_build, subscribers, write_list
+from .serve_process import serve_process
+from .smtp import SECRET, configure, make_build, subscribers, write_list
 from .storerows import recipients_in
 from .test_crash import start_send
 from .test_kill import at_event
@@ -40,29 +38,9 @@ def server() -> Iterator[FaultServer]:
 
 @pytest.fixture
 def serve(newsletter: Path) -> Iterator[str]:
-    """`weekly serve` in its own process; yields its base URL once it accepts connections."""
-    port = free_port()
-    env = {**os.environ, "WEEKLY_SECRET": SECRET}
-    command = [sys.executable, "-m", "weekly", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--root", str(newsletter)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "serve never listened"
-            time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
+    """`weekly serve` in its own process; yields its base URL once it listens."""
+    with serve_process(newsletter) as (url, _):
+        yield url
 
 
 def start_slow_send(root: Path, server: FaultServer) -> subprocess.Popen[str]:

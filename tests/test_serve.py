@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import dkim
 import httpx
@@ -23,8 +26,9 @@ from weekly.clock import stamp
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 from weekly.store.sqlite.consent import state_path
-from weekly.web.serve import create_app, server_config
+from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, RateLimiter, create_app, server_config
 
+from .serve_process import serve_process
 from .smtp import Recorder, configure, make_build, smtp_server, write_list
 
 SECRET = "a-test-secret-that-is-long-enough"
@@ -33,18 +37,17 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 @pytest.fixture
-def inbox() -> Iterator[tuple[Recorder, int]]:
-    """A real SMTP relay on 127.0.0.1 that keeps what it is given."""
-    recorder = Recorder()
+def inbox(request: pytest.FixtureRequest) -> Iterator[tuple[Recorder, int]]:
+    """A real SMTP relay on 127.0.0.1 that keeps what it is given (or, parametrized
+    indirectly, one of another Recorder class)."""
+    recorder = getattr(request, "param", Recorder)()
     with smtp_server(recorder) as port:
         yield recorder, port
 
 
-def wait_for(recorder: Recorder, count: int, seconds: float = 10.0) -> list[tuple[str, Message]]:
+def wait_for(recorder: Recorder, count: int) -> list[tuple[str, Message]]:
     """The first `count` messages the relay got (the mail goes out after the answer)."""
-    deadline = time.monotonic() + seconds
-    while len(recorder.messages) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
+    recorder.wait(count)
     return [(rcpt, email.message_from_bytes(data)) for rcpt, data in recorder.messages]
 
 
@@ -63,34 +66,94 @@ def settings(newsletter: Path, inbox, monkeypatch) -> Callable[[str], None]:
     return add
 
 
-@pytest.fixture
-def service(newsletter: Path, settings) -> Iterator[Callable[..., httpx.Client]]:
-    """Start `weekly serve`'s app under uvicorn on a free port; yields a client factory."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
-    clients: list[httpx.Client] = []
+class LogWait(logging.Handler):
+    """Keeps what `weekly.web.serve` logs, so a test can wait for a line of it."""
 
-    def start(**headers: str) -> httpx.Client:
-        if not servers:
-            server = uvicorn.Server(server_config(create_app(newsletter), "127.0.0.1", 0))
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+        self.arrived = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.arrived:
+            self.records.append(record)
+            self.arrived.notify_all()
+
+    def wait(self, count: int) -> list[logging.LogRecord]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.records) >= count, 20)
+            return list(self.records)
+
+
+@pytest.fixture
+def serve_log() -> Iterator[LogWait]:
+    handler = LogWait()
+    logger = logging.getLogger("weekly.web.serve")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+class Clock:
+    """The rate limits' clock: it moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+class Serving:
+    """`weekly serve`'s app under uvicorn on a socket already listening (connections wait in
+    its backlog until uvicorn takes them): call it for a client, stop() to end it."""
+
+    def __init__(self, root: Path, clock: Clock) -> None:
+        self.root, self.clock = root, clock
+        self.listening = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listening.getsockname()[1]
+        self.running: tuple[uvicorn.Server, threading.Thread] | None = None
+        self.clients: list[httpx.Client] = []
+
+    def __call__(self, **headers: str) -> httpx.Client:
+        if self.running is None:
+            app = create_app(self.root, self.clock)
+            server = uvicorn.Server(server_config(app, "127.0.0.1", self.port))
             server.config.log_level = "warning"
-            thread = threading.Thread(target=server.run, daemon=True)
+            thread = threading.Thread(target=server.run, args=([self.listening],), daemon=True)
             thread.start()
-            deadline = time.monotonic() + 10
-            while not server.started and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert server.started
-            servers.append((server, thread))
-        port = servers[0][0].servers[0].sockets[0].getsockname()[1]
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers)
-        clients.append(client)
+            self.running = server, thread
+        client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers=headers)
+        self.clients.append(client)
         return client
 
-    yield start
-    for client in clients:
-        client.close()
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
+    def stop(self) -> None:
+        """Shut uvicorn down the way Ctrl-C does: it finishes the answers and the background
+        mail first."""
+        for client in self.clients:
+            client.close()
+        if self.running is not None:
+            server, thread = self.running
+            server.should_exit = True
+            thread.join(timeout=20)
+            assert not thread.is_alive()
+            self.running = None
+        self.clients.clear()
+        self.listening.close()
+
+
+@pytest.fixture
+def service(newsletter: Path, settings, clock: Clock) -> Iterator[Serving]:
+    serving = Serving(newsletter, clock)
+    yield serving
+    serving.stop()
 
 
 def history(root: Path, address: str) -> list[tuple[str, str]]:
@@ -111,6 +174,8 @@ def test_one_click_post_unsubscribes_without_redirect(newsletter: Path, service)
     assert history(newsletter, "kim@example.com") == [(UNSUBSCRIBED, "one-click")]
     with open_consent_log(newsletter) as store:
         assert store.standings()["kim@example.com"].suppresses("2025-01-01")
+        (event,) = store.history("kim@example.com")
+    assert event.ip == "127.0.0.1"  # who asked is kept with the opt-out
 
 
 def test_one_click_from_a_sent_message_and_the_next_send_skips_it(
@@ -176,6 +241,7 @@ def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
     response = client.post("/subscribe", data={"email": "Park@Example.com", "name": "박 지민"})
     assert response.status_code == 200
     assert "받은편지함을 확인해 주세요" in response.text
+    assert "48" in response.text  # how long the link works (serve.confirm_hours)
     assert not state_path(newsletter).exists() or history(newsletter, "park@example.com") == []
 
     ((recipient, message),) = wait_for(handler, 1)
@@ -192,7 +258,7 @@ def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
         standing = store.standings()["park@example.com"]
     assert (event.kind, event.source, event.name) == (CONFIRMED, "web", "박 지민")
     assert event.ip == "203.0.113.9"
-    assert event.detail.startswith("double opt-in, asked 20")
+    assert re.fullmatch(r"double opt-in, asked 20\d\d-\d\d-\d\dT[0-9:]+\+00:00", event.detail)
     assert not standing.suppressed and standing.name == "박 지민"
     assert client.get(link).status_code == 200  # clicking twice records nothing new
     assert history(newsletter, "park@example.com") == [(CONFIRMED, "web")]
@@ -226,7 +292,7 @@ def test_expired_confirmation_link_gets_400(newsletter: Path, service) -> None:
     assert not state_path(newsletter).exists() or history(newsletter, "late@example.com") == []
 
 
-def test_rate_limit_per_ip(newsletter: Path, settings, service, inbox) -> None:
+def test_rate_limit_per_ip(settings, service, clock: Clock, inbox) -> None:
     settings("\n[serve]\nsignups_per_hour = 3\n")
     first_ip = service(**{"X-Forwarded-For": "198.51.100.1"})
     codes = [
@@ -237,16 +303,69 @@ def test_rate_limit_per_ip(newsletter: Path, settings, service, inbox) -> None:
     other_ip = service(**{"X-Forwarded-For": "198.51.100.2"})
     assert other_ip.post("/subscribe", data={"email": "r9@example.com"}).status_code == 200
     assert len(wait_for(inbox[0], 4)) == 4
+    clock.now += HOUR - 1
+    assert first_ip.post("/subscribe", data={"email": "r5@example.com"}).status_code == 429
+    clock.now += 1  # the first three sign-ups are an hour old: the window has moved on
+    assert first_ip.post("/subscribe", data={"email": "r6@example.com"}).status_code == 200
+
+
+def sign_ups(service: Serving, address: str, count: int, first_ip: int = 1) -> None:
+    """`count` sign-ups for `address`, each from its own IP (no per-IP limit applies)."""
+    for n in range(first_ip, first_ip + count):
+        client = service(**{"X-Forwarded-For": f"203.0.113.{n}"})
+        response = client.post("/subscribe", data={"email": address})
+        assert response.status_code == 200 and address in response.text
+
+
+def test_confirmation_mails_per_address_are_capped(service: Serving, inbox) -> None:
+    sign_ups(service, "target@example.com", MAILS_PER_ADDRESS + 2)
+    service.stop()  # every background mail has gone out
+    assert inbox[0].accepted() == {"target@example.com": MAILS_PER_ADDRESS}
+
+
+def test_the_per_address_cap_lifts_an_hour_later(service: Serving, clock: Clock, inbox) -> None:
+    sign_ups(service, "target@example.com", MAILS_PER_ADDRESS)
+    clock.now += HOUR - 1
+    sign_ups(service, "target@example.com", 1, first_ip=50)  # still capped
+    clock.now += 1
+    sign_ups(service, "target@example.com", 1, first_ip=60)
+    service.stop()
+    assert inbox[0].accepted() == {"target@example.com": MAILS_PER_ADDRESS + 1}
+
+
+class Refusing(Recorder):
+    """A relay that refuses every recipient."""
+
+    async def handle_RCPT(self, *args: Any) -> str:
+        return "550 5.7.1 relaying denied"
+
+
+@pytest.mark.parametrize("inbox", [Refusing], indirect=True)
+def test_a_confirmation_mail_that_fails_is_logged_and_the_answer_unchanged(
+    service: Serving, inbox, serve_log: LogWait
+) -> None:
+    response = service().post("/subscribe", data={"email": "kim@example.com"})
+    assert response.status_code == 200 and 'action="/subscribe"' not in response.text
+    (record,) = serve_log.wait(1)
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    message = record.getMessage()
+    assert message.startswith("confirmation mail to kim@example.com failed: ")
+    assert "550" in message and "relaying denied" in message
+    assert inbox[0].messages == []
 
 
 def test_bad_address_is_shown_back_with_the_form(service) -> None:
     form = service().get("/subscribe")
     assert form.status_code == 200
     assert '<form method="post" action="/subscribe">' in form.text
-    response = service().post("/subscribe", data={"email": "not an address", "name": "x"})
+    assert form.text.count('value=""') == 2  # both fields start empty
+    assert "올바른 이메일 주소가 아닙니다" not in form.text
+    response = service().post("/subscribe", data={"email": "not an address", "name": " 김  x "})
     assert response.status_code == 400
     assert "올바른 이메일 주소가 아닙니다" in response.text
-    assert 'value="not an address"' in response.text
+    assert 'value="not an address"' in response.text and 'value="김 x"' in response.text
+    assert '<form method="post" action="/subscribe">' in response.text
+    assert service().post("/subscribe", data={"name": "x"}).status_code == 400  # no email
 
 
 def test_pages_speak_english_and_can_be_overridden(newsletter: Path, service) -> None:
@@ -273,3 +392,26 @@ def test_serve_needs_the_secret(newsletter: Path, run_weekly, monkeypatch) -> No
     result = run_weekly("serve", "--port", "1")
     assert result.exit_code == 1
     assert result.output.startswith("Error: WEEKLY_SECRET ")
+
+
+def test_weekly_serve_as_the_real_command(newsletter: Path, settings, inbox) -> None:
+    with serve_process(newsletter) as (url, log), httpx.Client(base_url=url) as client:
+        assert client.get("/subscribe").status_code == 200
+        response = client.post("/subscribe", data={"email": "cho@example.com", "name": "조"})
+        assert response.status_code == 200
+        ((recipient, message),) = wait_for(inbox[0], 1)
+        assert recipient == "cho@example.com"
+        assert client.get(confirmation_link(message)).status_code == 200
+    assert history(newsletter, "cho@example.com") == [(CONFIRMED, "web")]
+    assert not any("cho@" in line for line in log.lines)  # no access log: URLs hold tokens
+
+
+def test_the_rate_limiter_forgets_stale_keys_once_it_holds_many() -> None:
+    clock = Clock()
+    limiter = RateLimiter(1, 10.0, clock)
+    for n in range(10_001):
+        assert limiter.allow(f"10.0.{n // 256}.{n % 256}")
+    assert not limiter.allow("10.0.0.0")  # within the window: still counted
+    clock.now += 10
+    assert limiter.allow("192.0.2.1")  # over 10,000 keys: the stale ones go first
+    assert len(limiter._seen) == 1

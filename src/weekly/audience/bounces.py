@@ -2,7 +2,8 @@
 
 RFC 3464 delivery-status reports are read here, because their Status code is what tells a
 hard failure (5.x.x) from a soft one (4.x.x); other formats go to flufl.bounce's detectors.
-RFC 5965 abuse reports are complaints.
+RFC 5965 abuse reports are complaints. When a delivery-status part names no recipient
+with an action, the format detectors read the message instead.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
+from typing import cast
 
 from flufl.bounce import all_failures
 
+from weekly.audience.bounce_formats import french_failures, from_mail_system
 from weekly.clock import stamp
 from weekly.config import load_config
 from weekly.errors import WeeklyError
@@ -38,45 +41,62 @@ class Failure:
 def read_failures(message: Message) -> list[Failure]:
     """Every failed or complaining address `message` reports; none for mail that is not a
     bounce (an out-of-office reply, say)."""
-    reports = [
-        part for part in message.walk() if part.get_content_type() == "message/delivery-status"
+    blocks = [
+        block
+        for part in message.walk()
+        if part.get_content_type() == "message/delivery-status"
+        for block in _recipient_blocks(part)
     ]
-    if reports:
-        return [f for report in reports for f in _delivery_status(report)]
+    if blocks:  # a usable RFC 3464 report: it alone says who failed (a delay is no failure)
+        return [failure for block in blocks if (failure := _failure(*block))]
     complaints = _complaints(message)
     if complaints:
         return complaints
+    if not from_mail_system(message):
+        return []  # a reader quoting a bounce, an auto-reply: their wording proves nothing
     _, permanent = all_failures(message)
-    return [Failure(raw.decode("ascii"), BOUNCED, "") for raw in sorted(permanent)]
+    # The detectors also return fragments of other address types (x400's "c", "o", ...).
+    addresses = [raw.decode("ascii") for raw in sorted(permanent) if b"@" in raw]
+    addresses = addresses or french_failures(message)
+    return [Failure(address, BOUNCED, "") for address in addresses]
 
 
-def _delivery_status(report: Message) -> Iterator[Failure]:
-    """Per-recipient blocks of an RFC 3464 report whose Action is `failed`."""
-    blocks = report.get_payload()
-    if not isinstance(blocks, list):
-        return
-    for block in blocks[1:]:  # the first block is about the message, the rest per recipient
-        if not isinstance(block, Message):
-            continue
+def _recipient_blocks(report: Message) -> Iterator[tuple[str, str, Message]]:
+    """(action, address, block) for each per-recipient block of an RFC 3464 report that
+    names both; a report without one gives nothing, and the format detectors take over."""
+    # The parser splits a delivery-status part into header blocks: the first is about the
+    # message, the rest one per recipient.
+    for block in cast(list[Message], report.get_payload())[1:]:
         action = str(block.get("action", "")).strip().lower()
-        if not action.startswith(("failed", "error")):
-            continue  # delayed, delivered, relayed, expanded: not a failure (yet)
-        recipient = block.get("original-recipient") or block.get("final-recipient") or ""
-        address = _typed_address(str(recipient))
-        if not address:
-            continue
-        status = str(block.get("status", "")).strip()
-        diagnostic = " ".join(str(block.get("diagnostic-code", "")).split())
-        kind = SOFT_BOUNCED if status.startswith("4") else BOUNCED
-        yield Failure(address, kind, f"{status} {diagnostic}".strip())
+        address = _typed_address(str(block.get("original-recipient", ""))) or _typed_address(
+            str(block.get("final-recipient", ""))
+        )
+        if action and address:
+            yield action, address, block
+
+
+def _failure(action: str, address: str, block: Message) -> Failure | None:
+    """The failure one block reports: None unless its Action is `failed` (delayed,
+    delivered, relayed, expanded are not failures, or not yet)."""
+    if not action.startswith(("failed", "error")):
+        return None
+    status = str(block.get("status", "")).strip()
+    diagnostic = " ".join(str(block.get("diagnostic-code", "")).split())
+    kind = SOFT_BOUNCED if status.startswith("4") else BOUNCED
+    return Failure(address, kind, f"{status} {diagnostic}".strip())
+
+
+# Address types (RFC 3464, RFC 6533) whose value is a mail address as written.
+MAIL_ADDRESS_TYPES = ("rfc822", "utf-8")
 
 
 def _typed_address(value: str) -> str:
-    """The address in an `rfc822; user@example.com` field, without angle brackets."""
+    """The address in an `rfc822; user@example.com` field, without angle brackets; empty
+    for other address types (x400, x-local, ...), which name no mail address."""
     kind, _, address = value.partition(";")
     if not address:
         address = kind
-    elif kind.strip().lower() != "rfc822":
+    elif kind.strip().lower() not in MAIL_ADDRESS_TYPES:
         return ""
     address = parseaddr(address.strip())[1]
     return address if "@" in address else ""

@@ -60,16 +60,20 @@ HEADERS = {
 
 
 class RateLimiter:
-    """At most `limit` events per key in any `window` seconds, remembered in memory."""
+    """At most `limit` events per key in any `window` seconds, remembered in memory;
+    `clock` gives the seconds (tests pass their own, to move time without waiting)."""
 
-    def __init__(self, limit: int, window: float) -> None:
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.window = window
+        self.clock = clock
         self._seen: dict[str, deque[float]] = {}
 
     def allow(self, key: str) -> bool:
         """Count one event for `key`; False when that is one too many."""
-        moment = time.monotonic()
+        moment = self.clock()
         if len(self._seen) > 10_000:
             self._forget(moment)
         times = self._seen.setdefault(key, deque())
@@ -101,7 +105,7 @@ class Service:
     per_address: RateLimiter
 
     @classmethod
-    def open(cls, root: Path) -> Service:
+    def open(cls, root: Path, clock: Callable[[], float] = time.monotonic) -> Service:
         config = load_config(root)
         if confirm_url(config) == config.unsubscribe.url:
             raise WeeklyError(f"{config.path}: set serve.confirm_url (a link with {{token}})")
@@ -115,8 +119,8 @@ class Service:
             signer=signer,
             backend=backend,
             store=open_consent_log(root),  # last: a settings error leaves no state file
-            per_ip=RateLimiter(config.serve.signups_per_hour, HOUR),
-            per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR),
+            per_ip=RateLimiter(config.serve.signups_per_hour, HOUR, clock),
+            per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR, clock),
         )
 
     @property
@@ -155,9 +159,9 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def create_app(root: Path) -> Starlette:
-    """The ASGI application for the newsletter at `root`."""
-    service = Service.open(root)
+def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starlette:
+    """The ASGI application for the newsletter at `root`; `clock` times the rate limits."""
+    service = Service.open(root, clock)
 
     async def unsubscribe_page(request: Request) -> HTMLResponse:
         key = token_address(service.secret, service.list_id, request.path_params["token"])

@@ -1,0 +1,79 @@
+"""Audience paths the main tests do not reach: malformed tokens that are still signed, an
+unknown unsubscribe source, an empty list exported, and more bad rows than a report lists."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from weekly.audience.opt_out import unsubscribe
+from weekly.audience.recipients import export_list
+from weekly.audience.subscriber_list import REPORT_LIMIT, ListReport
+from weekly.audience.tokens import (
+    CONFIRM_MAC_BYTES,
+    CONFIRM_PURPOSE,
+    make_token,
+    read_confirm_token,
+    sign,
+    token_address,
+)
+from weekly.project import KNOWN_COLUMNS
+from weekly.store import open_consent_log
+
+from .smtp import write_list
+
+SECRET = b"a-secret-for-the-edge-tests"
+LIST_ID = "weekly.news.example.com"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.AAAAAAAAAAAAAAAAAAAAAA",  # one base64 character decodes to nothing whole
+        b64(bytes([0xFF, 0xFE])) + ".AAAAAAAAAAAAAAAAAAAAAA",  # bytes that are no UTF-8
+    ],
+)
+def test_a_malformed_unsubscribe_token_names_no_one(token: str) -> None:
+    assert token_address(SECRET, LIST_ID, token) is None
+    assert token_address(SECRET, LIST_ID, make_token(SECRET, LIST_ID, "a@example.com")) == (
+        "a@example.com"
+    )
+
+
+@pytest.mark.parametrize("content", [b"not json", json.dumps({"email": "a@example.com"}).encode()])
+def test_a_signed_confirmation_token_with_a_bad_payload_is_refused(content: bytes) -> None:
+    payload = b64(content)
+    mac = sign(SECRET, CONFIRM_PURPOSE, payload.encode(), CONFIRM_MAC_BYTES)
+    assert read_confirm_token(SECRET, f"{payload}.{mac}", 3600) is None
+
+
+def test_an_unknown_unsubscribe_source_is_refused(newsletter: Path) -> None:
+    with open_consent_log(newsletter) as store:
+        with pytest.raises(ValueError, match="unknown unsubscribe source 'fax'"):
+            unsubscribe(store, "a@example.com", "fax")
+        assert store.history("a@example.com") == []
+
+
+def test_an_empty_list_exports_its_header(newsletter: Path) -> None:
+    path = write_list(newsletter, [])
+    out = io.StringIO()
+    assert export_list(newsletter, path, None, out) == 0
+    assert out.getvalue() == ",".join(KNOWN_COLUMNS) + "\n"
+
+
+def test_a_report_lists_at_most_its_limit_and_counts_the_rest(tmp_path: Path) -> None:
+    extra = 2
+    bad = [f"not-an-address-{n},,subscribed," for n in range(REPORT_LIMIT + extra)]
+    twice = ["same@example.com,,subscribed,"] * (REPORT_LIMIT + extra + 1)
+    report = ListReport.read(write_list(tmp_path, bad + twice))
+    assert (report.problem_count, report.duplicate_count) == (REPORT_LIMIT + extra,) * 2
+    assert len(report.problems) == len(report.duplicates) == REPORT_LIMIT
+    assert list(report.lines())[-1] == f"… and {2 * extra} more not listed"

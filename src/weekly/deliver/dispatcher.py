@@ -127,6 +127,7 @@ class Dispatcher:
             maxsize=max(QUEUE_SIZE, len(self._connections))
         )
         self._retries: set[asyncio.Task[None]] = set()
+        self._producer: asyncio.Task[None] | None = None
 
     def run(self, subscribers: Iterable[Subscriber] | AsyncIterable[Subscriber]) -> Tally:
         """Deliver to every subscriber the iterable yields (it may touch the ledger as it goes)."""
@@ -139,7 +140,8 @@ class Dispatcher:
         watch = asyncio.create_task(self._watch()) if self._opt_outs else None
         try:
             tasks = [asyncio.create_task(self._work(c)) for c in self._connections]
-            tasks.append(asyncio.create_task(self._produce(subscribers)))
+            self._producer = asyncio.create_task(self._produce(subscribers))
+            tasks.append(self._producer)
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:
                 task.result()  # the first unexpected error, if any, ends the run here
@@ -158,16 +160,20 @@ class Dispatcher:
             await asyncio.sleep(POLL_SECONDS)
 
     async def _produce(self, subscribers: Iterable[Subscriber] | AsyncIterable[Subscriber]) -> None:
-        if isinstance(subscribers, AsyncIterable):  # claimed from a store shared by senders
-            async for subscriber in subscribers:
-                if not await self._queued(subscriber):
-                    break
-        else:
-            for subscriber in subscribers:
-                if not await self._queued(subscriber):
-                    break
-        self._producing = False
-        self._maybe_finish()
+        try:
+            if isinstance(subscribers, AsyncIterable):  # claimed from a store shared by senders
+                async for subscriber in subscribers:
+                    if not await self._queued(subscriber):
+                        break
+            else:
+                for subscriber in subscribers:
+                    if not await self._queued(subscriber):
+                        break
+        except asyncio.CancelledError:
+            pass  # a stop while waiting for more work (a shared store's claim or its poll)
+        finally:
+            self._producing = False
+            self._maybe_finish()
 
     async def _queued(self, subscriber: Subscriber) -> bool:
         """Queue one more job; False once the run stops taking work."""
@@ -200,6 +206,8 @@ class Dispatcher:
         self._stopping = True
         for task in self._retries:
             task.cancel()
+        if self._producer is not None and self._producing:
+            self._producer.cancel()  # it may be waiting for rows that will never come
 
     def _maybe_finish(self) -> None:
         if not self._producing and self._open == 0 and not self._finished:

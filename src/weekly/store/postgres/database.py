@@ -66,7 +66,7 @@ class Database:
         self._pool: ConnectionPool[Connection] = ConnectionPool(
             url,
             min_size=1,
-            max_size=4,
+            max_size=16,  # each lane paces through the store, plus the heartbeat, claims and writes
             kwargs={"autocommit": True, "application_name": application_name()},
             open=True,
         )

@@ -6,7 +6,6 @@ Rows are never held all at once, so a list of a million addresses reads in flat 
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from email_validator import EmailNotValidError
 
 from weekly.addresses import normalise
 from weekly.audience.hash_set import HashSet64
+from weekly.control import control_character
 from weekly.errors import LocatedError, WeeklyError, decode_utf8
 from weekly.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
 from weekly.project import KNOWN_COLUMNS, LIST_NAME, STATUSES, SUBSCRIBED
@@ -23,7 +23,6 @@ from weekly.project import KNOWN_COLUMNS, LIST_NAME, STATUSES, SUBSCRIBED
 # Report at most this many problems of each kind in full; the rest are only counted.
 REPORT_LIMIT = 1000
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ListError(LocatedError):
@@ -176,7 +175,7 @@ def bare_subscriber(raw: str, line: int) -> Subscriber:
 
 def _subscriber(line: int, row: dict[str, str]) -> Subscriber | Problem:
     for column, value in row.items():
-        if _CONTROL.search(value):
+        if control_character(value) is not None:
             return Problem(line, column, "contains a line break or control character")
     raw = row["email"].strip()
     if not raw:

@@ -148,7 +148,7 @@ class Connection:
             session = await self._ready()
             # A non-ASCII local part (RFC 6531) can only travel to a relay that offers
             # SMTPUTF8; refused here as such a relay would refuse it, for this message only.
-            utf8 = not (sender + recipient).isascii()
+            utf8 = not (recipient.isascii() and sender.isascii())
             if utf8 and not session.smtputf8:
                 text = f"5.6.7 {recipient} needs SMTPUTF8, which the relay does not offer"
                 return outcome(Stage.RCPT, 553, text)

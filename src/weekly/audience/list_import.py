@@ -114,7 +114,7 @@ def _left_earlier(target: Path) -> dict[str, Mapped]:
     unless the export lists them too), so --force cannot resubscribe them."""
     if not target.exists():
         return {}
-    text = decode_utf8(target, target.read_bytes()).lstrip("\ufeff")
+    text = decode_utf8(target, target.read_bytes())
     return {
         row["email"].strip().lower(): Mapped(status=row["status"].strip())
         for row in csv.DictReader(io.StringIO(text))
@@ -147,7 +147,7 @@ def _rows(source: Path) -> Iterator[tuple[str, dict[str, str]]]:
     except OSError as exc:
         raise LocatedError(source, f"cannot read: {exc.strerror or exc}") from None
     for name, data in files:
-        reader = csv.DictReader(io.StringIO(decode_utf8(f"{source}:{name}", data).lstrip("\ufeff")))
+        reader = csv.DictReader(io.StringIO(decode_utf8(f"{source}:{name}", data)))
         if not reader.fieldnames:
             raise LocatedError(source, f"{name} has no header row")
         for row in reader:

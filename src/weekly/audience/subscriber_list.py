@@ -24,7 +24,6 @@ from weekly.project import KNOWN_COLUMNS, LIST_NAME, STATUSES, SUBSCRIBED
 REPORT_LIMIT = 1000
 
 
-
 class ListError(LocatedError):
     """The subscriber list is unreadable or has invalid rows."""
 

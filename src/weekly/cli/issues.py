@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from weekly.cli.options import ISSUE_NUMBER, advise, command_line, root_option
+from weekly.cli.options import ISSUE_NUMBER, advise, command_line, root_option, warn
 from weekly.content.exports import SERVICES
 
 
@@ -22,7 +22,7 @@ def compose(number: int | None, strict: bool, root: Path) -> None:
 
     summary = compose_to_build(root, number, strict=strict)
     for warning in summary.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        warn(f"warning: {warning}")
     click.echo(summary.line())
     number = summary.number
     advise(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from weekly.cli.options import root_option
+from weekly.cli.options import root_option, warn
 
 
 @click.command()
@@ -23,7 +23,7 @@ def archive(out: Path | None, drafts: bool, root: Path) -> None:
 
     summary = build_archive(root, out, drafts=drafts)
     for warning in summary.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        warn(f"warning: {warning}")
     click.echo(summary.line())
 
 

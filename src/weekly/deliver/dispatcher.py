@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
 from weekly.audience.subscriber_list import Subscriber
@@ -70,17 +70,19 @@ class Tally:
 
     def count(self, state: str) -> None:
         """One more recipient finished in ledger `state`."""
-        if state == SENT:
-            self.sent += 1
-            return
-        name = {
-            SENDING: "uncertain",
-            FAILED_PERMANENT: "failed_mailbox",
-            FAILED_MESSAGE: "failed_message",
-            FAILED_TEMPORARY: "failed_temporary",
-            OPTED_OUT: "opted_out",
-        }[state]
+        name = _COUNTED[state]
         setattr(self, name, getattr(self, name) + 1)
+
+
+# The Tally field each final ledger state counts in, made once rather than per recipient.
+_COUNTED = {
+    SENT: "sent",
+    SENDING: "uncertain",
+    FAILED_PERMANENT: "failed_mailbox",
+    FAILED_MESSAGE: "failed_message",
+    FAILED_TEMPORARY: "failed_temporary",
+    OPTED_OUT: "opted_out",
+}
 
 
 @dataclass
@@ -160,15 +162,12 @@ class Dispatcher:
             await asyncio.sleep(POLL_SECONDS)
 
     async def _produce(self, subscribers: Iterable[Subscriber] | AsyncIterable[Subscriber]) -> None:
+        # Claimed from a store shared by senders, or read from the list.
+        stream = subscribers if isinstance(subscribers, AsyncIterable) else _each(subscribers)
         try:
-            if isinstance(subscribers, AsyncIterable):  # claimed from a store shared by senders
-                async for subscriber in subscribers:
-                    if not await self._queued(subscriber):
-                        break
-            else:
-                for subscriber in subscribers:
-                    if not await self._queued(subscriber):
-                        break
+            async for subscriber in stream:
+                if not await self._queued(subscriber):
+                    break
         except asyncio.CancelledError:
             pass  # a stop while waiting for more work (a shared store's claim or its poll)
         finally:
@@ -324,3 +323,9 @@ class Dispatcher:
         except asyncio.CancelledError:
             pass  # stopped while waiting: the job was not queued
         self._drop(job)
+
+
+async def _each(items: Iterable[Subscriber]) -> AsyncIterator[Subscriber]:
+    """A plain iterable as an async one, so the producer has one loop."""
+    for item in items:
+        yield item

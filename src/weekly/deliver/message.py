@@ -70,11 +70,12 @@ class Frame:
         pieces = self._pieces.copy()
         pieces[_BODIES] = bodies  # a ValueError unless there is one body a part
         pieces[1] = headers = head.encode("utf-8")
-        if self._signer is not None:
-            # The fixed block ends in the blank line; the signer wants the header fields only.
-            body = b"".join(pieces[3:])
-            pieces[0] = self._signer.signature(headers + self._fixed[:-2], body)
-        return b"".join(pieces)
+        if self._signer is None:
+            return b"".join(pieces)
+        # The fixed block ends in the blank line; the signer wants the header fields only.
+        body = b"".join(pieces[3:])
+        signature = self._signer.signature(headers + self._fixed[:-2], body)
+        return b"".join((signature, headers, self._fixed, body))  # the body joined once
 
 
 class MessageFactory:
@@ -91,7 +92,7 @@ class MessageFactory:
         self._secret = secret
         self._url = config.unsubscribe.url
         mailto = config.unsubscribe.mailto  # an IDN domain goes out in its ASCII form
-        self._mailto = mailto and f"{mailto.rpartition('@')[0]}@{ascii_domain(mailto)}"
+        self._mailto = mailto and sender_mailbox(mailto)[1]
         self._number = composed.number
         self._run = secrets.token_hex(6)
         self._serial = itertools.count(1)

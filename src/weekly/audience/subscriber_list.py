@@ -173,9 +173,10 @@ def bare_subscriber(raw: str, line: int) -> Subscriber:
 
 
 def _subscriber(line: int, row: dict[str, str]) -> Subscriber | Problem:
-    for column, value in row.items():
-        if control_character(value) is not None:
-            return Problem(line, column, "contains a line break or control character")
+    # One search over the whole row (the common, clean case), the column only when it hits.
+    if control_character("".join(row.values())) is not None:
+        column = next(c for c, v in row.items() if control_character(v) is not None)
+        return Problem(line, column, "contains a line break or control character")
     raw = row["email"].strip()
     if not raw:
         return Problem(line, "email", "is empty")

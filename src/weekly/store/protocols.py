@@ -8,6 +8,7 @@ from typing import Protocol
 
 from weekly.store.consent import Event, Standing
 from weekly.store.deliveries import Delivery, Sender
+from weekly.store.hits import Hit, Tally
 
 
 class Ledger(Protocol):
@@ -72,6 +73,19 @@ class ConsentLog(Protocol):
 
     def __exit__(self, *exc: object) -> None:
         """Close the log."""
+
+
+class HitLog(Protocol):
+    """Clicks on tracked links and fetches of the open pixel, appended in batches."""
+
+    def record(self, hits: Sequence[Hit]) -> None:
+        """Append `hits` all or none."""
+
+    def tallies(self, issue: int | None = None) -> list[Tally]:
+        """Hits counted per (issue, kind, link, agent), of one issue or of all."""
+
+    def close(self) -> None:
+        """Release the connection; the log is not used afterwards."""
 
 
 class Pace(Protocol):

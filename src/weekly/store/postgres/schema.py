@@ -9,6 +9,7 @@ import psycopg
 
 from weekly.store.consent import KINDS
 from weekly.store.deliveries import STATES
+from weekly.store.hits import AGENTS, HIT_KINDS
 
 _MIGRATE_LOCK = 7_140_001  # advisory lock key: one migrating process at a time
 
@@ -76,6 +77,19 @@ MIGRATIONS: tuple[str, ...] = (
         day_count BIGINT NOT NULL DEFAULT 0
     );
     INSERT INTO pace (id) VALUES (1);
+    """,
+    # 3: clicks and opens (issue 15), counted by serve, read by `weekly stats`.
+    f"""
+    CREATE TABLE hits (
+        id BIGSERIAL PRIMARY KEY,
+        issue BIGINT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN {HIT_KINDS!r}),
+        link INTEGER NOT NULL,
+        agent TEXT NOT NULL CHECK (agent IN {AGENTS!r}),
+        visitor TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL
+    );
+    CREATE INDEX hits_by_issue ON hits (issue, kind, link);
     """,
 )
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,43 @@
+"""The PostgreSQL hit log: the `HitLog` protocol on the shared database, so every serve
+process in front of one store counts into the same table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from weekly.store.hits import Hit, Tally
+from weekly.store.postgres.database import Database
+
+
+class PostgresHitLog:
+    """Clicks and opens in one PostgreSQL database (a `HitLog`)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record(self, hits: Sequence[Hit]) -> None:
+        """Append `hits` in one transaction."""
+        if not hits:
+            return
+        with self._db.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO hits (issue, kind, link, agent, visitor, at)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                [(h.issue, h.kind, h.link, h.agent, h.visitor, h.at) for h in hits],
+            )
+
+    def tallies(self, issue: int | None = None) -> list[Tally]:
+        """Hits counted per (issue, kind, link, agent), of one issue or of all."""
+        where, args = ("WHERE issue = %s", (issue,)) if issue is not None else ("", ())
+        query: Any = (
+            "SELECT issue, kind, link, agent, count(*),"
+            " count(DISTINCT nullif(visitor, '')) FROM hits"
+            f" {where} GROUP BY issue, kind, link, agent ORDER BY issue, kind, link, agent"
+        )
+        with self._db.connection() as conn:
+            rows = conn.execute(query, args).fetchall()
+        return [Tally(int(r[0]), r[1], int(r[2]), r[3], int(r[4]), int(r[5])) for r in rows]

@@ -1,0 +1,74 @@
+"""The SQLite hit log (`.weekly/hits.sqlite`): clicks and opens, in a file of their own so a
+burst of hits never waits on the consent log or the ledger."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from weekly.errors import WeeklyError
+from weekly.project import STATE_DIR
+from weekly.store.hits import AGENTS, HIT_KINDS, Hit, Tally
+
+HITS_NAME = "hits.sqlite"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS hits (
+    id INTEGER PRIMARY KEY,
+    issue INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN {HIT_KINDS!r}),
+    link INTEGER NOT NULL,
+    agent TEXT NOT NULL CHECK (agent IN {AGENTS!r}),
+    visitor TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hits_by_issue ON hits (issue, kind, link);
+"""
+
+
+def hits_path(root: Path) -> Path:
+    """Where the hit log of the newsletter at `root` lives."""
+    return root / STATE_DIR / HITS_NAME
+
+
+class SqliteHitLog:
+    """Clicks and opens of one newsletter folder, in SQLite (a `HitLog`)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise WeeklyError(f"{path}: cannot open the hit log: {exc}") from None
+
+    @classmethod
+    def open(cls, root: Path) -> SqliteHitLog:
+        """The hit log of the newsletter at `root`, created on first use."""
+        return cls(hits_path(root))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record(self, hits: Sequence[Hit]) -> None:
+        """Append `hits` in one transaction."""
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO hits (issue, kind, link, agent, visitor, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(h.issue, h.kind, h.link, h.agent, h.visitor, h.at) for h in hits],
+            )
+
+    def tallies(self, issue: int | None = None) -> list[Tally]:
+        """Hits counted per (issue, kind, link, agent), of one issue or of all."""
+        where, args = ("WHERE issue = ?", (issue,)) if issue is not None else ("", ())
+        rows = self._db.execute(
+            "SELECT issue, kind, link, agent, count(*),"
+            " count(DISTINCT nullif(visitor, '')) FROM hits"
+            f" {where} GROUP BY issue, kind, link, agent ORDER BY issue, kind, link, agent",
+            args,
+        )
+        return [Tally(*row) for row in rows]

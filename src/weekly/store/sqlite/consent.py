@@ -4,13 +4,12 @@ unsubscribed, bounced or complained, when and how we know, so consent can be sho
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
 from weekly.store.consent import KINDS, Event, Standing, event_row, standings_of
+from weekly.store.sqlite.database import open_database
 
 STATE_NAME = "state.sqlite"
 
@@ -41,14 +40,7 @@ class SqliteConsentLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise WeeklyError(f"{path}: cannot open the subscription log: {exc}") from None
+        self._db = open_database(path, _SCHEMA, "the subscription log")
 
     @classmethod
     def open(cls, root: Path) -> SqliteConsentLog:

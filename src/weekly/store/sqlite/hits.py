@@ -3,13 +3,12 @@ burst of hits never waits on the consent log or the ledger."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
 from weekly.store.hits import AGENTS, HIT_KINDS, Hit, Tally
+from weekly.store.sqlite.database import open_database
 
 HITS_NAME = "hits.sqlite"
 
@@ -36,14 +35,7 @@ class SqliteHitLog:
     """Clicks and opens of one newsletter folder, in SQLite (a `HitLog`)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise WeeklyError(f"{path}: cannot open the hit log: {exc}") from None
+        self._db = open_database(path, _SCHEMA, "the hit log")
 
     @classmethod
     def open(cls, root: Path) -> SqliteHitLog:

@@ -30,7 +30,7 @@ from weekly.publish import feed
 from weekly.publish import issue_files as files_module
 from weekly.publish.feed import FeedEntries, atom_time
 from weekly.publish.incremental import Manifest, Report, Unit, digest, load_manifest, publish
-from weekly.publish.issue_files import issue_files, refused_files
+from weekly.publish.issue_files import issue_files
 from weekly.publish.order import out_of_order
 from weekly.render import jinja as templates_module
 from weekly.render import text_part as text
@@ -86,7 +86,8 @@ def build_archive(
     config = load_config(root)
     out = out if out is not None else root / SITE_DIR
     manifest = load_manifest(out)
-    entries, read = _scan(root, manifest)
+    refused: list[Path] = []
+    entries, read = _scan(root, manifest, refused)
     today = today or dt.date.today()
     shown = [e for e in entries if drafts or (not e.draft and e.date <= today)]
     stamp = atom_time(now or dt.datetime.now(dt.UTC))
@@ -105,10 +106,7 @@ def build_archive(
     }
     warnings = (
         *out_of_order([(e.number, e.date) for e in shown]),
-        *(
-            f"{path}: not a regular file in its issue folder, not published"
-            for path in refused_files(root)
-        ),
+        *(f"{path}: not a regular file in its issue folder, not published" for path in refused),
     )
     report = publish(out, manifest, units, cache)
     ignored = (
@@ -117,16 +115,19 @@ def build_archive(
     return ArchiveSummary(out, len(shown), report, (*warnings, *ignored))
 
 
-def _scan(root: Path, manifest: Manifest) -> tuple[list[Entry], dict[int, Issue]]:
+def _scan(
+    root: Path, manifest: Manifest, refused: list[Path]
+) -> tuple[list[Entry], dict[int, Issue]]:
     """Every issue's entry, ascending, and the issues that had to be read: only those with a
-    file changed since the last build (or all, when there was none)."""
+    file changed since the last build (or all, when there was none). The one walk of each
+    folder adds its symlinks and special files to `refused`."""
     fresh = manifest.cache.get("code") == _code_digest()
     cached = manifest.cache.get("issues", {}) if fresh else {}
     entries = []
     read: dict[int, Issue] = {}
     for number in issue_numbers(root):
         folder = issue_dir(root, number)
-        folder_digest = _folder_digest(folder)
+        folder_digest = _folder_digest(folder, refused)
         known = cached.get(str(number))
         if known and known["digest"] == folder_digest:
             entries.append(_entry_from_json(known))
@@ -160,8 +161,8 @@ def _summary(issue: Issue) -> str:
     return issue.preheader or text.opening_words(issue.opening, SUMMARY_COLUMNS)
 
 
-def _folder_digest(folder: Path) -> str:
-    return _files_digest([(name, folder / name) for name in issue_files(folder)])
+def _folder_digest(folder: Path, refused: list[Path]) -> str:
+    return _files_digest([(name, folder / name) for name in issue_files(folder, refused)])
 
 
 class _SiteRenderer:

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 from weekly.content.issue import is_hidden
-from weekly.project import issue_dir, issue_numbers
 
 
 def issue_files(folder: Path, refused: list[Path] | None = None) -> list[str]:
@@ -28,11 +27,3 @@ def issue_files(folder: Path, refused: list[Path] | None = None) -> list[str]:
                 found.append(name if base == "." else f"{base}/{name}".replace(os.sep, "/"))
         folders[:] = [n for n in folders if not is_hidden(n) and not Path(current, n).is_symlink()]
     return sorted(found)
-
-
-def refused_files(root: Path) -> list[Path]:
-    """Every symlink or special file in the issue folders, which the archive leaves out."""
-    refused: list[Path] = []
-    for number in issue_numbers(root):
-        issue_files(issue_dir(root, number), refused)
-    return refused

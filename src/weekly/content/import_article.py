@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from weekly.content.frontmatter import join_front_matter
 from weekly.content.issue import ISSUE_FILE
-from weekly.content.markdown import is_relative, parse
+from weekly.content.markdown import image_sources, is_relative
 from weekly.content.read_article import Article, read_article
 from weekly.content.slug import slugify
 from weekly.errors import LocatedError, WeeklyError, decode_utf8
@@ -105,7 +105,9 @@ def _images(source: str, article: Article) -> tuple[dict[str, bytes], list[str]]
     base = None if source == STDIN else Path(source).parent
     found: dict[str, bytes] = {}
     missing = []
-    for src in sorted(_relative_images([article.lead, *(p.body for p in article.sections)])):
+    texts = [article.lead, *(p.body for p in article.sections)]
+    relative_sources = {src for text in texts for src in image_sources(text) if is_relative(src)}
+    for src in sorted(relative_sources):
         relative = PurePosixPath(unquote(src))
         file = base / relative if base is not None and ".." not in relative.parts else None
         if file is not None and file.is_file():
@@ -113,16 +115,6 @@ def _images(source: str, article: Article) -> tuple[dict[str, bytes], list[str]]
         else:
             missing.append(src)
     return found, missing
-
-
-def _relative_images(texts: list[str]) -> set[str]:
-    return {
-        str(child.attrGet("src"))
-        for text in texts
-        for token in parse(text)
-        for child in token.children or []
-        if child.type == "image" and is_relative(str(child.attrGet("src") or ""))
-    }
 
 
 def _read_bytes(source: str) -> bytes:

@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 from weekly.content.exports import Post, read_export
 from weekly.content.frontmatter import join_front_matter
 from weekly.content.import_article import issue_files
-from weekly.content.markdown import is_relative, parse
+from weekly.content.markdown import image_sources, is_relative
 from weekly.content.read_article import Article, read_article
 from weekly.errors import LocatedError
 from weekly.files import replace_folder
@@ -108,13 +108,7 @@ def _article(export: Path, post: Post, base_url: str | None, notes: list[str]) -
 def _absolute_images(post: Post, base_url: str | None, notes: list[str]) -> str:
     """Images keep pointing at the service's copies; a relative one is joined to `base_url`."""
     markdown = post.markdown
-    sources = {
-        str(child.attrGet("src") or "")
-        for token in parse(markdown)
-        for child in token.children or []
-        if child.type == "image"
-    }
-    for src in sorted(sources):
+    for src in sorted(image_sources(markdown)):
         relative = src.startswith(_GHOST_URL) or is_relative(src)
         if not relative:
             continue

@@ -33,6 +33,16 @@ def is_relative(url: str) -> bool:
     return bool(url) and not _ABSOLUTE.match(url)
 
 
+def image_sources(markdown: str) -> set[str]:
+    """The `src` of every image `markdown` shows, as written."""
+    return {
+        str(child.attrGet("src") or "")
+        for token in parse(markdown)
+        for child in token.children or []
+        if child.type == "image"
+    }
+
+
 def to_html(markdown: str, *, image_base: str | None, top: int = 3) -> str:
     """Render `markdown` as HTML for a section body (or, with `top=2`, the lead).
 

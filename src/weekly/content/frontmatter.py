@@ -3,6 +3,7 @@ for error messages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass
@@ -28,6 +29,20 @@ class FrontMatter:
     key_lines: dict[str, int]
     body: str
     body_line: int
+
+
+def date_value(matter: FrontMatter) -> dt.date | str | None:
+    """The `date` key: a date when YAML read one (a timestamp's day), else its text; None
+    when absent. Each reader parses the text its own way (an issue strictly, an import
+    loosely)."""
+    value = matter.values.get("date")
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return str(value).strip()
 
 
 def split_front_matter(path: Path, text: str) -> FrontMatter:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from weekly.content.frontmatter import FrontMatter, split_front_matter
+from weekly.content.frontmatter import FrontMatter, date_value, split_front_matter
 from weekly.control import control_character
 from weekly.errors import IssueError, decode_utf8
 from weekly.placeholders import split
@@ -177,15 +177,13 @@ def optional_bool(path: Path, matter: FrontMatter, key: str) -> bool:
 
 
 def _required_date(path: Path, matter: FrontMatter) -> dt.date:
-    value = matter.values.get("date")
+    value = date_value(matter)
     if value is None:
         raise IssueError(path, "date: required front matter key is missing", 1)
-    if isinstance(value, dt.datetime):
-        return value.date()
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        return dt.date.fromisoformat(value)
     except ValueError:
         raise IssueError(
             path, f"date: expected YYYY-MM-DD, got {value!r}", matter.key_lines.get("date")

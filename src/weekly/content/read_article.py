@@ -19,7 +19,12 @@ from markdown_it.token import Token
 
 from weekly.content.bare_links import link_markdown
 from weekly.content.dates import DATE, DATE_LINE, written_date
-from weekly.content.frontmatter import FrontMatter, split_front_matter, split_toml_front_matter
+from weekly.content.frontmatter import (
+    FrontMatter,
+    date_value,
+    split_front_matter,
+    split_toml_front_matter,
+)
 from weekly.content.issue import ISSUE_KEYS, optional_bool, optional_text
 from weekly.content.markdown import parser
 from weekly.content.plain_text import (
@@ -296,15 +301,10 @@ def _cut(
 
 
 def _front_matter_date(path: Path, matter: FrontMatter) -> dt.date | None:
-    value = matter.values.get("date")
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
+    value = date_value(matter)
+    if value is None or isinstance(value, dt.date):
         return value
-    text = str(value).strip()
-    found = DATE.match(text)
+    found = DATE.match(value)
     if not found:
         raise LocatedError(
             path, f"date: expected YYYY-MM-DD, got {value!r}", matter.key_lines.get("date")

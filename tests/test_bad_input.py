@@ -422,6 +422,12 @@ CASES = [
         r"subject\.txt: the subject has a control character",
     ),
     Case(
+        "title-placeholder-in-subject",
+        both(NO_SUBJECT, head("title: 소넷 4.5,", "title: 안녕 %%name%%님, 소넷 4.5,")),
+        COMPOSE,
+        r"subject\.txt: the subject .* has a %%placeholder%%, but it is the same for every reader",
+    ),
+    Case(
         "tpl-div-zero",
         write("templates/email.txt", "{{ issue.title }}\n{{ 1/0 }}\n"),
         COMPOSE,

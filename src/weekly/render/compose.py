@@ -22,7 +22,7 @@ from weekly.content.markdown import to_html
 from weekly.control import control_character
 from weekly.errors import CheckFailed, TemplateError
 from weekly.files import replace_folder
-from weekly.placeholders import placeholder
+from weekly.placeholders import placeholder, split
 from weekly.project import build_dir, chosen_issue_number, issue_dir
 from weekly.render.breaks import breakable_html
 from weekly.render.checks import check_content, check_email
@@ -142,6 +142,12 @@ def render_issue(
         )
         if bad := control_character(subject):  # it becomes the Subject header
             raise TemplateError("subject.txt", f"the subject has a control character ({bad!r})")
+        if len(split(subject)) > 1:  # from the title or the template: caught here, not at send
+            raise TemplateError(
+                "subject.txt",
+                f"the subject {subject!r} has a %%placeholder%%, but it is the same for every "
+                "reader: take it out of the title or the template, or set subject:",
+            )
         context["subject"] = subject
         context["preheader"] = preheader
         mjml_source = render(env, "email.mjml", **context)

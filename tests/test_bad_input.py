@@ -1159,7 +1159,10 @@ def test_a_port_in_use_is_one_line_and_writes_nothing(
         port = str(taken.getsockname()[1])
         result = CliRunner().invoke(main, [*command, "--port", port], catch_exceptions=False)
     assert result.exit_code == 1, result.output
-    assert result.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert result.stderr == (
+        f"Error: cannot listen on 127.0.0.1:{port}: "
+        "the port is in use: choose another with --port\n"
+    )
     assert not (broken / ".weekly").exists()
 
 

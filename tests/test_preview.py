@@ -137,5 +137,5 @@ def test_busy_port_is_a_clear_error(newsletter: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(WeeklyError, match=f"port {port} is in use"):
+        with pytest.raises(WeeklyError, match=f"127.0.0.1:{port}: the port is in use"):
             PreviewServer(Previewer(newsletter, 324), port)

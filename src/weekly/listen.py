@@ -1,8 +1,9 @@
 """A listening socket bound before anything else starts, so a port in use or a host that is
-no address is one clear error and no state file has been opened yet (`sink`, `serve`)."""
+no address is one clear error and no state file has been opened yet (`sink`, `serve`, `preview`)."""
 
 from __future__ import annotations
 
+import errno
 import socket
 
 from weekly.errors import WeeklyError
@@ -23,5 +24,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.listen(100)
     except OSError as exc:
         sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise WeeklyError(
+                f"cannot listen on {host}:{port}: the port is in use: choose another with --port"
+            ) from None
         raise WeeklyError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock

@@ -4,7 +4,6 @@ preview's archive under /site/, and a server-sent event stream that says "reload
 
 from __future__ import annotations
 
-import errno
 import threading
 from functools import partial
 from http import HTTPStatus
@@ -12,7 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from weekly.errors import WeeklyError
+from weekly.listen import listening_socket
 from weekly.render.jinja import BUILTIN_DIR
 from weekly.web.preview import SITE_PREFIX, Previewer, dark_variant
 
@@ -27,12 +26,10 @@ class PreviewServer:
     def __init__(self, previewer: Previewer, port: int) -> None:
         self.previewer = previewer
         handler = partial(_Handler, previewer, directory=str(previewer.site_dir))
-        try:
-            self.httpd = ThreadingHTTPServer((HOST, port), handler)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise WeeklyError(f"port {port} is in use: choose another with --port") from None
-            raise WeeklyError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
+        self.httpd = ThreadingHTTPServer((HOST, port), handler, bind_and_activate=False)
+        self.httpd.socket.close()
+        self.httpd.socket = listening_socket(HOST, port)
+        self.httpd.server_address = self.httpd.socket.getsockname()
         self.httpd.daemon_threads = True
         self._stop = threading.Event()
         self._threads = [

@@ -422,6 +422,12 @@ CASES = [
         r"subject\.txt: the subject has a control character",
     ),
     Case(
+        "issue-key-twice",
+        head("date: 2025-10-02\n", "date: 2025-10-02\ntitle: 다른 제목\n"),
+        COMPOSE,
+        r"issues/324/issue\.md:4: title: given twice \(first on line 2\)",
+    ),
+    Case(
         "title-placeholder-in-subject",
         both(NO_SUBJECT, head("title: 소넷 4.5,", "title: 안녕 %%name%%님, 소넷 4.5,")),
         COMPOSE,

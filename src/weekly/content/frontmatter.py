@@ -70,9 +70,14 @@ def split_front_matter(path: Path, text: str) -> FrontMatter:
         values = {}
     if not isinstance(values, dict):
         raise IssueError(path, "front matter must be a mapping of key: value lines", 2)
-    key_lines = {}
+    key_lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
-        key_lines = {str(k.value): k.start_mark.line + 2 for k, _ in node.value}
+        for key, _ in node.value:
+            name, line = str(key.value), key.start_mark.line + 2
+            if name in key_lines:  # YAML keeps the last one silently: the editor meant one
+                first = key_lines[name]
+                raise IssueError(path, f"{name}: given twice (first on line {first})", line)
+            key_lines[name] = line
     return FrontMatter(values, key_lines, "".join(lines[end + 1 :]), end + 2)
 
 

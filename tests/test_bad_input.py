@@ -422,6 +422,18 @@ CASES = [
         r"subject\.txt: the subject has a control character",
     ),
     Case(
+        "issue-folder-leading-zero",
+        lambda root: shutil.copytree(root / "issues/324", root / "issues/0325"),
+        ("archive",),
+        r"issues/0325: an issue folder is named by its number in plain digits",
+    ),
+    Case(
+        "issue-folder-other-digits",
+        lambda root: (root / "issues/٣٢٥").mkdir(),
+        ("archive",),
+        r"issues/٣٢٥: an issue folder is named by its number in plain digits",
+    ),
+    Case(
         "issue-key-twice",
         head("date: 2025-10-02\n", "date: 2025-10-02\ntitle: 다른 제목\n"),
         COMPOSE,

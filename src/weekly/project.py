@@ -38,11 +38,22 @@ def build_dir(root: Path, number: int) -> Path:
 
 
 def issue_numbers(root: Path) -> list[int]:
-    """Numbers of every issue folder, ascending; folders whose name is not digits are skipped."""
+    """Numbers of every issue folder, ascending; folders whose name is not digits are skipped.
+    A number written another way (`0324`, non-ASCII digits) is an error, not a silent skip:
+    every command finds issue N at `issues/N`."""
     base = root / ISSUES_DIR
     if not base.is_dir():
         return []
-    found = (int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
+    found = []
+    for path in base.iterdir():
+        if not (path.is_dir() and path.name.isdigit()):
+            continue
+        if not path.name.isascii() or str(int(path.name)) != path.name:
+            raise WeeklyError(
+                f"{path}: an issue folder is named by its number in plain digits "
+                "without leading zeros: rename it"
+            )
+        found.append(int(path.name))
     return sorted(n for n in found if is_issue_number(n))
 
 

@@ -18,6 +18,7 @@ from weekly.audience.subscriber_list import (
     Subscriber,
     open_list,
 )
+from weekly.audience.tags import TAGS_COLUMN, parse_tags
 from weekly.config import load_config
 from weekly.files import replacing
 from weekly.project import KNOWN_COLUMNS, LIST_NAME, SUBSCRIBED
@@ -102,8 +103,9 @@ class Audience:
                 key=key,
                 name=standing.name,
                 status=SUBSCRIBED,
-                fields={},
+                fields={TAGS_COLUMN: standing.tags} if standing.tags else {},
                 subscribed_at=standing.since.isoformat(timespec="seconds"),
+                tags=parse_tags(standing.tags),  # checked when the reader chose them
             )
 
 

@@ -77,6 +77,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO pace (id) VALUES (1);
     """,
+    # Issue 16: the segment each run of an issue mailed ("" for everyone), and the tags a
+    # web sign-up chose.
+    """
+    CREATE TABLE segments (
+        id BIGSERIAL PRIMARY KEY,
+        issue BIGINT NOT NULL,
+        at TEXT NOT NULL,
+        expression TEXT NOT NULL
+    );
+    CREATE INDEX segments_by_issue ON segments (issue, id);
+    ALTER TABLE events ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+    """,
 )
 LATEST = len(MIGRATIONS)
 

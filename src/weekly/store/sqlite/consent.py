@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS events (
     name TEXT NOT NULL DEFAULT '',
     ip TEXT NOT NULL DEFAULT '',
     detail TEXT NOT NULL DEFAULT '',
-    ref TEXT UNIQUE
+    ref TEXT UNIQUE,
+    tags TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_by_address ON events (address, at);
 """
@@ -47,6 +48,9 @@ class SqliteConsentLog:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+            if "tags" not in columns:  # a log from before issue 16's sign-up tags
+                self._db.execute("ALTER TABLE events ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
         except sqlite3.DatabaseError as exc:
             raise WeeklyError(f"{path}: cannot open the subscription log: {exc}") from None
 
@@ -71,8 +75,8 @@ class SqliteConsentLog:
         with self._db:  # BEGIN IMMEDIATE before the inserts, COMMIT or ROLLBACK after
             self._db.executemany(
                 "INSERT OR IGNORE INTO events"
-                " (at, address, email, kind, source, name, ip, detail, ref)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " (at, address, email, kind, source, name, ip, detail, ref, tags)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         return self._db.total_changes - before
@@ -101,7 +105,7 @@ class SqliteConsentLog:
 
     def _events(self, where: str, args: tuple[str, ...]) -> Iterator[Event]:
         cursor = self._db.execute(
-            "SELECT at, email, kind, source, name, ip, detail, ref FROM events"
+            "SELECT at, email, kind, source, name, ip, detail, ref, tags FROM events"
             f" {where} ORDER BY address, at, id",
             args,
         )

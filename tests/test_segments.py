@@ -12,7 +12,7 @@ from click.testing import Result
 
 from weekly.audience.segments import Segment, SegmentError
 from weekly.audience.subscriber_list import Subscriber, open_list
-from weekly.audience.tags import TagError, join_tags, parse_tags
+from weekly.tags import TagError, join_tags, parse_tags
 
 from .smtp import Recorder, configure, smtp_server
 

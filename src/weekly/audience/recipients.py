@@ -18,12 +18,12 @@ from weekly.audience.subscriber_list import (
     Subscriber,
     open_list,
 )
-from weekly.audience.tags import TAGS_COLUMN, parse_tags
 from weekly.config import load_config
 from weekly.files import replacing
 from weekly.project import KNOWN_COLUMNS, LIST_NAME, SUBSCRIBED
 from weekly.store import existing_consent_log, existing_ledger
 from weekly.store.consent import BOUNCED, CONFIRMED, Event, Standing, standings_of
+from weekly.tags import TAGS_COLUMN, parse_tags
 
 
 def ledger_bounces(root: Path) -> list[Event]:

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from weekly.audience.subscriber_list import Subscriber
-from weekly.audience.tags import RESERVED, TagError, check_tag
 from weekly.errors import WeeklyError
+from weekly.tags import RESERVED, TagError, check_tag
 
 LANG_COLUMN = "lang"  # the list column holding a reader's language (`ko`, `en-GB`)
 FIELDS = ("lang",)  # what may stand before a colon

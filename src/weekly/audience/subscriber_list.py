@@ -15,11 +15,11 @@ from email_validator import EmailNotValidError
 
 from weekly.addresses import normalise
 from weekly.audience.hash_set import HashSet64
-from weekly.audience.tags import TAGS_COLUMN, TagError, parse_tags
 from weekly.control import control_character
 from weekly.errors import LocatedError, WeeklyError, decode_utf8
 from weekly.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
 from weekly.project import KNOWN_COLUMNS, LIST_NAME, STATUSES, SUBSCRIBED
+from weekly.tags import TAGS_COLUMN, TagError, parse_tags
 
 # Report at most this many problems of each kind in full; the rest are only counted.
 REPORT_LIMIT = 1000

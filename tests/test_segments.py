@@ -14,7 +14,7 @@ from weekly.audience.segments import Segment, SegmentError
 from weekly.audience.subscriber_list import Subscriber, open_list
 from weekly.tags import TagError, join_tags, parse_tags
 
-from .smtp import Recorder, configure, smtp_server
+from .smtp import SECRET, Recorder, configure, smtp_server
 
 Run = Callable[..., Result]
 FIXTURE = Path(__file__).parent / "fixtures" / "segments.csv"
@@ -115,10 +115,17 @@ def listed(ready: Path) -> Path:
     return ready
 
 
-def _issue_front_matter(root: Path, extra: str) -> None:
+def _composed_with(
+    root: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch, segment: str
+) -> None:
+    """Issue 323 composed with `segment:` on line 2 of its front matter, the fixture list."""
+    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
+    shutil.copy(FIXTURE, root / "subscribers.csv")
     path = root / "issues" / "323" / "issue.md"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("---\n", f"---\n{extra}", 1), encoding="utf-8")
+    path.write_text(text.replace("---\n", f"---\nsegment: {segment}\n", 1), encoding="utf-8")
+    composed = run_weekly("compose", "323")
+    assert composed.exit_code == 0, composed.output
 
 
 @pytestmark_store
@@ -156,13 +163,7 @@ def test_a_send_to_a_segment_then_a_wider_one_mails_each_reader_once(
 def test_the_front_matter_segment_is_used_and_the_option_wins(
     newsletter: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from .smtp import SECRET
-
-    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
-    shutil.copy(FIXTURE, newsletter / "subscribers.csv")
-    _issue_front_matter(newsletter, "segment: lang:en and not beta\n")
-    composed = run_weekly("compose", "323")
-    assert composed.exit_code == 0, composed.output
+    _composed_with(newsletter, run_weekly, monkeypatch, "lang:en and not beta")
     recorder = Recorder()
     with smtp_server(recorder) as port:
         configure(newsletter, port)
@@ -184,12 +185,7 @@ def test_the_front_matter_segment_is_used_and_the_option_wins(
 def test_a_bad_segment_names_the_option_or_the_file_and_line(
     newsletter: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from .smtp import SECRET
-
-    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
-    shutil.copy(FIXTURE, newsletter / "subscribers.csv")
-    _issue_front_matter(newsletter, "segment: ai and\n")
-    assert run_weekly("compose", "323").exit_code == 0
+    _composed_with(newsletter, run_weekly, monkeypatch, "ai and")
     bad = run_weekly("send", "323", "--dry-run")
     assert bad.exit_code == 1
     path = newsletter / "issues" / "323" / "issue.md"

@@ -4,6 +4,7 @@ row costs a few set look-ups; every error names the column where the text goes w
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ class _Parser:
     factor := "not" factor | "(" expression ")" | tag | lang:code"""
 
     def __init__(self, text: str) -> None:
-        self._tokens = list(tokens(text))
+        self.tokens = list(tokens(text))
         self._at = 0
         self._previous: Token | None = None
 
@@ -76,27 +77,29 @@ class _Parser:
         return test
 
     def _peek(self) -> Token:
-        return self._tokens[self._at]
+        return self.tokens[self._at]
 
     def _take(self) -> Token:
-        token = self._tokens[self._at]
+        token = self.tokens[self._at]
         self._at += 1
         self._previous = token
         return token
 
     def _expression(self) -> Test:
-        parts = [self._term()]
-        while self._peek().kind == "or":
-            self._take()
-            parts.append(self._term())
-        return _any(parts)
+        return self._chain("or", self._term, _any)
 
     def _term(self) -> Test:
-        parts = [self._factor()]
-        while self._peek().kind == "and":
+        return self._chain("and", self._factor, _all)
+
+    def _chain(
+        self, word: str, part: Callable[[], Test], combine: Callable[[list[Test]], Test]
+    ) -> Test:
+        """`part` (`word` `part`)*, combined; a single part stands alone."""
+        parts = [part()]
+        while self._peek().kind == word:
             self._take()
-            parts.append(self._factor())
-        return _all(parts)
+            parts.append(part())
+        return parts[0] if len(parts) == 1 else combine(parts)
 
     def _factor(self) -> Test:
         token = self._peek()
@@ -147,15 +150,13 @@ def _field(token: Token) -> Test:
 
 
 def _any(parts: list[Test]) -> Test:
-    if len(parts) == 1:
-        return parts[0]
-    return lambda tags, lang: any(part(tags, lang) for part in parts)
+    """One test true when any of `parts` is: nested pairs, no generator per row."""
+    return functools.reduce(lambda a, b: lambda tags, lang: a(tags, lang) or b(tags, lang), parts)
 
 
 def _all(parts: list[Test]) -> Test:
-    if len(parts) == 1:
-        return parts[0]
-    return lambda tags, lang: all(part(tags, lang) for part in parts)
+    """One test true when all of `parts` are."""
+    return functools.reduce(lambda a, b: lambda tags, lang: a(tags, lang) and b(tags, lang), parts)
 
 
 @dataclass(frozen=True)
@@ -165,13 +166,19 @@ class Segment:
     expression: str
     test: Test
     default_lang: str
+    uses_lang: bool  # else a row's language is never looked up
 
     @classmethod
     def parse(cls, expression: str, default_lang: str) -> Segment:
         """Compile `expression`; SegmentError (with the column) when it does not parse."""
-        return cls(" ".join(expression.split()), _Parser(expression).parse(), default_lang.lower())
+        parser = _Parser(expression)
+        test = parser.parse()
+        uses_lang = any(token.kind == "field" for token in parser.tokens)
+        return cls(" ".join(expression.split()), test, default_lang.lower(), uses_lang)
 
     def admits(self, subscriber: Subscriber) -> bool:
         """Whether `subscriber` is in the segment."""
+        if not self.uses_lang:
+            return self.test(subscriber.tags, "")
         lang = subscriber.fields.get(LANG_COLUMN, "").strip().lower() or self.default_lang
         return self.test(subscriber.tags, lang)

@@ -17,7 +17,7 @@ from weekly.errors import ConfigError
 from weekly.files import replace_folder
 from weekly.project import build_dir
 from weekly.render.composed import META_FILE
-from weekly.store import existing_ledger, open_consent_log, open_ledger
+from weekly.store import existing_ledger, hold_issue, open_consent_log, open_ledger
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 from weekly.store.sqlite.consent import state_path
 from weekly.store.sqlite.ledger import ledger_path
@@ -131,3 +131,24 @@ def test_signup_tags_are_checked_in_the_settings(newsletter: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(newsletter)
     assert "serve.signup_tags: 'big data' is not a tag" in caught.value.message
+
+
+@pytest.mark.usefixtures("store")
+def test_a_welcome_while_another_serve_holds_the_store_waits_for_the_retry(
+    newsletter: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with open_consent_log(newsletter) as log:
+        log.record([Event("2026-01-01T00:00:00+00:00", "w@example.com", CONFIRMED, "web")])
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(newsletter, port)
+        welcomer = _welcomer(newsletter)
+        with hold_issue(newsletter, WELCOME_ISSUE), caplog.at_level(logging.WARNING):
+            asyncio.run(welcomer.greet("w@example.com", ""))
+        assert "welcome mail to w@example.com waits for a retry" in caplog.text
+        assert recorder.accepted() == {} and _states(newsletter) == {"w@example.com": "pending"}
+        assert asyncio.run(welcomer.retry()) == 1
+        asyncio.run(welcomer.greet("w@example.com", ""))  # a later click: already welcomed
+        welcomer.close()
+    assert recorder.accepted() == {"w@example.com": 1}
+    assert _states(newsletter) == {"w@example.com": "sent"}

@@ -2,7 +2,9 @@
 
 Exactly once comes from the send ledger under a reserved issue key (0: no issue has that
 number), so a welcome moves through the same states as an issue's mail, in either store: a
-row `sending` at the end of data is never mailed again, and a deferred one is retried.
+row `sending` at the end of data is never mailed again, and a deferred one is retried. The
+store's per-issue lock on that key keeps two serve processes sharing a store from both
+mailing one reader.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from weekly.deliver.backends import backend_for, credential
 from weekly.deliver.dispatcher import FINAL
 from weekly.deliver.dkim import DkimSigner
 from weekly.deliver.message import list_unsubscribe, unsubscribe_mailto
-from weekly.errors import TemplateError
+from weekly.errors import TemplateError, WeeklyError
 from weekly.project import BUILD_DIR, TEMPLATES_DIR
 from weekly.render.composed import META_FILE
 from weekly.render.jinja import BUILTIN_DIR, environment, render
-from weekly.store import ConsentLog, Ledger
+from weekly.store import ConsentLog, Ledger, hold_issue
 from weekly.store.consent import fold
 from weekly.store.deliveries import OPTED_OUT, PENDING, RETRYING
 from weekly.web.confirm_mail import hand_over, text_mail
@@ -73,7 +75,7 @@ class Welcomer:
         self._consent = consent
         self._signer = DkimSigner.from_config(config)
         self._backend = backend_for(config.delivery, credential(config.delivery))
-        self._busy: set[str] = set()  # addresses being welcomed right now
+        self._turn = asyncio.Lock()
         self.build(SAMPLE, "")  # a broken template is an error at start, not a lost mail
 
     def _template_path(self) -> Path:
@@ -115,19 +117,22 @@ class Welcomer:
         """Welcome `email` unless the ledger says it already was (or may have been); a
         failure is recorded and logged, never raised (this runs after the page went out)."""
         key = email.lower()
-        if key in self._busy:
-            return
-        self._busy.add(key)
         try:
-            await self._greet(key, email, name)
+            # The row first: a welcome that cannot go now is found by the next retry.
+            self._ledger.add(WELCOME_ISSUE, [(key, email)])
+            async with self._turn:  # one at a time here; the store's lock across processes
+                with contextlib.ExitStack() as held:
+                    try:
+                        held.enter_context(hold_issue(self.config.root, WELCOME_ISSUE))
+                    except WeeklyError as exc:  # another serve on this store is welcoming
+                        log.warning("welcome mail to %s waits for a retry: %s", email, exc)
+                        return
+                    await self._greet(key, email, name)
         except Exception:  # the service must go on; the row says what is left to do
             log.exception("welcome mail to %s failed", email)
-        finally:
-            self._busy.discard(key)
 
     async def _greet(self, key: str, email: str, name: str) -> None:
         ledger = self._ledger
-        ledger.add(WELCOME_ISSUE, [(key, email)])
         if ledger.states(WELCOME_ISSUE, [key]).get(key) not in (PENDING, RETRYING):
             return  # sent, uncertain or refused for good: never a second welcome
         message_id, data = self.build(email, name)

@@ -65,6 +65,7 @@ def fill(root: Path) -> None:
     """A ledger and a consent log with a bit of everything, through the protocols."""
     ledger = open_ledger(root)
     ledger.set_fingerprint(324, "abc")
+    ledger.note_segment(324, "ai and not beta")
     ledger.add(324, [(f"r{n}@example.com", f"R{n}@example.com") for n in range(50)])
     ledger.mark_sending(324, "r1@example.com", "<1@x>")
     ledger.mark(324, "r1@example.com", "sent", "250 OK")
@@ -74,7 +75,14 @@ def fill(root: Path) -> None:
     with open_consent_log(root) as log:
         log.record(
             [
-                Event("2026-01-01T00:00:00+00:00", "Kim@example.com", CONFIRMED, "web", name="김"),
+                Event(
+                    "2026-01-01T00:00:00+00:00",
+                    "Kim@example.com",
+                    CONFIRMED,
+                    "web",
+                    name="김",
+                    tags="ai;policy",
+                ),
                 Event("2026-01-02T00:00:00+00:00", "lee@example.com", BOUNCED, "dsn", ref="d:1"),
             ]
         )

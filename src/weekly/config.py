@@ -187,6 +187,28 @@ class ServeSettings:
     signups_per_hour: int = setting(
         10, doc="Sign-up requests one IP address may make an hour.", check=must.positive
     )
+    signup_tags: str = setting(
+        "",
+        doc="Tags a reader may pick on the sign-up form, `;`-separated (e.g. 'ai;policy'); "
+        "any other tag a form sends is dropped.",
+        check=must.tags,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WelcomeSettings:
+    """`[welcome]`: the mail a reader gets once, when their sign-up is confirmed."""
+
+    enabled: bool = setting(
+        False,
+        doc="Mail templates/welcome.md (else the built-in one) once per address, ever, "
+        "when `weekly serve` confirms a sign-up.",
+    )
+    retry_minutes: float = setting(
+        15.0,
+        doc="How often `weekly serve` retries welcome mails a relay deferred.",
+        check=must.positive,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,6 +240,7 @@ class Config:
     dkim: DkimSettings = setting(DkimSettings(), doc="DKIM signing of outgoing mail.")
     serve: ServeSettings = setting(ServeSettings(), doc="The unsubscribe and sign-up service.")
     store: StoreSettings = setting(StoreSettings(), doc="The shared store.")
+    welcome: WelcomeSettings = setting(WelcomeSettings(), doc="The welcome mail.")
     root: Path = field(default=Path("."), metadata={"internal": True})
 
     @property

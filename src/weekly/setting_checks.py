@@ -9,6 +9,7 @@ from email.utils import getaddresses
 from typing import Any
 
 from weekly.l10n import LOCALES_DIR, available_languages
+from weekly.tags import TagError, parse_tags
 
 Check = Callable[[Any], str | None]
 
@@ -46,6 +47,15 @@ def not_negative(value: float) -> str | None:
 
 def port(value: int) -> str | None:
     return None if 0 < value < 65536 else "must be between 1 and 65535"
+
+
+def tags(value: str) -> str | None:
+    """A `;`-separated tag list, spelled as the list's `tags` column is."""
+    try:
+        parse_tags(value)
+    except TagError as exc:
+        return str(exc)
+    return None
 
 
 def not_blank(value: str) -> str | None:

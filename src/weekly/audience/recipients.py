@@ -23,6 +23,7 @@ from weekly.files import replacing
 from weekly.project import KNOWN_COLUMNS, LIST_NAME, SUBSCRIBED
 from weekly.store import existing_consent_log, existing_ledger
 from weekly.store.consent import BOUNCED, CONFIRMED, Event, Standing, standings_of
+from weekly.tags import TAGS_COLUMN, parse_tags
 
 
 def ledger_bounces(root: Path) -> list[Event]:
@@ -102,8 +103,9 @@ class Audience:
                 key=key,
                 name=standing.name,
                 status=SUBSCRIBED,
-                fields={},
+                fields={TAGS_COLUMN: standing.tags} if standing.tags else {},
                 subscribed_at=standing.since.isoformat(timespec="seconds"),
+                tags=parse_tags(standing.tags),  # checked when the reader chose them
             )
 
 

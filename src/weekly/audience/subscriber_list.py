@@ -19,6 +19,7 @@ from weekly.control import control_character
 from weekly.errors import LocatedError, WeeklyError, decode_utf8
 from weekly.placeholders import EMAIL, NAME, STANDARD_KEYS, is_key
 from weekly.project import KNOWN_COLUMNS, LIST_NAME, STATUSES, SUBSCRIBED
+from weekly.tags import TAGS_COLUMN, TagError, parse_tags
 
 # Report at most this many problems of each kind in full; the rest are only counted.
 REPORT_LIMIT = 1000
@@ -40,6 +41,7 @@ class Subscriber:
     status: str
     fields: dict[str, str]
     subscribed_at: str = ""  # as written in the list; a later unsubscribe or bounce wins
+    tags: frozenset[str] = frozenset()  # the `tags` column, for segments
 
     def values(self) -> dict[str, str]:
         """Placeholder values for this subscriber (without the unsubscribe URL)."""
@@ -187,6 +189,10 @@ def _subscriber(line: int, row: dict[str, str]) -> Subscriber | Problem:
     status = row.get("status", "").strip().lower() or SUBSCRIBED
     if status not in STATUSES:
         return Problem(line, "status", f"{status!r} is not one of {', '.join(STATUSES)}")
+    try:
+        tags = parse_tags(row.get(TAGS_COLUMN, ""))
+    except TagError as exc:
+        return Problem(line, TAGS_COLUMN, str(exc))
     fields = {k: v for k, v in row.items() if k and k not in KNOWN_COLUMNS}
     return Subscriber(
         line=line,
@@ -197,6 +203,7 @@ def _subscriber(line: int, row: dict[str, str]) -> Subscriber | Problem:
         status=status,
         fields=fields,
         subscribed_at=row.get("subscribed_at", "").strip(),
+        tags=tags,
     )
 
 

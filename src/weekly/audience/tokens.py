@@ -91,11 +91,14 @@ class SignUp:
     email: str
     name: str
     requested_at: int  # Unix time
+    tags: str = ""  # the topics picked on the form, `;`-separated (already checked)
 
 
 def confirm_token(secret: bytes, request: SignUp) -> str:
     """The signed token in `request`'s double opt-in confirmation link."""
-    fields = [request.email, request.name, request.requested_at]
+    fields: list[str | int] = [request.email, request.name, request.requested_at]
+    if request.tags:  # a token without tags reads as it did before there were any
+        fields.append(request.tags)
     payload = _b64encode(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode())
     return f"{payload}.{sign(secret, CONFIRM_PURPOSE, payload.encode(), CONFIRM_MAC_BYTES)}"
 
@@ -109,10 +112,10 @@ def read_confirm_token(
     if not verify(secret, CONFIRM_PURPOSE, payload.encode(), CONFIRM_MAC_BYTES, mac):
         return None
     try:
-        email, name, requested_at = json.loads(_b64decode(payload))
+        email, name, requested_at, *tags = json.loads(_b64decode(payload))
     except ValueError:
         return None
     age = (time.time() if now is None else now) - requested_at
     if not 0 <= age <= max_age:
         return None
-    return SignUp(str(email), str(name), int(requested_at))
+    return SignUp(str(email), str(name), int(requested_at), str(tags[0]) if tags else "")

@@ -32,6 +32,11 @@ from weekly.errors import WeeklyError
     is_flag=True,
     help="Also send to recipients an interrupted run may have reached.",
 )
+@click.option(
+    "--segment",
+    metavar="EXPR",
+    help='Send only to readers in EXPR, e.g. "ai and not beta" (wins over the issue\'s segment:).',
+)
 @click.option("--force", is_flag=True, help="Resume even though the composed issue changed.")
 @click.option("--insecure", is_flag=True, help="Allow security = none to a remote relay.")
 @click.option("--silent", is_flag=True, help="No plan and no progress bar.")
@@ -44,6 +49,7 @@ def send(
     tests: tuple[str, ...],
     retry_failed: bool,
     resend_uncertain: bool,
+    segment: str | None,
     force: bool,
     insecure: bool,
     silent: bool,
@@ -59,6 +65,7 @@ def send(
         tests=tests,
         retry_failed=retry_failed,
         resend_uncertain=resend_uncertain,
+        segment=segment,
         force=force,
         insecure=insecure,
     )

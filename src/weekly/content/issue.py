@@ -13,7 +13,7 @@ from weekly.errors import IssueError, decode_utf8
 from weekly.placeholders import split
 
 ISSUE_FILE = "issue.md"
-ISSUE_KEYS = {"title", "date", "subject", "preheader", "draft"}
+ISSUE_KEYS = {"title", "date", "subject", "preheader", "draft", "segment"}
 SECTION_KEYS = {"title"}
 _TITLE_HEADING = re.compile(r"^ {0,3}(#{1,2})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 
@@ -41,6 +41,8 @@ class Issue:
     draft: bool
     lead: str
     sections: tuple[Section, ...]
+    segment: str | None = None  # who gets it (`ai and not beta`), parsed when it is sent
+    segment_line: int | None = None
 
     @property
     def opening(self) -> str:
@@ -91,6 +93,8 @@ def read_issue(folder: Path) -> Issue:
         draft=optional_bool(head_path, head, "draft"),
         lead=lead,
         sections=sections,
+        segment=optional_text(head_path, head, "segment"),
+        segment_line=head.key_lines.get("segment"),
     )
 
 

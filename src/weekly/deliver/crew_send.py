@@ -21,8 +21,10 @@ PACE_SLICE = 0.1  # seconds of the global rate taken from the store at a time
 
 
 def payload(subscriber: Subscriber) -> str:
-    """The subscriber as the store keeps it, so any sender can build their message."""
-    return json.dumps(asdict(subscriber), ensure_ascii=False, separators=(",", ":"))
+    """The subscriber as the store keeps it, so any sender can build their message (not
+    its tags: the segment chose the rows before they were stored)."""
+    kept = {k: v for k, v in asdict(subscriber).items() if k != "tags"}
+    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
 
 
 def subscriber_of(text: str) -> Subscriber:

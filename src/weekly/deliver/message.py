@@ -91,8 +91,7 @@ class MessageFactory:
         self._domain = ascii_domain(sender)
         self._secret = secret
         self._url = config.unsubscribe.url
-        mailto = config.unsubscribe.mailto  # an IDN domain goes out in its ASCII form
-        self._mailto = mailto and sender_mailbox(mailto)[1]
+        self._mailto = unsubscribe_mailto(config)
         self._number = composed.number
         self._run = secrets.token_hex(6)
         self._serial = itertools.count(1)
@@ -127,9 +126,7 @@ class MessageFactory:
         token = make_token(self._secret, self.list_id, subscriber.key)
         url = self._url.replace("{token}", token)
         message_id = f"<{self._number}.{self._run}.{next(self._serial)}@{self._domain}>"
-        unsubscribe = f"List-Unsubscribe: <{url}>"
-        if self._mailto:
-            unsubscribe += f",\r\n <mailto:{self._mailto}?subject=unsubscribe%20{token}>"
+        unsubscribe = list_unsubscribe(url, self._mailto, token)
         head = (
             f"Date: {self._now()}\r\n"
             f"Message-ID: {message_id}\r\n"
@@ -140,6 +137,21 @@ class MessageFactory:
         values[UNSUBSCRIBE_URL] = url
         parts = (self._text.fill(values), self._html.fill(values))
         return Built(message_id, self._frame.message(head, parts))
+
+
+def unsubscribe_mailto(config: Config) -> str:
+    """The address List-Unsubscribe mailto requests go to ("" for none), its IDN domain in
+    its ASCII form."""
+    mailto = config.unsubscribe.mailto
+    return mailto and sender_mailbox(mailto)[1]
+
+
+def list_unsubscribe(url: str, mailto: str, token: str) -> str:
+    """The List-Unsubscribe field (RFC 2369): the one-click `url`, then `mailto` when set."""
+    field = f"List-Unsubscribe: <{url}>"
+    if mailto:
+        field += f",\r\n <mailto:{mailto}?subject=unsubscribe%20{token}>"
+    return field
 
 
 def _part_head(boundary: str, kind: str) -> bytes:

@@ -25,6 +25,7 @@ class SendOptions:
     resend_uncertain: bool = False
     force: bool = False
     insecure: bool = False
+    segment: str | None = None  # an expression; wins over the issue's `segment:`
 
     def claimable(self) -> tuple[str, ...]:
         """The ledger states whose rows get a message (a row added this run is pending)."""
@@ -55,6 +56,10 @@ class Plan:
     unfilled: tuple[str, ...] = ()
     suppressed: int = 0  # subscribed rows that unsubscribed, bounced or complained since
     signups: int = 0  # confirmed on the web, not in the list
+    segment: str = ""  # the expression this run mails ("": everyone)
+    segment_origin: str = ""  # where it was given: the option or the issue's front matter
+    matched: Counter[bool] = field(default_factory=Counter)  # readers in (True) and out of it
+    earlier: list[str] = field(default_factory=list)  # segments earlier runs mailed
 
     def count(self, state: str | None, options: SendOptions) -> bool:
         """Count one recipient in ledger `state` (None: no row yet); whether it gets a message."""
@@ -89,6 +94,7 @@ class Plan:
                     f"Warning:  {report.smtputf8:,} addresses have a non-ASCII part before @: "
                     "only a relay that offers SMTPUTF8 takes them"
                 )
+        yield from self._segment_lines()
         for state, count in sorted(self.by_state.items()):
             if state != SENDING:
                 yield f"Skipped:  {count:,} already {state.replace('_', ' ')}"
@@ -100,6 +106,24 @@ class Plan:
         for key in self.unfilled:
             yield f"Warning:  %%{key}%% is in the issue but not in the list; it will be empty"
         yield f"To send:  {messages(self.to_send)}"
+
+    def _segment_lines(self) -> Iterator[str]:
+        """Which segment, how many readers it matches, and what earlier runs mailed."""
+        if self.segment:
+            yield f"Segment:  {self.segment} ({self.segment_origin})"
+            readers = self.matched[True] + self.matched[False]
+            yield f"Matches:  {self.matched[True]:,} of {readers:,} readers"
+        if self.earlier and self.earlier != [self.segment]:
+            went = ", then ".join(shown_segment(s) for s in self.earlier)
+            yield (
+                f"Earlier:  this issue went to {went}; every reader gets it once, so only "
+                "those not yet mailed are sent it now"
+            )
+
+
+def shown_segment(expression: str) -> str:
+    """A recorded segment as the plan and the status show it ("": everyone)."""
+    return expression or "everyone"
 
 
 def messages(count: int) -> str:

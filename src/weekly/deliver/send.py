@@ -29,6 +29,7 @@ from weekly.deliver.crew_send import SharedRun, payload
 from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.plan import BATCH, Plan, SendOptions, messages
+from weekly.deliver.segment_choice import choose_segment
 from weekly.errors import WeeklyError
 from weekly.placeholders import STANDARD_KEYS
 from weekly.project import LIST_NAME, SUBSCRIBED
@@ -115,6 +116,8 @@ class Send:
         check_settings(settings, insecure=options.insecure)
         self.credential = None if options.dry_run else credential(settings)
         self.list_path = options.list_path or root / LIST_NAME
+        language = self.config.newsletter.language
+        self.segment = choose_segment(root, self.composed, options.segment, language)
         self._stack = ExitStack()
         # Watched from before the audience is read, so no opt-out falls in between.
         self._watch = None if options.dry_run or options.tests else ConsentWatch(root)
@@ -135,6 +138,8 @@ class Send:
             subject=self.factory.subject,
             source=self.list_path.as_posix(),
             relay=describe(settings),
+            segment=self.segment.expression,
+            segment_origin=self.segment.origin,
         )
 
     def __enter__(self) -> Send:
@@ -183,6 +188,7 @@ class Send:
         if ledger is not None:
             self._stack.callback(ledger.close)
             self._check_fingerprint(ledger)
+            self.plan.earlier = ledger.segments(self.number)
 
     def _start_report(self) -> ListReport:
         """The plan's report on the list, stamped so the second pass reads the same file."""
@@ -219,16 +225,24 @@ class Send:
                     self._columns.update(subscriber.fields)
                 yield subscriber, signup
 
-        return self._candidates(counted())
+        return self._candidates(counted(), counting=True)
 
     def _candidates(
-        self, walked: Iterable[tuple[Subscriber, bool]]
+        self, walked: Iterable[tuple[Subscriber, bool]], *, counting: bool = False
     ) -> Iterator[tuple[Subscriber, str | None]]:
-        """The subscribed, unique rows of `walked` that get mail, with their ledger state."""
+        """The subscribed, unique rows of `walked` in the segment that get mail, with their
+        ledger state; `counting` counts the segment's matches into the plan."""
         batch: list[Subscriber] = []
+        segment = self.segment.segment
         for subscriber, signup in walked:
             if not (signup or self.audience.admits(subscriber)):
                 continue
+            if segment is not None:
+                inside = segment.admits(subscriber)
+                if counting:
+                    self.plan.matched[inside] += 1
+                if not inside:
+                    continue
             batch.append(subscriber)
             if len(batch) == BATCH:
                 yield from self._with_states(batch)
@@ -248,6 +262,7 @@ class Send:
         """Second pass over the list checked as `stamp`: register new rows as pending, batch
         by batch, and yield the eligible."""
         ledger.set_fingerprint(self.number, self._fingerprint)
+        ledger.note_segment(self.number, self.segment.expression)
         return self._register(ledger, self._candidates(self.audience.walk(self.list_path, stamp)))
 
     def _claimed(self, ledger: Ledger, stamp: tuple[int, int]) -> AsyncIterable[Subscriber]:
@@ -255,6 +270,7 @@ class Send:
         sender has, then the rows this sender claims."""
         assert self._shared is not None
         ledger.set_fingerprint(self.number, self._fingerprint)
+        ledger.note_segment(self.number, self.segment.expression)
         walked = self.audience.walk(self.list_path, stamp)
         self._shared.join(
             lambda: ((s.key, s.email, payload(s)) for s, _ in self._candidates(walked))

@@ -10,6 +10,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TextIO
 
+from weekly.deliver.plan import shown_segment
 from weekly.errors import WeeklyError
 from weekly.store import Ledger, existing_ledger, senders
 from weekly.store.deliveries import (
@@ -60,7 +61,10 @@ def status_lines(root: Path, number: int) -> Iterator[str]:
     """One line per kind of outcome with its count, and a hint about uncertain rows."""
     with _sent(root, number) as (ledger, counts):
         fingerprint = ledger.fingerprint(number)
+        segments = ledger.segments(number)
     yield f"issue {number} (composed content {fingerprint})"
+    if any(segments):  # only when some run mailed part of the list
+        yield f"  {'segment':<17} {', then '.join(shown_segment(s) for s in segments)}"
     for state, label in LABELS.items():
         yield f"  {label:<17} {counts[state]:>9,}"
     yield f"  {'total':<17} {sum(counts.values()):>9,}"

@@ -100,6 +100,7 @@ def _meta(issue: Issue, composed: Composed) -> dict[str, Any]:
         "text_bytes": len(composed.text.encode("utf-8")),
         "fingerprint": composed.fingerprint,
         "warnings": [asdict(f) for f in composed.findings],
+        **({"segment": issue.segment, "segment_line": issue.segment_line} if issue.segment else {}),
     }
 
 

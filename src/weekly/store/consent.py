@@ -41,6 +41,7 @@ class Event:
     ip: str = ""
     detail: str = ""
     ref: str | None = None  # a unique key: recording the same ref twice changes nothing
+    tags: str = ""  # a confirmed sign-up's tags, `;`-separated as in the list's column
 
     @property
     def address(self) -> str:
@@ -48,9 +49,10 @@ class Event:
 
 
 def event_row(event: Event) -> tuple[str | None, ...]:
-    """`event` as a log stores it: at, address, email, kind, source, name, ip, detail, ref."""
+    """`event` as a log stores it: at, address, email, kind, source, name, ip, detail, ref,
+    tags."""
     e = event
-    return (e.at, e.address, e.email, e.kind, e.source, e.name, e.ip, e.detail, e.ref)
+    return (e.at, e.address, e.email, e.kind, e.source, e.name, e.ip, e.detail, e.ref, e.tags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ class Standing:
     status: str  # CONFIRMED, or the suppressing kind: UNSUBSCRIBED, BOUNCED, COMPLAINED
     since: datetime
     name: str
+    tags: str = ""  # as the confirmation that subscribed it chose
 
     @property
     def suppressed(self) -> bool:
@@ -80,13 +83,14 @@ def fold(events: Iterable[Event]) -> Standing | None:
     """The standing that one address's events, oldest first, add up to."""
     standing: Standing | None = None
     soft = 0
-    name = ""
+    name = tags = ""
     for event in events:
         since = parse_time(event.at) or datetime.min.replace(tzinfo=UTC)
         if event.kind == CONFIRMED:
             name = event.name or name
+            tags = event.tags or tags
             soft = 0
-            standing = Standing(event.email, CONFIRMED, since, name)
+            standing = Standing(event.email, CONFIRMED, since, name, tags)
         elif event.kind == SOFT_BOUNCED:
             soft += 1
             if soft >= SOFT_LIMIT:

@@ -29,7 +29,20 @@ TABLES = {
         "created_at",
         "updated_at",
     ),
-    "events": ("id", "at", "address", "email", "kind", "source", "name", "ip", "detail", "ref"),
+    "events": (
+        "id",
+        "at",
+        "address",
+        "email",
+        "kind",
+        "source",
+        "name",
+        "ip",
+        "detail",
+        "ref",
+        "tags",
+    ),
+    "segments": ("issue", "at", "expression"),
 }
 Row = tuple[Any, ...]
 
@@ -50,8 +63,13 @@ class SqliteSide:
     def __init__(self, root: Path) -> None:
         self._root = root
         self.name = f"{root / '.weekly'} (SQLite)"
-        self._files = {"sends": ledger_path(root), "deliveries": ledger_path(root)}
+        self._files = {table: ledger_path(root) for table in ("sends", "deliveries", "segments")}
         self._files["events"] = state_path(root)
+        # Opening each file the usual way first brings an older one's tables up to date.
+        if ledger_path(root).exists():
+            SqliteLedger.open(root).close()
+        if state_path(root).exists():
+            SqliteConsentLog.open(root).close()
 
     def _connect(self, table: str) -> sqlite3.Connection:
         db = sqlite3.connect(self._files[table], isolation_level=None)

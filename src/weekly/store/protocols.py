@@ -21,6 +21,12 @@ class Ledger(Protocol):
     def set_fingerprint(self, issue: int, fingerprint: str) -> None:
         """Record (or replace) the fingerprint the send of `issue` uses."""
 
+    def note_segment(self, issue: int, expression: str) -> None:
+        """Record that a run of `issue` mails the segment `expression` ("": everyone)."""
+
+    def segments(self, issue: int) -> list[str]:
+        """The segments the runs of `issue` mailed, each once, in the order first used."""
+
     def states(self, issue: int, keys: Sequence[str]) -> dict[str, str]:
         """The state of each of `keys` that has a row (at most 500 keys at a time)."""
 

@@ -40,9 +40,11 @@ from weekly.deliver.dkim import DkimSigner
 from weekly.errors import WeeklyError
 from weekly.listen import listening_socket
 from weekly.render.jinja import environment, render
-from weekly.store import ConsentLog, open_consent_log
+from weekly.store import ConsentLog, open_consent_log, open_ledger
 from weekly.store.consent import CONFIRMED, Event
 from weekly.web.confirm_mail import confirmation_mail, deliver
+from weekly.web.signup_tags import chosen_tags, offered_tags
+from weekly.web.welcome import Welcomer, retry_welcomes
 
 log = logging.getLogger("weekly.web.serve")
 
@@ -103,6 +105,7 @@ class Service:
     backend: Callable[[], DeliveryBackend]
     per_ip: RateLimiter
     per_address: RateLimiter
+    welcomer: Welcomer | None = None  # when [welcome] is enabled
 
     @classmethod
     def open(cls, root: Path, clock: Callable[[], float] = time.monotonic) -> Service:
@@ -113,7 +116,7 @@ class Service:
         secret = secret_from_env()
         signer = DkimSigner.from_config(config)
         backend = backend_for(config.delivery, credential(config.delivery))
-        return cls(
+        service = cls(
             config=config,
             secret=secret,
             signer=signer,
@@ -122,6 +125,13 @@ class Service:
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR, clock),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR, clock),
         )
+        if config.welcome.enabled:
+            try:
+                service.welcomer = Welcomer(config, secret, open_ledger(root), service.store)
+            except BaseException:
+                service.store.close()
+                raise
+        return service
 
     @property
     def list_id(self) -> str:
@@ -181,7 +191,12 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
 
     async def subscribe_form(request: Request) -> HTMLResponse:
         return service.page(
-            "subscribe", action=request.url.path, email="", full_name="", problem=False
+            "subscribe",
+            action=request.url.path,
+            email="",
+            full_name="",
+            problem=False,
+            topics=offered_tags(service.config),
         )
 
     async def subscribe(request: Request) -> HTMLResponse:
@@ -194,12 +209,19 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
             email, key = normalize_address(raw)
         except WeeklyError:
             return service.page(
-                "subscribe", 400, action=request.url.path, email=raw, full_name=name, problem=True
+                "subscribe",
+                400,
+                action=request.url.path,
+                email=raw,
+                full_name=name,
+                problem=True,
+                topics=offered_tags(service.config),
             )
         hours = f"{service.config.serve.confirm_hours:g}"
         response = service.page("subscribe_sent", email=email, hours=hours)
         if service.per_address.allow(key):
-            sign_up = SignUp(email, name, int(time.time()))
+            tags = chosen_tags(map(str, form.getlist("tags")), offered_tags(service.config))
+            sign_up = SignUp(email, name, int(time.time()), tags)
             response.background = BackgroundTask(service.send_confirmation, sign_up)
         return response
 
@@ -219,9 +241,13 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
             ip=client_ip(request),
             detail=f"double opt-in, asked {asked}",
             ref=f"confirm:{token.rpartition('.')[2]}",
+            tags=sign_up.tags,
         )
         service.store.record([event])
-        return service.page("confirmed", email=sign_up.email)
+        response = service.page("confirmed", email=sign_up.email)
+        if service.welcomer is not None:  # after the page: the reader never waits for SMTP
+            response.background = BackgroundTask(service.welcomer.greet, event.email, event.name)
+        return response
 
     routes = [
         Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
@@ -233,7 +259,8 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with retry_welcomes(service.welcomer):
+            yield
         service.store.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -37,8 +37,10 @@ class PostgresConsentLog:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
             with conn.cursor() as cursor:
                 cursor.executemany(
-                    "INSERT INTO events (at, address, email, kind, source, name, ip, detail, ref)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (ref) DO NOTHING",
+                    "INSERT INTO events"
+                    " (at, address, email, kind, source, name, ip, detail, ref, tags) VALUES"
+                    " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (ref) DO NOTHING",
                     rows,
                 )
                 return max(cursor.rowcount, 0)
@@ -70,7 +72,7 @@ class PostgresConsentLog:
     def _events(self, where: str, args: tuple[Any, ...]) -> Iterator[Event]:
         with self._db.connection() as conn:
             rows = conn.execute(
-                "SELECT at, email, kind, source, name, ip, detail, ref FROM events"
+                "SELECT at, email, kind, source, name, ip, detail, ref, tags FROM events"
                 f' {where} ORDER BY address COLLATE "C", at COLLATE "C", id',
                 args,
             ).fetchall()

@@ -34,6 +34,21 @@ class PostgresLedger:
                 (issue, fingerprint, stamp()),
             )
 
+    def note_segment(self, issue: int, expression: str) -> None:
+        with self._db.connection() as conn:
+            conn.execute(
+                "INSERT INTO segments (issue, at, expression) VALUES (%s, %s, %s)",
+                (issue, stamp(), expression),
+            )
+
+    def segments(self, issue: int) -> list[str]:
+        """The segments the runs of `issue` mailed, each once, in the order first used."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT expression FROM segments WHERE issue = %s ORDER BY id", (issue,)
+            ).fetchall()
+        return list(dict.fromkeys(str(row[0]) for row in rows))
+
     def states(self, issue: int, keys: Sequence[str]) -> dict[str, str]:
         """The state of each of `keys` that has a row."""
         with self._db.connection() as conn:

@@ -91,6 +91,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX hits_by_issue ON hits (issue, kind, link);
     """,
+    # 4 (issue 16): the segment each run of an issue mailed ("" for everyone), and the tags a
+    # web sign-up chose.
+    """
+    CREATE TABLE segments (
+        id BIGSERIAL PRIMARY KEY,
+        issue BIGINT NOT NULL,
+        at TEXT NOT NULL,
+        expression TEXT NOT NULL
+    );
+    CREATE INDEX segments_by_issue ON segments (issue, id);
+    ALTER TABLE events ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+    """,
 )
 LATEST = len(MIGRATIONS)
 

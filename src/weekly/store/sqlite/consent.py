@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS events (
     name TEXT NOT NULL DEFAULT '',
     ip TEXT NOT NULL DEFAULT '',
     detail TEXT NOT NULL DEFAULT '',
-    ref TEXT UNIQUE
+    ref TEXT UNIQUE,
+    tags TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_by_address ON events (address, at);
 """
@@ -41,6 +42,9 @@ class SqliteConsentLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = open_database(path, _SCHEMA, "the subscription log")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+        if "tags" not in columns:  # a log from before issue 16's sign-up tags
+            self._db.execute("ALTER TABLE events ADD COLUMN tags TEXT NOT NULL DEFAULT ''")
 
     @classmethod
     def open(cls, root: Path) -> SqliteConsentLog:
@@ -63,8 +67,8 @@ class SqliteConsentLog:
         with self._db:  # BEGIN IMMEDIATE before the inserts, COMMIT or ROLLBACK after
             self._db.executemany(
                 "INSERT OR IGNORE INTO events"
-                " (at, address, email, kind, source, name, ip, detail, ref)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " (at, address, email, kind, source, name, ip, detail, ref, tags)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         return self._db.total_changes - before
@@ -93,7 +97,7 @@ class SqliteConsentLog:
 
     def _events(self, where: str, args: tuple[str, ...]) -> Iterator[Event]:
         cursor = self._db.execute(
-            "SELECT at, email, kind, source, name, ip, detail, ref FROM events"
+            "SELECT at, email, kind, source, name, ip, detail, ref, tags FROM events"
             f" {where} ORDER BY address, at, id",
             args,
         )

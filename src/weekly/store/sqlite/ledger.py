@@ -45,6 +45,14 @@ CREATE TABLE IF NOT EXISTS sends (
 );
 """
     + _DELIVERIES
+    # Issue 16: the segment each run mailed ("" for everyone), for the plan and the status.
+    + """
+CREATE TABLE IF NOT EXISTS segments (
+    issue INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    expression TEXT NOT NULL
+);
+"""
 )
 
 
@@ -128,6 +136,21 @@ class SqliteLedger:
             " ON CONFLICT (issue) DO UPDATE SET fingerprint = excluded.fingerprint",
             (issue, fingerprint, stamp()),
         )
+
+    def note_segment(self, issue: int, expression: str) -> None:
+        self._db.execute(
+            "INSERT INTO segments (issue, at, expression) VALUES (?, ?, ?)",
+            (issue, stamp(), expression),
+        )
+
+    def segments(self, issue: int) -> list[str]:
+        """The segments the runs of `issue` mailed, each once, in the order first used."""
+        if not self._db.execute(f"{_TABLES} AND name = 'segments'").fetchone():
+            return []  # a ledger from before segments, opened read-only
+        rows = self._db.execute(
+            "SELECT expression FROM segments WHERE issue = ? ORDER BY rowid", (issue,)
+        )
+        return list(dict.fromkeys(row[0] for row in rows))
 
     def states(self, issue: int, keys: Sequence[str]) -> dict[str, str]:
         """The state of each of `keys` that has a row (at most 500 keys at a time)."""

@@ -1,0 +1,154 @@
+"""The welcome's and the segments' smaller promises, in-process on both stores: retries
+drop readers who left, a template broken after start leaves the row to retry, the latest
+issue skips drafts, older SQLite files gain the new columns and tables, settings check tags."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from weekly.config import load_config
+from weekly.errors import ConfigError
+from weekly.files import replace_folder
+from weekly.project import build_dir
+from weekly.render.composed import META_FILE
+from weekly.store import existing_ledger, hold_issue, open_consent_log, open_ledger
+from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
+from weekly.store.sqlite.consent import state_path
+from weekly.store.sqlite.ledger import ledger_path
+from weekly.web.welcome import WELCOME_ISSUE, Welcomer, latest_issue
+
+from .smtp import SECRET, Recorder, configure, smtp_server
+
+SITE = "https://news.example.com/weekly"
+
+
+def meta(root: Path, number: int, **values: object) -> None:
+    replace_folder(build_dir(root, number), {META_FILE: json.dumps(values)})
+
+
+def test_the_latest_issue_skips_drafts_and_unreadable_builds(newsletter: Path) -> None:
+    assert latest_issue(load_config(newsletter)) is None
+    meta(newsletter, 7, title="Seven", draft=False)
+    meta(newsletter, 8, title="Eight (draft)", draft=True)
+    replace_folder(build_dir(newsletter, 9), {META_FILE: "{not json"})
+    latest = latest_issue(load_config(newsletter))
+    assert latest is not None and (latest.title, latest.url) == ("Seven", f"{SITE}/7/")
+
+
+def _welcomer(root: Path) -> Welcomer:
+    config = load_config(root)
+    return Welcomer(config, SECRET.encode(), open_ledger(root), open_consent_log(root))
+
+
+def _states(root: Path) -> dict[str, str]:
+    ledger = existing_ledger(root)
+    assert ledger is not None
+    try:
+        return {
+            row.email: row.state
+            for row in ledger.rows(WELCOME_ISSUE, ("pending", "sent", "opted_out", "retrying"))
+        }
+    finally:
+        ledger.close()
+
+
+@pytest.mark.usefixtures("store")
+def test_retries_welcome_those_still_here_and_drop_those_who_left(newsletter: Path) -> None:
+    with open_consent_log(newsletter) as log:
+        log.record(
+            [
+                Event("2026-01-01T00:00:00+00:00", "stay@example.com", CONFIRMED, "web", "Stay"),
+                Event("2026-01-01T00:00:00+00:00", "left@example.com", CONFIRMED, "web"),
+                Event("2026-01-02T00:00:00+00:00", "left@example.com", UNSUBSCRIBED, "link"),
+            ]
+        )
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(newsletter, port)
+        welcomer = _welcomer(newsletter)
+        ledger = open_ledger(newsletter)
+        ledger.add(WELCOME_ISSUE, [("stay@example.com", "stay@example.com")])
+        ledger.add(WELCOME_ISSUE, [("left@example.com", "left@example.com")])
+        ledger.close()
+        assert asyncio.run(welcomer.retry()) == 2
+        welcomer.close()
+    assert recorder.accepted() == {"stay@example.com": 1}
+    assert _states(newsletter) == {"stay@example.com": "sent", "left@example.com": "opted_out"}
+
+
+@pytest.mark.usefixtures("store")
+def test_a_template_broken_after_start_is_logged_and_left_to_retry(
+    newsletter: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with smtp_server(Recorder()) as port:
+        configure(newsletter, port)
+        welcomer = _welcomer(newsletter)
+        (newsletter / "templates" / "welcome.md").write_text("---\n---\nno subject\n", "utf-8")
+        with caplog.at_level(logging.ERROR, "weekly.web.welcome"):
+            asyncio.run(welcomer.greet("x@example.com", ""))
+        welcomer.close()
+    assert "welcome mail to x@example.com failed" in caplog.text
+    assert _states(newsletter) == {"x@example.com": "pending"}
+
+
+def test_older_sqlite_files_gain_the_tags_column_and_read_no_segments(newsletter: Path) -> None:
+    state_path(newsletter).parent.mkdir(parents=True)
+    with sqlite3.connect(state_path(newsletter)) as db:
+        db.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, address TEXT NOT"
+            " NULL, email TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, name TEXT"
+            " NOT NULL DEFAULT '', ip TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT"
+            " '', ref TEXT UNIQUE)"
+        )
+        db.execute(
+            "INSERT INTO events (at, address, email, kind, source)"
+            " VALUES ('2026-01-01', 'old@example.com', 'old@example.com', 'confirmed', 'web')"
+        )
+    with sqlite3.connect(ledger_path(newsletter)) as db:
+        db.execute(
+            "CREATE TABLE sends (issue INTEGER PRIMARY KEY, fingerprint TEXT, started_at TEXT)"
+        )
+        db.execute("CREATE TABLE deliveries (issue INTEGER, recipient TEXT)")
+    with open_consent_log(newsletter) as log:
+        assert log.standings()["old@example.com"].tags == ""
+    ledger = existing_ledger(newsletter)
+    assert ledger is not None
+    try:
+        assert ledger.segments(324) == []
+    finally:
+        ledger.close()
+
+
+def test_signup_tags_are_checked_in_the_settings(newsletter: Path) -> None:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[serve]\nsignup_tags = "ai;big data"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(newsletter)
+    assert "serve.signup_tags: 'big data' is not a tag" in caught.value.message
+
+
+@pytest.mark.usefixtures("store")
+def test_a_welcome_while_another_serve_holds_the_store_waits_for_the_retry(
+    newsletter: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with open_consent_log(newsletter) as log:
+        log.record([Event("2026-01-01T00:00:00+00:00", "w@example.com", CONFIRMED, "web")])
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(newsletter, port)
+        welcomer = _welcomer(newsletter)
+        with hold_issue(newsletter, WELCOME_ISSUE), caplog.at_level(logging.WARNING):
+            asyncio.run(welcomer.greet("w@example.com", ""))
+        assert "welcome mail to w@example.com waits for a retry" in caplog.text
+        assert recorder.accepted() == {} and _states(newsletter) == {"w@example.com": "pending"}
+        assert asyncio.run(welcomer.retry()) == 1
+        asyncio.run(welcomer.greet("w@example.com", ""))  # a later click: already welcomed
+        welcomer.close()
+    assert recorder.accepted() == {"w@example.com": 1}
+    assert _states(newsletter) == {"w@example.com": "sent"}

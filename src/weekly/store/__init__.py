@@ -13,22 +13,26 @@ from weekly.store.location import store_url
 from weekly.store.postgres.consent import PostgresConsentLog
 from weekly.store.postgres.crew import PostgresCrew, crew_of
 from weekly.store.postgres.database import Database
+from weekly.store.postgres.hooks import PostgresHookLog
 from weekly.store.postgres.ledger import PostgresLedger
 from weekly.store.postgres.lock import issue_lock as postgres_issue_lock
-from weekly.store.protocols import ConsentLog, Crew, Ledger
+from weekly.store.protocols import ConsentLog, Crew, HookLog, Ledger
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
+from weekly.store.sqlite.hooks import SqliteHookLog
 from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
 from weekly.store.sqlite.lock import issue_lock
 
 __all__ = [
     "ConsentLog",
     "Crew",
+    "HookLog",
     "Ledger",
     "existing_consent_log",
     "existing_ledger",
     "hold_issue",
     "open_consent_log",
     "open_crew",
+    "open_hook_log",
     "open_ledger",
     "senders",
     "store_url",
@@ -103,3 +107,9 @@ def existing_consent_log(root: Path) -> ConsentLog | None:
         return SqliteConsentLog.open(root) if state_path(root).exists() else None
     database = _existing_database(url)
     return None if database is None else PostgresConsentLog(database)
+
+
+def open_hook_log(root: Path) -> HookLog:
+    """What provider webhooks remember (requests seen, soft bounces), created on first use."""
+    url = store_url(root)
+    return PostgresHookLog(Database(url)) if url else SqliteHookLog.open(root)

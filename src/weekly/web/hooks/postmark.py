@@ -51,7 +51,8 @@ class Postmark:
 
     def reports(self, signed: Signed) -> Sequence[Report]:
         found = []
-        for record in records(signed.payload, "postmark"):
+        payload = signed.payload  # one record a request
+        for record in records([payload] if isinstance(payload, dict) else payload, "postmark"):
             item = _report(record)
             if item is not None:
                 found.append(item)

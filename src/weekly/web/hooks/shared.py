@@ -78,11 +78,10 @@ def dig(data: Any, *names: str) -> Any:
 
 
 def records(data: Any, what: str) -> list[dict[str, Any]]:
-    """`data` as a list of JSON objects (one object is a list of one); ReportError if not."""
-    items = data if isinstance(data, list) else [data]
-    if not items or not all(isinstance(item, dict) for item in items):
-        raise ReportError(f"{what}: expected JSON objects")
-    return items
+    """`data` as a list of JSON objects; ReportError when it is not one, or empty."""
+    if not isinstance(data, list) or not data or not all(isinstance(i, dict) for i in data):
+        raise ReportError(f"{what}: expected a list of JSON objects")
+    return data
 
 
 async def read_body(request: Request) -> bytes | None:

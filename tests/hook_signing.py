@@ -24,6 +24,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+# Event times a minute apart, in the order the events are made.
+_minutes = itertools.count()
+
+
+def event_time() -> datetime:
+    return datetime(2026, 11, 30, 9, tzinfo=UTC) + timedelta(minutes=next(_minutes))
+
+
+def iso_time() -> str:
+    return event_time().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 TOPIC = "arn:aws:sns:ap-northeast-2:123456789012:weekly-bounces"
 MAILGUN_KEY = "key-test-mailgun-signing-0123456789"
 POSTMARK_USER, POSTMARK_PASSWORD = "hooks", "postmark-test-password"
@@ -61,6 +73,12 @@ class CertServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.fetched.append(self.path)
+                if self.path == "/redirect":
+                    self.send_response(302)
+                    self.send_header("Location", "/other.pem")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = server.files.get(self.path, b"")
                 if self.path.startswith("/confirm"):
                     body = b"<ConfirmSubscriptionResponse/>"
@@ -143,7 +161,7 @@ def ses_bounce(address: str, bounce_type: str = "Permanent", feedback: str = "")
                 "bouncedRecipients": [
                     {"emailAddress": address, "status": "5.1.1", "diagnosticCode": "smtp; 550"}
                 ],
-                "timestamp": "2026-11-30T09:00:00.000Z",
+                "timestamp": iso_time(),
                 "feedbackId": feedback or str(uuid.uuid4()),
             },
             "mail": {"messageId": "ses-message-1"},
@@ -157,7 +175,7 @@ def ses_complaint(address: str, feedback: str = "abuse") -> str:
             "notificationType": "Complaint",
             "complaint": {
                 "complainedRecipients": [{"emailAddress": address}],
-                "timestamp": "2026-11-30T09:00:00.000Z",
+                "timestamp": iso_time(),
                 "feedbackId": str(uuid.uuid4()),
                 "complaintFeedbackType": feedback,
             },
@@ -169,7 +187,7 @@ def ses_delivery(address: str) -> str:
     return json.dumps(
         {
             "notificationType": "Delivery",
-            "delivery": {"timestamp": "2026-11-30T09:00:00.000Z", "recipients": [address]},
+            "delivery": {"timestamp": iso_time(), "recipients": [address]},
             "mail": {"messageId": "ses-message-2"},
         }
     )
@@ -206,17 +224,13 @@ def mailgun_body(
     return json.dumps({"signature": signature, "event-data": event}).encode()
 
 
-# Event times a minute apart, in the order the events are made.
-_minutes = itertools.count()
-
-
 def mailgun_event(
     address: str, event: str = "failed", severity: str = "permanent"
 ) -> dict[str, Any]:
     return {
         "event": event,
         "id": uuid.uuid4().hex,
-        "timestamp": 1764493200.5 + 60 * next(_minutes),
+        "timestamp": event_time().timestamp(),
         "recipient": address,
         "severity": severity,
         "reason": "bounce",

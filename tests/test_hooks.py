@@ -98,7 +98,7 @@ def hooked(
             )
 
 
-def test_ses_bounces_and_complaints_land_in_the_consent_log(hooked: Hooked) -> None:
+def test_ses_bounces_complaints_and_soft_runs_land_in_the_consent_log(hooked: Hooked) -> None:
     hard = hooked.sns(Message=sign.ses_bounce("Kim@Example.com", feedback="fb-1"), version="1")
     assert hooked.post_json("/hooks/ses", hard) == 200
     complaint = hooked.sns(Message=sign.ses_complaint("lee@example.com"), Subject="Complaint")
@@ -117,33 +117,22 @@ def test_ses_bounces_and_complaints_land_in_the_consent_log(hooked: Hooked) -> N
     assert hooked.post_json("/hooks/ses", again) == 200
     assert hooked.cursor() == cursor
     assert len(hooked.certs.fetched) == 1  # the certificate was fetched once, then kept
+    # With the Transient one above, two soft bounces, then a Delivery notification.
+    for message in (
+        sign.ses_bounce("park@example.com", "Undetermined"),
+        sign.ses_delivery("park@example.com"),
+        json.dumps({"notificationType": "Received"}),  # nothing to act on
+        sign.ses_bounce("park@example.com", "Transient"),
+    ):
+        assert hooked.post_json("/hooks/ses", hooked.sns(Message=message)) == 200
+    assert "park@example.com" not in hooked.standing()
+    for _ in range(2):  # the third since the delivery: off the list
+        message = sign.ses_bounce("park@example.com", "Transient")
+        assert hooked.post_json("/hooks/ses", hooked.sns(Message=message)) == 200
+    assert hooked.standing()["park@example.com"] == (BOUNCED, "ses")
 
 
-def test_ses_refuses_what_sns_did_not_sign_and_records_nothing(hooked: Hooked) -> None:
-    good = hooked.sns(Message=sign.ses_bounce("kim@example.com"))
-    tampered = {**good, "Message": sign.ses_bounce("lee@example.com")}
-    unsigned = {k: v for k, v in good.items() if k != "Signature"}
-    other_topic = sign.sign_sns(hooked.sns_key, {**good, "TopicArn": sign.TOPIC + "-other"})
-    off_host = sign.sign_sns(
-        hooked.sns_key, {**good, "SigningCertURL": "https://s3.amazonaws.com/x/cert.pem"}
-    )
-    unknown_version = sign.sign_sns(hooked.sns_key, {**good, "SignatureVersion": "3"})
-    for refused in (tampered, unsigned, other_topic, off_host, unknown_version, [1], "x"):
-        assert hooked.post_json("/hooks/ses", refused) == 401, refused
-    assert hooked.post("/hooks/ses", b"\xff not json") == 401
-    assert hooked.cursor() == 0
-    assert hooked.post_json("/hooks/ses", good) == 200
-    cursor = hooked.cursor()
-    assert cursor > 0
-    assert hooked.post_json("/hooks/ses", good) == 401  # the same message again: a replay
-    # Signed by SNS, but not what an SES notification looks like: 400, nothing recorded.
-    for message in ("not json", json.dumps({"notificationType": "Bounce"})):
-        assert hooked.post_json("/hooks/ses", hooked.sns(Message=message)) == 400
-    assert hooked.cursor() == cursor
-    assert hooked.log.wait("/hooks/ses: refused: bad SNS signature")
-
-
-def test_sns_subscriptions_are_confirmed_only_on_an_allowed_host(hooked: Hooked) -> None:
+def test_ses_confirms_subscriptions_and_refuses_what_sns_did_not_sign(hooked: Hooked) -> None:
     fields = {"Message": "You have chosen to subscribe.", "Token": "t0ken"}
     confirm = hooked.sns(
         "SubscriptionConfirmation", SubscribeURL=hooked.certs.url("/confirm?Token=t0ken"), **fields
@@ -156,6 +145,34 @@ def test_sns_subscriptions_are_confirmed_only_on_an_allowed_host(hooked: Hooked)
     assert hooked.post_json("/hooks/ses", elsewhere) == 401
     assert hooked.log.wait("is not on an SNS host")
     assert hooked.cursor() == 0
+    good = hooked.sns(Message=sign.ses_bounce("kim@example.com"))
+    tampered = {**good, "Message": sign.ses_bounce("lee@example.com")}
+    unsigned = {k: v for k, v in good.items() if k != "Signature"}
+    other_topic = sign.sign_sns(hooked.sns_key, {**good, "TopicArn": sign.TOPIC + "-other"})
+    off_host = sign.sign_sns(
+        hooked.sns_key, {**good, "SigningCertURL": "https://s3.amazonaws.com/x/cert.pem"}
+    )
+    unknown_version = sign.sign_sns(hooked.sns_key, {**good, "SignatureVersion": "3"})
+    not_base64 = {**good, "Signature": "%%%"}
+    no_id = {k: v for k, v in good.items() if k != "MessageId"}
+    refused_ones = [tampered, unsigned, other_topic, off_host, unknown_version, not_base64, no_id]
+    for refused in (*refused_ones, [1], "x"):
+        assert hooked.post_json("/hooks/ses", refused) == 401, refused
+    assert hooked.post("/hooks/ses", b"\xff not json") == 401
+    assert hooked.cursor() == 0
+    assert hooked.post_json("/hooks/ses", good) == 200
+    cursor = hooked.cursor()
+    assert cursor > 0
+    assert hooked.post_json("/hooks/ses", good) == 401  # the same message again: a replay
+    # Signed by SNS, but not what an SES notification looks like: 400, nothing recorded.
+    for message in ("not json", json.dumps({"notificationType": "Bounce"})):
+        assert hooked.post_json("/hooks/ses", hooked.sns(Message=message)) == 400
+    delivery = json.dumps({"notificationType": "Delivery", "delivery": {}})
+    assert hooked.post_json("/hooks/ses", hooked.sns(Message=delivery)) == 400
+    odd_time = sign.sign_sns(hooked.sns_key, {**hooked.sns(Message="{}"), "Timestamp": "noon"})
+    assert hooked.post_json("/hooks/ses", odd_time) == 400
+    assert hooked.cursor() == cursor
+    assert hooked.log.wait("/hooks/ses: refused: bad SNS signature")
 
 
 def test_postmark_bounces_and_complaints_need_the_basic_auth_credentials(hooked: Hooked) -> None:
@@ -180,20 +197,29 @@ def test_postmark_bounces_and_complaints_need_the_basic_auth_credentials(hooked:
     }
     cursor = hooked.cursor()
     no_address = json.dumps({**json.loads(complaint), "Email": "not an address"}).encode()
-    for malformed in (b"{", b"[]", no_address):
+    delivered = {"RecordType": "Delivery", "Recipient": "park@example.com", "MessageID": "m1"}
+    opened = {"RecordType": "Open", "Recipient": "park@example.com"}
+    for record in (delivered, opened):
+        assert hooked.post("/hooks/postmark", json.dumps(record).encode(), auth) == 200
+    no_id = json.dumps({**json.loads(complaint), "ID": None}).encode()
+    for malformed in (b"{", b"[]", no_address, no_id):
         assert hooked.post("/hooks/postmark", malformed, auth) == 400
     assert hooked.cursor() == cursor
 
 
-def test_mailgun_needs_its_hmac_a_fresh_token_and_a_recent_time(hooked: Hooked) -> None:
+def test_mailgun_needs_its_hmac_a_fresh_token_and_a_recent_time_and_counts_soft_runs(
+    hooked: Hooked,
+) -> None:
     bounce = sign.mailgun_event("kim@example.com")
     body = sign.mailgun_body(bounce)
     document = json.loads(body)
     forged = {**document["signature"], "signature": "00" * 32}
     other_token = {**document["signature"], "token": "f" * 50}
+    not_hex = {**document["signature"], "signature": "zz"}
     refused = [
         json.dumps({**document, "signature": forged}).encode(),
         json.dumps({**document, "signature": other_token}).encode(),
+        json.dumps({**document, "signature": not_hex}).encode(),
         json.dumps({"event-data": bounce}).encode(),
         sign.mailgun_body(bounce, key="another-key"),
         sign.mailgun_body(bounce, timestamp=time.time() - 3600),  # out of the window
@@ -219,7 +245,30 @@ def test_mailgun_needs_its_hmac_a_fresh_token_and_a_recent_time(hooked: Hooked) 
     cursor = hooked.cursor()
     no_id = {k: v for k, v in complaint.items() if k != "id"}
     assert hooked.post("/hooks/mailgun", sign.mailgun_body(no_id)) == 400
+    assert hooked.post("/hooks/mailgun", b" " * (4 * 1024 * 1024 + 1)) == 413
     assert hooked.cursor() == cursor
+    # Soft bounces suppress after three (hooks.soft_limit) with no delivery between them.
+    address = "park@example.com"
+
+    def report(event: str, severity: str = "temporary") -> dict[str, Any]:
+        item = sign.mailgun_event(address, event, severity)
+        assert hooked.post("/hooks/mailgun", sign.mailgun_body(item)) == 200
+        return item
+
+    with open_consent_log(hooked.root) as log:
+        log.record([_confirmed(address)])
+    first = report("failed")
+    report("failed")
+    report("delivered")  # the run starts again
+    report("failed")
+    # The same soft bounce sent again does not lengthen the run.
+    assert hooked.post("/hooks/mailgun", sign.mailgun_body(first)) == 200
+    report("failed")
+    assert hooked.standing()[address] == (CONFIRMED, "test")
+    report("failed")
+    assert hooked.standing()[address] == (BOUNCED, "mailgun")
+    with open_consent_log(hooked.root) as log:
+        assert log.history(address)[-1].detail.startswith("3 soft bounces in a row")
 
 
 def test_sendgrid_needs_an_ecdsa_signature_over_time_and_body(hooked: Hooked) -> None:
@@ -257,31 +306,6 @@ def test_sendgrid_needs_an_ecdsa_signature_over_time_and_body(hooked: Hooked) ->
     signed_junk = sign.sendgrid_request(key, [])
     assert hooked.post("/hooks/sendgrid", b"{", signed_junk[1]) == 401  # the body is signed
     assert hooked.cursor() == cursor
-
-
-def test_soft_bounces_suppress_only_after_the_limit_in_a_row(hooked: Hooked) -> None:
-    """Three (hooks.soft_limit) soft bounces with no delivery reported between them."""
-    address = "park@example.com"
-
-    def report(event: str, severity: str = "temporary") -> dict[str, Any]:
-        item = sign.mailgun_event(address, event, severity)
-        assert hooked.post("/hooks/mailgun", sign.mailgun_body(item)) == 200
-        return item
-
-    with open_consent_log(hooked.root) as log:
-        log.record([_confirmed(address)])
-    first = report("failed")
-    report("failed")
-    report("delivered")  # the run starts again
-    report("failed")
-    # The same soft bounce sent again does not lengthen the run.
-    assert hooked.post("/hooks/mailgun", sign.mailgun_body(first)) == 200
-    report("failed")
-    assert hooked.standing()[address] == (CONFIRMED, "test")
-    report("failed")
-    assert hooked.standing()[address] == (BOUNCED, "mailgun")
-    with open_consent_log(hooked.root) as log:
-        assert log.history(address)[-1].detail.startswith("3 soft bounces in a row")
 
 
 def _confirmed(address: str) -> Any:

@@ -109,18 +109,17 @@ def cert_server() -> Iterator[CertServer]:
         server.httpd.server_close()
 
 
-# The fields SNS signs per message type, in order (from the SNS developer guide).
+# The fields SNS signs, in byte order of their names (the documented order is that one);
+# SubscribeURL and Token are only in subscription messages, Subject only in some.
 _SIGNED = {
-    "Notification": ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"],
-    "SubscriptionConfirmation": [
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ],
+    "Message",
+    "MessageId",
+    "Subject",
+    "SubscribeURL",
+    "Timestamp",
+    "Token",
+    "TopicArn",
+    "Type",
 }
 
 
@@ -142,9 +141,7 @@ def sns_message(
 
 def sign_sns(key: rsa.RSAPrivateKey, message: dict[str, str]) -> dict[str, str]:
     """`message` with a fresh Signature over its canonical text."""
-    text = "".join(
-        f"{name}\n{message[name]}\n" for name in _SIGNED[message["Type"]] if name in message
-    )
+    text = "".join(f"{name}\n{message[name]}\n" for name in sorted(_SIGNED & set(message)))
     algorithm = hashes.SHA1() if message["SignatureVersion"] == "1" else hashes.SHA256()
     signature = key.sign(text.encode(), padding.PKCS1v15(), algorithm)
     return {**message, "Signature": base64.b64encode(signature).decode()}

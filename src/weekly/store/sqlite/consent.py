@@ -36,19 +36,26 @@ def state_path(root: Path) -> Path:
     return root / STATE_DIR / STATE_NAME
 
 
+def connect_state(path: Path, schema: str, what: str) -> sqlite3.Connection:
+    """A connection to the state file at `path`, made if new, with `schema` in place (WAL,
+    waiting on other writers); a WeeklyError naming `what` when it is no SQLite file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False)
+        db.execute("PRAGMA busy_timeout=5000")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(schema)
+    except sqlite3.DatabaseError as exc:
+        raise WeeklyError(f"{path}: cannot open the {what}: {exc}") from None
+    return db
+
+
 class SqliteConsentLog:
     """The consent log of one newsletter folder, in SQLite (a `ConsentLog`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise WeeklyError(f"{path}: cannot open the subscription log: {exc}") from None
+        self._db = connect_state(path, _SCHEMA, "subscription log")
 
     @classmethod
     def open(cls, root: Path) -> SqliteConsentLog:

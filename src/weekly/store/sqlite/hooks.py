@@ -3,11 +3,9 @@ and provider-reported soft bounces and deliveries per address (a `HookLog`)."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from weekly.errors import WeeklyError
-from weekly.store.sqlite.consent import state_path
+from weekly.store.sqlite.consent import connect_state, state_path
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hook_requests (key TEXT PRIMARY KEY, at TEXT NOT NULL);
@@ -32,19 +30,12 @@ class SqliteHookLog:
     """The hook log of one newsletter folder (a `HookLog`)."""
 
     def __init__(self, path: Path) -> None:
-        try:
-            self._db = sqlite3.connect(path, isolation_level="IMMEDIATE", check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise WeeklyError(f"{path}: cannot open the hook log: {exc}") from None
+        self._db = connect_state(path, _SCHEMA, "hook log")
 
     @classmethod
     def open(cls, root: Path) -> SqliteHookLog:
         """The hook log of the newsletter at `root`, created on first use."""
-        path = state_path(root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(path)
+        return cls(state_path(root))
 
     def close(self) -> None:
         self._db.close()

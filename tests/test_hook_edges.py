@@ -73,9 +73,9 @@ def test_only_sns_hosts_and_listed_test_hosts_are_fetched(url: str, allowed: boo
     assert SnsVerifier("127.0.0.1:8101").allowed(url) is allowed
 
 
-def refusal(verifier: SnsVerifier, url: str) -> str:
+def refusal(verifier: SnsVerifier, url: str, kind: str = "Notification") -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    message = sign.sns_message(key, url, "Notification", Message="{}")
+    message = sign.sns_message(key, url, kind, Message="{}")
     with pytest.raises(Refused) as caught:
         asyncio.run(verifier.verify(message))
     return str(caught.value)
@@ -95,6 +95,7 @@ def test_a_certificate_must_be_a_current_pem_rsa_one() -> None:
         assert "cannot fetch" in refusal(verifier, certs.url("/missing.pem"))
         certs.files["/other.pem"] = sign.self_signed(rsa_key)  # not the key that signs
         assert "bad SNS signature" in refusal(verifier, certs.url("/other.pem"))
+        assert "unknown SNS message type" in refusal(verifier, certs.url("/other.pem"), "Other")
         # A redirect could lead off the allowed hosts: it is not followed.
         assert "302" in refusal(verifier, certs.url("/redirect"))
         assert certs.fetched[-1] == "/redirect"

@@ -6,17 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from weekly.audience.provider_events import Report, ReportError, record_reports
-from weekly.clock import stamp
+from weekly.clock import now, stamp
 from weekly.config import HooksSettings
 from weekly.store import ConsentLog, HookLog
 
@@ -136,12 +135,13 @@ class Intake:
         return PlainTextResponse("ok")
 
     def _check_time(self, signed: Signed) -> None:
-        if signed.at is not None and abs(time.time() - signed.at) > self.settings.max_age:
+        if signed.at is not None and abs(now().timestamp() - signed.at) > self.settings.max_age:
             raise Refused("signed too long ago (or in the future)")
 
     def _stamp(self, signed: Signed) -> str:
-        return stamp(datetime.fromtimestamp(signed.at or time.time(), UTC))
+        """When the request was signed (received, if it carries no time), as keys keep it."""
+        return stamp(datetime.fromtimestamp(signed.at, UTC) if signed.at is not None else None)
 
     def _forget(self) -> str:
         """Keys signed before this are out of the window: no need to remember them."""
-        return stamp(datetime.fromtimestamp(time.time() - self.settings.max_age, UTC))
+        return stamp(now() - timedelta(seconds=self.settings.max_age))

@@ -17,7 +17,7 @@ from weekly.audience.provider_events import (
 )
 from weekly.errors import WeeklyError
 from weekly.store import open_consent_log, open_hook_log
-from weekly.store.consent import BOUNCED, SOFT_BOUNCED
+from weekly.store.consent import BOUNCED, CONFIRMED, SOFT_BOUNCED, Event
 from weekly.store.sqlite.hooks import SqliteHookLog
 
 
@@ -47,16 +47,18 @@ def test_a_request_key_is_taken_once_until_it_is_out_of_the_window(
 def test_a_soft_run_is_what_follows_the_last_delivery(newsletter: Path, store: str) -> None:
     log = open_hook_log(newsletter)
     try:
-        assert log.soft_bounce("a", "kim@example.com", at(1)) == 1
-        assert log.soft_bounce("a", "kim@example.com", at(1)) is None  # the same event
-        assert log.soft_bounce("b", "kim@example.com", at(3)) == 2
-        assert log.soft_bounce("x", "lee@example.com", at(3)) == 1
+        assert log.soft_bounce("a", "kim@example.com", at(1), "") == 1
+        assert log.soft_bounce("a", "kim@example.com", at(1), "") is None  # the same event
+        assert log.soft_bounce("b", "kim@example.com", at(3), "") == 2
+        assert log.soft_bounce("x", "lee@example.com", at(3), "") == 1
         log.delivered("kim@example.com", at(2))
-        assert log.soft_bounce("c", "kim@example.com", at(4)) == 2  # b and c
+        assert log.soft_bounce("c", "kim@example.com", at(4), "") == 2  # b and c
         log.delivered("kim@example.com", at(1))  # an older delivery, told late: no change
-        assert log.soft_bounce("d", "kim@example.com", at(5)) == 3
+        assert log.soft_bounce("d", "kim@example.com", at(5), "") == 3
         log.delivered("kim@example.com", at(6))
-        assert log.soft_bounce("e", "kim@example.com", at(7)) == 1
+        assert log.soft_bounce("e", "kim@example.com", at(7), "") == 1
+        assert log.soft_bounce("f", "kim@example.com", at(9), "") == 2
+        assert log.soft_bounce("g", "kim@example.com", at(10), at(8)) == 2  # f and g
     finally:
         log.close()
 
@@ -81,6 +83,19 @@ def test_the_limit_th_soft_bounce_in_a_row_is_one_bounce_event(
         (event,) = consent.history("park@example.com")
     assert (event.kind, event.at, event.ref) == (BOUNCED, at(4), "3:run")
     assert event.detail == "2 soft bounces in a row: 452 mailbox full"
+
+
+def test_a_confirmation_starts_a_soft_run_afresh(newsletter: Path, store: str) -> None:
+    with open_consent_log(newsletter) as consent:
+        log = open_hook_log(newsletter)
+        try:
+            assert record_reports(consent, log, [soft("1", 1), soft("2", 2)], 2) == 1
+            consent.record([Event(at(3), "park@example.com", CONFIRMED, "web")])
+            assert record_reports(consent, log, [soft("3", 4)], 2) == 0
+            assert consent.standings()["park@example.com"].status == CONFIRMED
+            assert record_reports(consent, log, [soft("4", 5)], 2) == 1
+        finally:
+            log.close()
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from weekly.addresses import normalize_address
 from weekly.clock import stamp
 from weekly.errors import WeeklyError
 from weekly.store import ConsentLog, HookLog
-from weekly.store.consent import BOUNCED, SOFT_BOUNCED, Event
+from weekly.store.consent import BOUNCED, CONFIRMED, SOFT_BOUNCED, Event
 
 # Not a consent event: a delivery the provider reports ends a run of soft bounces.
 DELIVERED = "delivered"
@@ -65,7 +65,8 @@ def record_reports(
     consent: ConsentLog, hooks: HookLog, reports: Sequence[Report], soft_limit: int
 ) -> int:
     """Record what `reports` say; how many consent events were new. A soft bounce becomes a
-    (hard) bounce event once it is the `soft_limit`th in a row without a delivery between."""
+    (hard) bounce event once it is the `soft_limit`th in a row: with no delivery between,
+    and since the address last confirmed (as a mailbox's soft bounces count)."""
     events = []
     for item in reports:
         address = item.email.lower()
@@ -74,9 +75,15 @@ def record_reports(
             continue
         kind, ref, detail = item.kind, item.ref, item.detail
         if kind == SOFT_BOUNCED:
-            run = hooks.soft_bounce(ref, address, item.at)
+            run = hooks.soft_bounce(ref, address, item.at, _confirmed_at(consent, address))
             if run is None or run < soft_limit:
                 continue
             kind, ref, detail = BOUNCED, f"{ref}:run", f"{run} soft bounces in a row: {detail}"
         events.append(Event(item.at, item.email, kind, item.source, detail=detail, ref=ref))
     return consent.record(events)
+
+
+def _confirmed_at(consent: ConsentLog, address: str) -> str:
+    """When `address` last confirmed its subscription ("" if never): a run starts afresh."""
+    times = [event.at for event in consent.history(address) if event.kind == CONFIRMED]
+    return max(times, default="")

@@ -82,9 +82,9 @@ class HookLog(Protocol):
         """Remember request `key` made at `at`; False when it was seen before. Keys made
         before `forget_before` are dropped (their time is out of the window anyway)."""
 
-    def soft_bounce(self, ref: str, address: str, at: str) -> int | None:
+    def soft_bounce(self, ref: str, address: str, at: str, after: str) -> int | None:
         """Count a soft bounce of `address` at `at`: the soft bounces in a row now (those
-        after its last delivery), or None when `ref` was counted before."""
+        later than `after` and than its last delivery), or None when `ref` was counted before."""
 
     def delivered(self, address: str, at: str) -> None:
         """A delivery to `address` at `at`: the soft bounces before it no longer count."""

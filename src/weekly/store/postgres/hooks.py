@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from weekly.store.postgres.database import Database
 
-# The soft bounces of an address after its last reported delivery.
+# The soft bounces of an address after a time and after its last reported delivery.
 RUN = """
-SELECT count(*) FROM soft_bounces WHERE address = %(address)s AND at >
+SELECT count(*) FROM soft_bounces WHERE address = %(address)s AND at > %(after)s AND at >
     coalesce((SELECT at FROM last_delivery WHERE address = %(address)s), '')
 """
 
@@ -31,7 +31,7 @@ class PostgresHookLog:
             )
             return added.rowcount == 1
 
-    def soft_bounce(self, ref: str, address: str, at: str) -> int | None:
+    def soft_bounce(self, ref: str, address: str, at: str, after: str) -> int | None:
         """Count a soft bounce: the run now, or None when `ref` was counted before."""
         with self._db.connection() as conn, conn.transaction():
             added = conn.execute(
@@ -41,7 +41,7 @@ class PostgresHookLog:
             )
             if added.rowcount != 1:
                 return None
-            row = conn.execute(RUN, {"address": address}).fetchone()
+            row = conn.execute(RUN, {"address": address, "after": after}).fetchone()
             return int(row[0]) if row else 0
 
     def delivered(self, address: str, at: str) -> None:

@@ -19,9 +19,9 @@ CREATE INDEX IF NOT EXISTS soft_bounces_by_address ON soft_bounces (address, at)
 CREATE TABLE IF NOT EXISTS last_delivery (address TEXT PRIMARY KEY, at TEXT NOT NULL);
 """
 
-# The soft bounces of an address after its last reported delivery.
+# The soft bounces of an address after a time and after its last reported delivery.
 RUN = """
-SELECT count(*) FROM soft_bounces WHERE address = ?1 AND at >
+SELECT count(*) FROM soft_bounces WHERE address = ?1 AND at > ?2 AND at >
     coalesce((SELECT at FROM last_delivery WHERE address = ?1), '')
 """
 
@@ -49,7 +49,7 @@ class SqliteHookLog:
             )
             return added.rowcount == 1
 
-    def soft_bounce(self, ref: str, address: str, at: str) -> int | None:
+    def soft_bounce(self, ref: str, address: str, at: str, after: str) -> int | None:
         """Count a soft bounce: the run now, or None when `ref` was counted before."""
         with self._db:
             added = self._db.execute(
@@ -58,7 +58,7 @@ class SqliteHookLog:
             )
             if added.rowcount != 1:
                 return None
-            return int(self._db.execute(RUN, (address,)).fetchone()[0])
+            return int(self._db.execute(RUN, (address, after)).fetchone()[0])
 
     def delivered(self, address: str, at: str) -> None:
         """Note a delivery; the soft bounces before it stop counting."""

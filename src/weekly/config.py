@@ -229,6 +229,19 @@ class StoreSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HooksSettings:
+    """`[hooks]`: bounce and complaint webhooks of a sending provider, on `weekly serve`."""
+
+    max_age: float = setting(900.0, doc="Seconds a webhook's time stays good.", check=must.positive)
+    soft_limit: int = setting(3, doc="Soft bounces in a row that suppress.", check=must.at_least_1)
+    ses_topic_arn: str = setting("", doc="SNS topic ARNs (space separated) /hooks/ses takes.")
+    ses_test_hosts: str = setting("", doc="Tests only: host:port serving SNS certificates.")
+    postmark_user: str = setting("", doc="/hooks/postmark user; WEEKLY_POSTMARK_PASSWORD.")
+    mailgun: bool = setting(False, doc="/hooks/mailgun on; key in WEEKLY_MAILGUN_SIGNING_KEY.")
+    sendgrid_public_key: str = setting("", doc="/hooks/sendgrid's verification key (base64).")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """All settings of one newsletter, plus where they were read from."""
 
@@ -241,6 +254,7 @@ class Config:
     serve: ServeSettings = setting(ServeSettings(), doc="The unsubscribe and sign-up service.")
     store: StoreSettings = setting(StoreSettings(), doc="The shared store.")
     welcome: WelcomeSettings = setting(WelcomeSettings(), doc="The welcome mail.")
+    hooks: HooksSettings = setting(HooksSettings(), doc="Provider bounce webhooks.")
     root: Path = field(default=Path("."), metadata={"internal": True})
 
     @property

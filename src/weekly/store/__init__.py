@@ -14,11 +14,13 @@ from weekly.store.postgres.consent import PostgresConsentLog
 from weekly.store.postgres.crew import PostgresCrew, crew_of
 from weekly.store.postgres.database import Database
 from weekly.store.postgres.hits import PostgresHitLog
+from weekly.store.postgres.hooks import PostgresHookLog
 from weekly.store.postgres.ledger import PostgresLedger
 from weekly.store.postgres.lock import issue_lock as postgres_issue_lock
-from weekly.store.protocols import ConsentLog, Crew, HitLog, Ledger
+from weekly.store.protocols import ConsentLog, Crew, HitLog, HookLog, Ledger
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.hits import SqliteHitLog
+from weekly.store.sqlite.hooks import SqliteHookLog
 from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
 from weekly.store.sqlite.lock import issue_lock
 
@@ -26,6 +28,7 @@ __all__ = [
     "ConsentLog",
     "Crew",
     "HitLog",
+    "HookLog",
     "Ledger",
     "existing_consent_log",
     "existing_ledger",
@@ -33,6 +36,7 @@ __all__ = [
     "open_consent_log",
     "open_crew",
     "open_hit_log",
+    "open_hook_log",
     "open_ledger",
     "senders",
     "store_url",
@@ -113,3 +117,9 @@ def open_hit_log(root: Path) -> HitLog:
     """The click and open log of the newsletter at `root`, created on first use."""
     url = store_url(root)
     return PostgresHitLog(Database(url)) if url else SqliteHitLog.open(root)
+
+
+def open_hook_log(root: Path) -> HookLog:
+    """What provider webhooks remember (requests seen, soft bounces), created on first use."""
+    url = store_url(root)
+    return PostgresHookLog(Database(url)) if url else SqliteHookLog.open(root)

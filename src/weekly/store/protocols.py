@@ -94,6 +94,25 @@ class HitLog(Protocol):
         """Release the connection; the log is not used afterwards."""
 
 
+class HookLog(Protocol):
+    """What provider webhooks remember besides the consent log (issue 16): each signed
+    request once, and each address's run of soft bounces since its last delivery."""
+
+    def first_use(self, key: str, at: str, forget_before: str) -> bool:
+        """Remember request `key` made at `at`; False when it was seen before. Keys made
+        before `forget_before` are dropped (their time is out of the window anyway)."""
+
+    def soft_bounce(self, ref: str, address: str, at: str, after: str) -> int | None:
+        """Count a soft bounce of `address` at `at`: the soft bounces in a row now (those
+        later than `after` and than its last delivery), or None when `ref` was counted before."""
+
+    def delivered(self, address: str, at: str) -> None:
+        """A delivery to `address` at `at`: the soft bounces before it no longer count."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+
 class Pace(Protocol):
     """One pace for every sender of a store (a token bucket kept in the store)."""
 

@@ -43,6 +43,7 @@ from weekly.render.jinja import environment, render
 from weekly.store import ConsentLog, open_consent_log, open_ledger
 from weekly.store.consent import CONFIRMED, Event
 from weekly.web.confirm_mail import confirmation_mail, deliver
+from weekly.web.hooks import Hooks
 from weekly.web.signup_tags import chosen_tags, offered_tags
 from weekly.web.welcome import Welcomer, retry_welcomes
 
@@ -171,6 +172,7 @@ def client_ip(request: Request) -> str:
 
 def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starlette:
     """The ASGI application for the newsletter at `root`; `clock` times the rate limits."""
+    hooks = Hooks(load_config(root).hooks)
     service = Service.open(root, clock)
 
     async def unsubscribe_page(request: Request) -> HTMLResponse:
@@ -256,11 +258,13 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
         Route("/subscribe", subscribe, methods=["POST"]),
         Route("/confirm/{token}", confirm, methods=["GET"]),
     ]
+    routes += hooks.routes(root, service.store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with retry_welcomes(service.welcomer):
             yield
+        hooks.close()
         service.store.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -103,6 +103,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX segments_by_issue ON segments (issue, id);
     ALTER TABLE events ADD COLUMN tags TEXT NOT NULL DEFAULT '';
     """,
+    # 5 (issue 16): provider webhooks: request keys seen once, soft bounces, last deliveries.
+    """
+    CREATE TABLE hook_requests (key TEXT PRIMARY KEY, at TEXT NOT NULL);
+    CREATE INDEX hook_requests_by_time ON hook_requests (at);
+    CREATE TABLE soft_bounces (ref TEXT PRIMARY KEY, address TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE INDEX soft_bounces_by_address ON soft_bounces (address, at);
+    CREATE TABLE last_delivery (address TEXT PRIMARY KEY, at TEXT NOT NULL);
+    """,
 )
 LATEST = len(MIGRATIONS)
 

@@ -1,0 +1,101 @@
+"""Webhook settings and SNS certificate rules at their edges: a provider turned on without
+its secret stops `weekly serve` before any state is made; SNS certificates come only from
+SNS hosts (or the test allow-list), must be valid PEM RSA certificates, and are fetched
+without following redirects."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from weekly.web.hooks.shared import Refused
+from weekly.web.hooks.sns import SnsVerifier
+
+from . import hook_signing as sign
+from .smtp import SECRET, free_port
+
+
+def add_hooks(newsletter: Path, lines: str) -> None:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f"\n[hooks]\n{lines}\n")
+
+
+P384 = ec.generate_private_key(ec.SECP384R1()).public_key()
+P384_KEY = base64.b64encode(
+    P384.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+).decode()
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ("mailgun = true", "set WEEKLY_MAILGUN_SIGNING_KEY"),
+        ('postmark_user = "hooks"', "set WEEKLY_POSTMARK_PASSWORD"),
+        ('sendgrid_public_key = "not base64!"', "hooks.sendgrid_public_key: not a public key"),
+        (f'sendgrid_public_key = "{P384_KEY}"', "not an ECDSA P-256 key"),
+        ("soft_limit = 0", "hooks.soft_limit: must be at least 1"),
+    ],
+)
+def test_a_provider_without_its_secret_stops_serve_first(
+    newsletter: Path, run_weekly, monkeypatch: pytest.MonkeyPatch, settings: str, error: str
+) -> None:
+    monkeypatch.setenv("WEEKLY_SECRET", SECRET)
+    monkeypatch.delenv("WEEKLY_MAILGUN_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("WEEKLY_POSTMARK_PASSWORD", raising=False)
+    monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
+    add_hooks(newsletter, settings)
+    result = run_weekly("serve", "--port", str(free_port()))
+    assert result.exit_code == 1
+    (line,) = result.output.splitlines()
+    assert error in line
+    assert not (newsletter / ".weekly").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://sns.ap-northeast-2.amazonaws.com/SimpleNotificationService-1.pem", True),
+        ("http://sns.ap-northeast-2.amazonaws.com/cert.pem", False),
+        ("https://sns.us-east-1.amazonaws.com.example.com/cert.pem", False),
+        ("https://mybucket.s3.amazonaws.com/cert.pem", False),
+        ("https://user@sns.us-east-1.amazonaws.com/cert.pem", False),
+        ("http://127.0.0.1:8101/cert.pem", True),  # on the test allow-list
+        ("http://127.0.0.1:8102/cert.pem", False),
+        ("ftp://127.0.0.1:8101/cert.pem", False),
+    ],
+)
+def test_only_sns_hosts_and_listed_test_hosts_are_fetched(url: str, allowed: bool) -> None:
+    assert SnsVerifier("127.0.0.1:8101").allowed(url) is allowed
+
+
+def refusal(verifier: SnsVerifier, url: str, kind: str = "Notification") -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    message = sign.sns_message(key, url, kind, Message="{}")
+    with pytest.raises(Refused) as caught:
+        asyncio.run(verifier.verify(message))
+    return str(caught.value)
+
+
+def test_a_certificate_must_be_a_current_pem_rsa_one() -> None:
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    with sign.cert_server() as certs:
+        verifier = SnsVerifier(certs.host)
+        certs.files["/expired.pem"] = sign.self_signed(rsa_key, days=-1)
+        certs.files["/text.pem"] = b"not a certificate"
+        certs.files["/ec.pem"] = sign.self_signed(ec_key)  # type: ignore[arg-type]
+        assert "expired" in refusal(verifier, certs.url("/expired.pem"))
+        assert "not a PEM certificate" in refusal(verifier, certs.url("/text.pem"))
+        assert "not RSA" in refusal(verifier, certs.url("/ec.pem"))
+        assert "cannot fetch" in refusal(verifier, certs.url("/missing.pem"))
+        certs.files["/other.pem"] = sign.self_signed(rsa_key)  # not the key that signs
+        assert "bad SNS signature" in refusal(verifier, certs.url("/other.pem"))
+        assert "unknown SNS message type" in refusal(verifier, certs.url("/other.pem"), "Other")
+        # A redirect could lead off the allowed hosts: it is not followed.
+        assert "302" in refusal(verifier, certs.url("/redirect"))
+        assert certs.fetched[-1] == "/redirect"

@@ -16,17 +16,20 @@ from weekly.store.postgres.database import Database
 from weekly.store.postgres.hits import PostgresHitLog
 from weekly.store.postgres.ledger import PostgresLedger
 from weekly.store.postgres.lock import issue_lock as postgres_issue_lock
-from weekly.store.protocols import ConsentLog, Crew, HitLog, Ledger
+from weekly.store.postgres.schedules import PostgresSchedules
+from weekly.store.protocols import ConsentLog, Crew, HitLog, Ledger, Schedules
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.hits import SqliteHitLog
 from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
 from weekly.store.sqlite.lock import issue_lock
+from weekly.store.sqlite.schedules import SqliteSchedules
 
 __all__ = [
     "ConsentLog",
     "Crew",
     "HitLog",
     "Ledger",
+    "Schedules",
     "existing_consent_log",
     "existing_ledger",
     "hold_issue",
@@ -34,6 +37,7 @@ __all__ = [
     "open_crew",
     "open_hit_log",
     "open_ledger",
+    "open_schedules",
     "senders",
     "store_url",
 ]
@@ -113,3 +117,9 @@ def open_hit_log(root: Path) -> HitLog:
     """The click and open log of the newsletter at `root`, created on first use."""
     url = store_url(root)
     return PostgresHitLog(Database(url)) if url else SqliteHitLog.open(root)
+
+
+def open_schedules(root: Path) -> Schedules:
+    """The scheduled sends of the newsletter at `root`, created on first use."""
+    url = store_url(root)
+    return PostgresSchedules(Database(url)) if url else SqliteSchedules.open(root)

@@ -7,6 +7,7 @@ every GET. Sign-ups are double opt-in, and no answer tells whether an address is
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import time
 from collections import deque
@@ -22,6 +23,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from uvicorn.config import LOGGING_CONFIG
 
 from weekly.addresses import list_id_of, normalize_address
 from weekly.audience.opt_out import unsubscribe
@@ -37,6 +39,7 @@ from weekly.config import Config, ServeSettings, confirm_url, load_config
 from weekly.deliver.backend import DeliveryBackend
 from weekly.deliver.backends import backend_for, check_settings, credential
 from weekly.deliver.dkim import DkimSigner
+from weekly.deliver.schedule_runner import running_schedules
 from weekly.errors import WeeklyError
 from weekly.listen import listening_socket
 from weekly.render.jinja import environment, render
@@ -233,7 +236,8 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with running_schedules(root):  # due scheduled sends, each in its own process
+            yield
         service.store.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -244,10 +248,13 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
 def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
     """How uvicorn runs the app: client IPs from a local proxy's X-Forwarded-For, no banner,
     and no access log (its URLs hold tokens, and tokens hold addresses)."""
+    logs = copy.deepcopy(LOGGING_CONFIG)  # uvicorn's, plus our own loggers (the schedules)
+    logs["loggers"]["weekly"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        log_config=logs,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         server_header=False,

@@ -1,0 +1,109 @@
+"""The SQLite schedules (`.weekly/schedules.sqlite`): a send's claim is one UPDATE from
+`waiting`, so two serve processes on one folder never both run it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from weekly.clock import stamp
+from weekly.errors import WeeklyError
+from weekly.project import STATE_DIR
+from weekly.store.schedules import RUNNING, STATES, WAITING, Schedule
+
+SCHEDULES_NAME = "schedules.sqlite"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS schedules (
+    issue INTEGER PRIMARY KEY,
+    due TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    allow_changes INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN {STATES!r}),
+    detail TEXT NOT NULL DEFAULT '',
+    runner TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS schedules_by_state ON schedules (state, due);
+"""
+_COLUMNS = "issue, due, fingerprint, allow_changes, state, detail, runner, updated_at"
+
+
+def schedules_path(root: Path) -> Path:
+    """Where the newsletter at `root` keeps its schedules."""
+    return root / STATE_DIR / SCHEDULES_NAME
+
+
+def _schedule(row: tuple[int, str, str, int, str, str, str, str]) -> Schedule:
+    issue, due, fingerprint, allow, state, detail, runner, updated = row
+    return Schedule(issue, due, fingerprint, bool(allow), state, detail, runner, updated)
+
+
+class SqliteSchedules:
+    """The schedules of one newsletter folder (a `Schedules`)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # Used from the serve runner's worker threads, one call at a time.
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise WeeklyError(f"{path}: not a readable schedule file ({exc})") from None
+
+    @classmethod
+    def open(cls, root: Path) -> SqliteSchedules:
+        """The schedules of `root`, created on first use."""
+        return cls(schedules_path(root))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def put(self, schedule: Schedule) -> bool:
+        """Schedule its issue; False while a send of that issue runs."""
+        cursor = self._db.execute(
+            f"INSERT INTO schedules ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (issue) DO UPDATE SET due = excluded.due,"
+            " fingerprint = excluded.fingerprint, allow_changes = excluded.allow_changes,"
+            " state = excluded.state, detail = excluded.detail, runner = excluded.runner,"
+            " updated_at = excluded.updated_at WHERE schedules.state <> ?",
+            (
+                schedule.issue,
+                schedule.due,
+                schedule.fingerprint,
+                int(schedule.allow_changes),
+                schedule.state,
+                schedule.detail,
+                schedule.runner,
+                stamp(),
+                RUNNING,
+            ),
+        )
+        return cursor.rowcount == 1
+
+    def get(self, issue: int) -> Schedule | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM schedules WHERE issue = ?", (issue,)
+        ).fetchone()
+        return None if row is None else _schedule(row)
+
+    def listed(self) -> list[Schedule]:
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM schedules ORDER BY due, issue")
+        return [_schedule(row) for row in rows]
+
+    def due(self, now: str) -> list[Schedule]:
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM schedules WHERE state = ? AND due <= ? ORDER BY due, issue",
+            (WAITING, now),
+        )
+        return [_schedule(row) for row in rows]
+
+    def move(self, issue: int, before: str, after: str, detail: str, runner: str = "") -> bool:
+        cursor = self._db.execute(
+            "UPDATE schedules SET state = ?, detail = ?, runner = coalesce(nullif(?, ''), runner),"
+            " updated_at = ?"
+            " WHERE issue = ? AND state = ?",
+            (after, detail, runner, stamp(), issue, before),
+        )
+        return cursor.rowcount == 1

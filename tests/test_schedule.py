@@ -4,6 +4,10 @@ bad input on one line), and the schedules table with one behaviour in SQLite and
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from weekly.deliver.schedule_runner import ScheduleRunner
 from weekly.project import build_dir
 from weekly.render.composed import META_FILE, load_composed
 from weekly.store import open_schedules
@@ -267,3 +272,25 @@ def test_of_two_claims_at_once_exactly_one_wins(newsletter: Path) -> None:
     assert sorted(won["a"] + won["b"]) == list(issues)
     with closing(open_schedules(newsletter)) as table:
         assert {s.runner for s in table.listed() if s.issue in won["a"]} <= {"a"}
+
+
+@pytest.mark.usefixtures("store")
+def test_a_send_whose_serve_died_waits_again(newsletter: Path) -> None:
+    """A schedule left running by a serve process on this machine that no longer exists is
+    put back to waiting; one held by a live process or another machine is left alone."""
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+    here = socket.gethostname()
+    holders = {
+        1: f"pid {gone.pid} on {here}",
+        2: f"pid {os.getpid()} on {here}",
+        3: f"pid {gone.pid} on elsewhere.example",
+    }
+    with closing(open_schedules(newsletter)) as table:
+        for issue, holder in holders.items():
+            table.put(schedule(issue, "2030-01-01T00:00:00+00:00"))
+            table.move(issue, WAITING, RUNNING, "started", holder)
+        ScheduleRunner(newsletter, table, 60.0).recover()
+        states = {s.issue: (s.state, s.detail) for s in table.listed()}
+    assert states[1] == (WAITING, f"its serve ({holders[1]}) stopped during the send; run again")
+    assert states[2] == states[3] == (RUNNING, "started")

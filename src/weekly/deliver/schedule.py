@@ -38,7 +38,9 @@ def due_time(when: datetime, zone: ZoneInfo) -> datetime:
         return when
     local = when.replace(tzinfo=zone)
     if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != when:
-        raise WeeklyError(f"--at: {when:%Y-%m-%d %H:%M} does not exist in {zone.key} (a clock change)")
+        raise WeeklyError(
+            f"--at: {when:%Y-%m-%d %H:%M} does not exist in {zone.key} (a clock change)"
+        )
     return local
 
 
@@ -56,8 +58,7 @@ def schedule_issue(root: Path, number: int, when: datetime, *, allow_changes: bo
     moment = now()
     if due <= moment:
         raise WeeklyError(
-            f"--at: {local_text(due, zone)} is in the past "
-            f"(now {local_text(moment, zone)})"
+            f"--at: {local_text(due, zone)} is in the past (now {local_text(moment, zone)})"
         )
     composed = load_composed(root, number)
     if warnings := strict_findings(composed):

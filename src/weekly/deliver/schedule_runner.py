@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from weekly.clock import now, stamp
 from weekly.config import load_config
 from weekly.deliver.status import LABELS
 from weekly.errors import WeeklyError
+from weekly.processes import running
 from weekly.render.composed import load_composed
 from weekly.store import Schedules, existing_ledger, open_schedules
 from weekly.store.schedules import FAILED, MISSED, REFUSED, RUNNING, SENT, WAITING, Schedule
@@ -26,6 +28,7 @@ log = logging.getLogger("weekly.schedule")
 
 POLL_SECONDS = 1.0
 STOP_SECONDS = 60.0  # a send told to stop finishes the messages in flight within this
+RUNNER = re.compile(r"pid (?P<pid>\d+) on (?P<host>.+)")  # who claimed a schedule
 
 
 def lateness(seconds: float) -> str:
@@ -49,11 +52,28 @@ class ScheduleRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
+    def recover(self) -> None:
+        """Put back to waiting the sends a serve process on this machine was running when it
+        died (killed, the power cut): the rerun's ledger skips whoever already got the issue."""
+        for schedule in self.store.listed():
+            held = RUNNER.fullmatch(schedule.runner)
+            if schedule.state != RUNNING or held is None or held["host"] != socket.gethostname():
+                continue
+            if running(int(held["pid"])):
+                continue
+            detail = f"its serve ({schedule.runner}) stopped during the send; run again"
+            if self.store.move(schedule.issue, RUNNING, WAITING, detail):
+                log.warning("schedule: issue %d: %s", schedule.issue, detail)
+
     async def watch(self) -> None:
         """Check the store every POLL_SECONDS; a store that cannot be read is logged and
         tried again, never the end of the service."""
+        recovered = False
         while True:
             try:
+                if not recovered:
+                    await asyncio.to_thread(self.recover)
+                    recovered = True
                 await self.check(now())
             except WeeklyError as exc:
                 log.error("schedule: %s", exc.message)
@@ -69,7 +89,7 @@ class ScheduleRunner:
             if late > self.grace:
                 await asyncio.to_thread(self._miss, schedule, late)
                 continue
-            detail = f"started {lateness(late)} late" if late >= POLL_SECONDS * 2 else "started"
+            detail = f"started {lateness(late)} late" if late >= POLL_SECONDS else "started"
             claimed = self.store.move
             if await asyncio.to_thread(
                 claimed, schedule.issue, WAITING, RUNNING, detail, self.name

@@ -24,7 +24,8 @@ from weekly.render.composed import load_composed
 from weekly.store import Schedules, existing_ledger, open_schedules
 from weekly.store.schedules import FAILED, MISSED, REFUSED, RUNNING, SENT, WAITING, Schedule
 
-log = logging.getLogger("weekly.schedule")
+SCHEDULE_LOG = "weekly.schedule"
+log = logging.getLogger(SCHEDULE_LOG)
 
 POLL_SECONDS = 1.0
 STOP_SECONDS = 60.0  # a send told to stop finishes the messages in flight within this

@@ -39,7 +39,7 @@ from weekly.config import Config, ServeSettings, confirm_url, load_config
 from weekly.deliver.backend import DeliveryBackend
 from weekly.deliver.backends import backend_for, check_settings, credential
 from weekly.deliver.dkim import DkimSigner
-from weekly.deliver.schedule_runner import running_schedules
+from weekly.deliver.schedule_runner import SCHEDULE_LOG, running_schedules
 from weekly.errors import WeeklyError
 from weekly.listen import listening_socket
 from weekly.render.jinja import environment, render
@@ -248,8 +248,8 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
 def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
     """How uvicorn runs the app: client IPs from a local proxy's X-Forwarded-For, no banner,
     and no access log (its URLs hold tokens, and tokens hold addresses)."""
-    logs = copy.deepcopy(LOGGING_CONFIG)  # uvicorn's, plus our own loggers (the schedules)
-    logs["loggers"]["weekly"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    logs = copy.deepcopy(LOGGING_CONFIG)  # uvicorn's, plus where scheduled sends stand
+    logs["loggers"][SCHEDULE_LOG] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return uvicorn.Config(
         app,
         host=host,

@@ -10,10 +10,12 @@ import os
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, closing
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from weekly.clock import now, stamp
 from weekly.config import load_config
@@ -26,6 +28,7 @@ from weekly.store.schedules import FAILED, MISSED, REFUSED, RUNNING, SENT, WAITI
 
 SCHEDULE_LOG = "weekly.schedule"
 log = logging.getLogger(SCHEDULE_LOG)
+T = TypeVar("T")
 
 POLL_SECONDS = 1.0
 STOP_SECONDS = 60.0  # a send told to stop finishes the messages in flight within this
@@ -52,6 +55,13 @@ class ScheduleRunner:
         self._sends: dict[int, asyncio.subprocess.Process] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        # Every call to the store on one worker thread, one at a time (a SQLite connection
+        # is not for two threads at once), and never on the event loop serving requests.
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="schedule")
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` on the store's worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, function, *args)
 
     def recover(self) -> None:
         """Put back to waiting the sends a serve process on this machine was running when it
@@ -73,7 +83,7 @@ class ScheduleRunner:
         while True:
             try:
                 if not recovered:
-                    await asyncio.to_thread(self.recover)
+                    await self._call(self.recover)
                     recovered = True
                 await self.check(now())
             except WeeklyError as exc:
@@ -85,16 +95,14 @@ class ScheduleRunner:
     async def check(self, moment: datetime) -> None:
         """Start each send due at `moment` that this process claims; mark those more than
         the grace late as missed."""
-        for schedule in await asyncio.to_thread(self.store.due, stamp(moment)):
+        for schedule in await self._call(self.store.due, stamp(moment)):
             late = (moment - schedule.due_time).total_seconds()
             if late > self.grace:
-                await asyncio.to_thread(self._miss, schedule, late)
+                await self._call(self._miss, schedule, late)
                 continue
             detail = f"started {lateness(late)} late" if late >= POLL_SECONDS else "started"
-            claimed = self.store.move
-            if await asyncio.to_thread(
-                claimed, schedule.issue, WAITING, RUNNING, detail, self.name
-            ):
+            move = self.store.move
+            if await self._call(move, schedule.issue, WAITING, RUNNING, detail, self.name):
                 task = asyncio.create_task(self._run(schedule, detail))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -132,7 +140,7 @@ class ScheduleRunner:
         number = schedule.issue
         refusal = await asyncio.to_thread(self._refusal, schedule)
         if refusal is not None:
-            await asyncio.to_thread(self.store.move, number, RUNNING, REFUSED, refusal)
+            await self._call(self.store.move, number, RUNNING, REFUSED, refusal)
             log.warning("schedule: issue %d refused: %s", number, refusal)
             return
         log.info("schedule: issue %d: send %s (due %s)", number, detail, schedule.due)
@@ -156,7 +164,7 @@ class ScheduleRunner:
             state, detail = WAITING, "stopped with serve; resumes when serve runs again"
         else:
             state, detail = FAILED, f"exit {code}: {said[-1] if said else 'no output'}"
-        await asyncio.to_thread(self.store.move, number, RUNNING, state, detail)
+        await self._call(self.store.move, number, RUNNING, state, detail)
         log.info("schedule: issue %d: send finished, exit %s: %s (%s)", number, code, counts, state)
 
     def _counts(self, number: int) -> str:
@@ -179,6 +187,7 @@ class ScheduleRunner:
             process.kill()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=POLL_SECONDS * 5)
+        self._worker.shutdown()
 
 
 @asynccontextmanager

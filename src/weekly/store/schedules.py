@@ -3,8 +3,11 @@ it was checked against, and where it stands."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import datetime
+from typing import Any
+
+from weekly.clock import stamp
 
 WAITING = "waiting"
 RUNNING = "running"
@@ -34,3 +37,30 @@ class Schedule:
     def due_time(self) -> datetime:
         """`due` as an aware time."""
         return datetime.fromisoformat(self.due)
+
+
+# The table's columns, in the order of the fields above, for both stores.
+COLUMNS = "issue, due, fingerprint, allow_changes, state, detail, runner, updated_at"
+
+
+def put_statement(mark: str) -> str:
+    """The upsert both stores run for `put`, with their parameter mark (? or %s): a
+    schedule replaces the issue's earlier one unless that one is running."""
+    return (
+        f"INSERT INTO schedules ({COLUMNS}) VALUES ({', '.join([mark] * 8)})"
+        " ON CONFLICT (issue) DO UPDATE SET due = excluded.due,"
+        " fingerprint = excluded.fingerprint, allow_changes = excluded.allow_changes,"
+        " state = excluded.state, detail = excluded.detail, runner = excluded.runner,"
+        f" updated_at = excluded.updated_at WHERE schedules.state <> {mark}"
+    )
+
+
+def schedule_row(schedule: Schedule) -> tuple[Any, ...]:
+    """`schedule` as a row to write, stamped now."""
+    return astuple(replace(schedule, updated_at=stamp()))
+
+
+def from_row(row: tuple[Any, ...]) -> Schedule:
+    """A row read back (SQLite keeps the flag as 0 or 1)."""
+    issue, due, fingerprint, allow, *rest = row
+    return Schedule(int(issue), due, fingerprint, bool(allow), *rest)

@@ -4,18 +4,17 @@ several serve processes on one store exactly one runs a due send."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from weekly.clock import stamp
 from weekly.store.postgres.database import Database
-from weekly.store.schedules import RUNNING, WAITING, Schedule
-
-_COLUMNS = "issue, due, fingerprint, allow_changes, state, detail, runner, updated_at"
-
-
-def _schedule(row: tuple[Any, ...]) -> Schedule:
-    issue, due, fingerprint, allow, state, detail, runner, updated = row
-    return Schedule(int(issue), due, fingerprint, bool(allow), state, detail, runner, updated)
+from weekly.store.schedules import (
+    COLUMNS,
+    RUNNING,
+    WAITING,
+    Schedule,
+    from_row,
+    put_statement,
+    schedule_row,
+)
 
 
 class PostgresSchedules:
@@ -31,45 +30,31 @@ class PostgresSchedules:
         """Schedule its issue; False while a send of that issue runs."""
         with self._db.connection() as conn:
             cursor = conn.execute(
-                f"INSERT INTO schedules ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (issue) DO UPDATE SET due = excluded.due,"
-                " fingerprint = excluded.fingerprint, allow_changes = excluded.allow_changes,"
-                " state = excluded.state, detail = excluded.detail, runner = excluded.runner,"
-                " updated_at = excluded.updated_at WHERE schedules.state <> %s",
-                (
-                    schedule.issue,
-                    schedule.due,
-                    schedule.fingerprint,
-                    schedule.allow_changes,
-                    schedule.state,
-                    schedule.detail,
-                    schedule.runner,
-                    stamp(),
-                    RUNNING,
-                ),
+                put_statement("%s"),
+                (*schedule_row(schedule), RUNNING),
             )
             return cursor.rowcount == 1
 
     def get(self, issue: int) -> Schedule | None:
         with self._db.connection() as conn:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM schedules WHERE issue = %s", (issue,)
+                f"SELECT {COLUMNS} FROM schedules WHERE issue = %s", (issue,)
             ).fetchone()
-        return None if row is None else _schedule(row)
+        return None if row is None else from_row(row)
 
     def listed(self) -> list[Schedule]:
         with self._db.connection() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM schedules ORDER BY due, issue").fetchall()
-        return [_schedule(row) for row in rows]
+            rows = conn.execute(f"SELECT {COLUMNS} FROM schedules ORDER BY due, issue").fetchall()
+        return [from_row(row) for row in rows]
 
     def due(self, now: str) -> list[Schedule]:
         with self._db.connection() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM schedules"
+                f"SELECT {COLUMNS} FROM schedules"
                 " WHERE state = %s AND due <= %s ORDER BY due, issue",
                 (WAITING, now),
             ).fetchall()
-        return [_schedule(row) for row in rows]
+        return [from_row(row) for row in rows]
 
     def move(self, issue: int, before: str, after: str, detail: str, runner: str = "") -> bool:
         with self._db.connection() as conn:

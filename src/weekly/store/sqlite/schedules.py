@@ -9,7 +9,16 @@ from pathlib import Path
 from weekly.clock import stamp
 from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
-from weekly.store.schedules import RUNNING, STATES, WAITING, Schedule
+from weekly.store.schedules import (
+    COLUMNS,
+    RUNNING,
+    STATES,
+    WAITING,
+    Schedule,
+    from_row,
+    put_statement,
+    schedule_row,
+)
 
 SCHEDULES_NAME = "schedules.sqlite"
 
@@ -26,17 +35,11 @@ CREATE TABLE IF NOT EXISTS schedules (
 );
 CREATE INDEX IF NOT EXISTS schedules_by_state ON schedules (state, due);
 """
-_COLUMNS = "issue, due, fingerprint, allow_changes, state, detail, runner, updated_at"
 
 
 def schedules_path(root: Path) -> Path:
     """Where the newsletter at `root` keeps its schedules."""
     return root / STATE_DIR / SCHEDULES_NAME
-
-
-def _schedule(row: tuple[int, str, str, int, str, str, str, str]) -> Schedule:
-    issue, due, fingerprint, allow, state, detail, runner, updated = row
-    return Schedule(issue, due, fingerprint, bool(allow), state, detail, runner, updated)
 
 
 class SqliteSchedules:
@@ -63,41 +66,27 @@ class SqliteSchedules:
     def put(self, schedule: Schedule) -> bool:
         """Schedule its issue; False while a send of that issue runs."""
         cursor = self._db.execute(
-            f"INSERT INTO schedules ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (issue) DO UPDATE SET due = excluded.due,"
-            " fingerprint = excluded.fingerprint, allow_changes = excluded.allow_changes,"
-            " state = excluded.state, detail = excluded.detail, runner = excluded.runner,"
-            " updated_at = excluded.updated_at WHERE schedules.state <> ?",
-            (
-                schedule.issue,
-                schedule.due,
-                schedule.fingerprint,
-                int(schedule.allow_changes),
-                schedule.state,
-                schedule.detail,
-                schedule.runner,
-                stamp(),
-                RUNNING,
-            ),
+            put_statement("?"),
+            (*schedule_row(schedule), RUNNING),
         )
         return cursor.rowcount == 1
 
     def get(self, issue: int) -> Schedule | None:
         row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM schedules WHERE issue = ?", (issue,)
+            f"SELECT {COLUMNS} FROM schedules WHERE issue = ?", (issue,)
         ).fetchone()
-        return None if row is None else _schedule(row)
+        return None if row is None else from_row(row)
 
     def listed(self) -> list[Schedule]:
-        rows = self._db.execute(f"SELECT {_COLUMNS} FROM schedules ORDER BY due, issue")
-        return [_schedule(row) for row in rows]
+        rows = self._db.execute(f"SELECT {COLUMNS} FROM schedules ORDER BY due, issue")
+        return [from_row(row) for row in rows]
 
     def due(self, now: str) -> list[Schedule]:
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM schedules WHERE state = ? AND due <= ? ORDER BY due, issue",
+            f"SELECT {COLUMNS} FROM schedules WHERE state = ? AND due <= ? ORDER BY due, issue",
             (WAITING, now),
         )
-        return [_schedule(row) for row in rows]
+        return [from_row(row) for row in rows]
 
     def move(self, issue: int, before: str, after: str, detail: str, runner: str = "") -> bool:
         cursor = self._db.execute(

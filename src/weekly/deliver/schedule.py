@@ -17,7 +17,7 @@ from weekly.errors import CheckFailed, WeeklyError
 from weekly.render.checks import Finding
 from weekly.render.composed import Composed, load_composed
 from weekly.store import open_schedules
-from weekly.store.schedules import CANCELLED, WAITING, Schedule
+from weekly.store.schedules import CANCELLED, RUNNING, WAITING, Schedule
 
 
 def newsletter_zone(root: Path) -> ZoneInfo:
@@ -97,8 +97,9 @@ def schedule_lines(root: Path) -> Iterator[str]:
         return
     yield f"{'issue':>6}  {'time (' + zone.key + ')':<24}  {'state':<9}  detail"
     for schedule in found:
+        detail = schedule.detail or (f"by {schedule.runner}" if schedule.state == RUNNING else "")
         changes = " (--allow-changes)" if schedule.allow_changes else ""
         yield (
             f"{schedule.issue:>6}  {local_text(schedule.due_time, zone):<24}  "
-            f"{schedule.state:<9}  {schedule.detail}{changes}".rstrip()
+            f"{schedule.state:<9}  {detail}{changes}".rstrip()
         )

@@ -31,7 +31,6 @@ log = logging.getLogger(SCHEDULE_LOG)
 T = TypeVar("T")
 
 POLL_SECONDS = 1.0
-STOP_SECONDS = 60.0  # a send told to stop finishes the messages in flight within this
 RUNNER = re.compile(r"pid (?P<pid>\d+) on (?P<host>.+)")  # who claimed a schedule
 
 
@@ -73,8 +72,8 @@ class ScheduleRunner:
             if running(int(held["pid"])):
                 continue
             detail = f"its serve ({schedule.runner}) stopped during the send; run again"
-            if self.store.move(schedule.issue, RUNNING, WAITING, detail):
-                log.warning("schedule: issue %d: %s", schedule.issue, detail)
+            self.store.move(schedule.issue, RUNNING, WAITING, detail)
+            log.warning("schedule: issue %d: %s", schedule.issue, detail)
 
     async def watch(self) -> None:
         """Check the store every POLL_SECONDS; a store that cannot be read is logged and
@@ -93,29 +92,25 @@ class ScheduleRunner:
             await asyncio.sleep(POLL_SECONDS)
 
     async def check(self, moment: datetime) -> None:
-        """Start each send due at `moment` that this process claims; mark those more than
-        the grace late as missed."""
-        for schedule in await self._call(self.store.due, stamp(moment)):
+        """Claim the sends due at `moment` and start each; those more than the grace late
+        are marked missed instead."""
+        for schedule in await self._call(self.store.claim, stamp(moment), self.name):
             late = (moment - schedule.due_time).total_seconds()
             if late > self.grace:
                 await self._call(self._miss, schedule, late)
                 continue
-            detail = f"started {lateness(late)} late" if late >= POLL_SECONDS else "started"
-            move = self.store.move
-            if await self._call(move, schedule.issue, WAITING, RUNNING, detail, self.name):
-                task = asyncio.create_task(self._run(schedule, detail))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            how = f"started {lateness(late)} late" if late >= POLL_SECONDS else "started"
+            task = asyncio.create_task(self._run(schedule, how))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def _miss(self, schedule: Schedule, late: float) -> None:
         detail = (
             f"serve was not running: {lateness(late)} late, over schedule.grace "
             f"({lateness(self.grace)}); not sent"
         )
-        if self.store.move(schedule.issue, WAITING, MISSED, detail, self.name):
-            log.warning(
-                "schedule: issue %d missed: due %s, %s", schedule.issue, schedule.due, detail
-            )
+        self.store.move(schedule.issue, RUNNING, MISSED, detail)
+        log.warning("schedule: issue %d missed: due %s, %s", schedule.issue, schedule.due, detail)
 
     def _refusal(self, schedule: Schedule) -> str | None:
         """Why the build may not go out as scheduled (it changed, or is gone), or None."""
@@ -136,14 +131,24 @@ class ScheduleRunner:
             f"now {fingerprint}): schedule it again, or with --allow-changes"
         )
 
-    async def _run(self, schedule: Schedule, detail: str) -> None:
+    async def _run(self, schedule: Schedule, how: str) -> None:
+        """Run the claimed `schedule`; if that itself fails, say so rather than leave it
+        running for ever."""
+        try:
+            await self._send(schedule, how)
+        except Exception:
+            log.exception("schedule: issue %d: the send could not be run", schedule.issue)
+            why = "the send could not be run: see serve's log"
+            await self._call(self.store.move, schedule.issue, RUNNING, FAILED, why)
+
+    async def _send(self, schedule: Schedule, how: str) -> None:
         number = schedule.issue
         refusal = await asyncio.to_thread(self._refusal, schedule)
         if refusal is not None:
             await self._call(self.store.move, number, RUNNING, REFUSED, refusal)
             log.warning("schedule: issue %d refused: %s", number, refusal)
             return
-        log.info("schedule: issue %d: send %s (due %s)", number, detail, schedule.due)
+        log.info("schedule: issue %d: send %s (due %s)", number, how, schedule.due)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "weekly", "send", str(number), "--yes", "--silent",
             "--root", str(self.root),
@@ -174,20 +179,20 @@ class ScheduleRunner:
             return "nothing in the ledger"
         with closing(ledger):
             counts = ledger.counts(number)
-        return ", ".join(f"{label} {counts[s]:,}" for s, label in LABELS.items() if counts[s])
+        found = [f"{label} {counts[s]:,}" for s, label in LABELS.items() if counts[s]]
+        return ", ".join(found) or "nobody in the ledger"
 
     async def stop(self) -> None:
         """Stop the running sends (each finishes its messages in flight) and wait for them."""
         self._stopping = True
         for process in self._sends.values():
             process.terminate()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
-        for process in self._sends.values():
-            process.kill()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=POLL_SECONDS * 5)
+        await self.settle()  # a send drains within delivery.timeout
         self._worker.shutdown()
+
+    async def settle(self) -> None:
+        """Wait until every send started so far has finished and been recorded."""
+        await asyncio.gather(*self._tasks)
 
 
 @asynccontextmanager

@@ -148,8 +148,9 @@ class Schedules(Protocol):
     def listed(self) -> list[Schedule]:
         """Every schedule, soonest first."""
 
-    def due(self, now: str) -> list[Schedule]:
-        """The waiting schedules due at `now` (a stamp) or before, soonest first."""
+    def claim(self, now: str, runner: str) -> list[Schedule]:
+        """Every waiting schedule due at `now` (a stamp) or before, now `running` and held
+        by `runner`, soonest first; of two runners claiming at once each gets its own."""
 
     def move(self, issue: int, before: str, after: str, detail: str, runner: str = "") -> bool:
         """From state `before` to `after` with `detail`; False (nothing changed) when the

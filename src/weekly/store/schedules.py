@@ -3,6 +3,7 @@ it was checked against, and where it stands."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,15 @@ def put_statement(mark: str) -> str:
     )
 
 
+def claim_statement(mark: str) -> str:
+    """The UPDATE both stores run for `claim`: every waiting schedule due by then becomes
+    this runner's, in one statement, so two runners never share one."""
+    return (
+        f"UPDATE schedules SET state = '{RUNNING}', detail = '', runner = {mark},"
+        f" updated_at = {mark} WHERE state = '{WAITING}' AND due <= {mark} RETURNING {COLUMNS}"
+    )
+
+
 def schedule_row(schedule: Schedule) -> tuple[Any, ...]:
     """`schedule` as a row to write, stamped now."""
     return astuple(replace(schedule, updated_at=stamp()))
@@ -64,3 +74,8 @@ def from_row(row: tuple[Any, ...]) -> Schedule:
     """A row read back (SQLite keeps the flag as 0 or 1)."""
     issue, due, fingerprint, allow, *rest = row
     return Schedule(int(issue), due, fingerprint, bool(allow), *rest)
+
+
+def soonest_first(rows: Iterable[tuple[Any, ...]]) -> list[Schedule]:
+    """`rows` read back, by due time then issue."""
+    return sorted(map(from_row, rows), key=lambda s: (s.due, s.issue))

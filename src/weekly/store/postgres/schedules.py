@@ -9,11 +9,12 @@ from weekly.store.postgres.database import Database
 from weekly.store.schedules import (
     COLUMNS,
     RUNNING,
-    WAITING,
     Schedule,
+    claim_statement,
     from_row,
     put_statement,
     schedule_row,
+    soonest_first,
 )
 
 
@@ -47,14 +48,10 @@ class PostgresSchedules:
             rows = conn.execute(f"SELECT {COLUMNS} FROM schedules ORDER BY due, issue").fetchall()
         return [from_row(row) for row in rows]
 
-    def due(self, now: str) -> list[Schedule]:
+    def claim(self, now: str, runner: str) -> list[Schedule]:
         with self._db.connection() as conn:
-            rows = conn.execute(
-                f"SELECT {COLUMNS} FROM schedules"
-                " WHERE state = %s AND due <= %s ORDER BY due, issue",
-                (WAITING, now),
-            ).fetchall()
-        return [from_row(row) for row in rows]
+            rows = conn.execute(claim_statement("%s"), (runner, stamp(), now)).fetchall()
+        return soonest_first(rows)
 
     def move(self, issue: int, before: str, after: str, detail: str, runner: str = "") -> bool:
         with self._db.connection() as conn:

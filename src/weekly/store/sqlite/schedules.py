@@ -13,11 +13,12 @@ from weekly.store.schedules import (
     COLUMNS,
     RUNNING,
     STATES,
-    WAITING,
     Schedule,
+    claim_statement,
     from_row,
     put_statement,
     schedule_row,
+    soonest_first,
 )
 
 SCHEDULES_NAME = "schedules.sqlite"
@@ -81,12 +82,9 @@ class SqliteSchedules:
         rows = self._db.execute(f"SELECT {COLUMNS} FROM schedules ORDER BY due, issue")
         return [from_row(row) for row in rows]
 
-    def due(self, now: str) -> list[Schedule]:
-        rows = self._db.execute(
-            f"SELECT {COLUMNS} FROM schedules WHERE state = ? AND due <= ? ORDER BY due, issue",
-            (WAITING, now),
-        )
-        return [from_row(row) for row in rows]
+    def claim(self, now: str, runner: str) -> list[Schedule]:
+        rows = self._db.execute(claim_statement("?"), (runner, stamp(), now)).fetchall()
+        return soonest_first(rows)
 
     def move(self, issue: int, before: str, after: str, detail: str, runner: str = "") -> bool:
         cursor = self._db.execute(

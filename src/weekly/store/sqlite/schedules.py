@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from weekly.clock import stamp
-from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
 from weekly.store.schedules import (
     COLUMNS,
@@ -20,6 +18,7 @@ from weekly.store.schedules import (
     schedule_row,
     soonest_first,
 )
+from weekly.store.sqlite.database import open_database
 
 SCHEDULES_NAME = "schedules.sqlite"
 
@@ -47,14 +46,7 @@ class SqliteSchedules:
     """The schedules of one newsletter folder (a `Schedules`)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # Used from the serve runner's worker threads, one call at a time.
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise WeeklyError(f"{path}: not a readable schedule file ({exc})") from None
+        self._db = open_database(path, _SCHEMA, "the schedules")
 
     @classmethod
     def open(cls, root: Path) -> SqliteSchedules:
@@ -66,10 +58,8 @@ class SqliteSchedules:
 
     def put(self, schedule: Schedule) -> bool:
         """Schedule its issue; False while a send of that issue runs."""
-        cursor = self._db.execute(
-            put_statement("?"),
-            (*schedule_row(schedule), RUNNING),
-        )
+        with self._db:  # each write its own transaction, committed here
+            cursor = self._db.execute(put_statement("?"), (*schedule_row(schedule), RUNNING))
         return cursor.rowcount == 1
 
     def get(self, issue: int) -> Schedule | None:
@@ -83,14 +73,16 @@ class SqliteSchedules:
         return [from_row(row) for row in rows]
 
     def claim(self, now: str, runner: str) -> list[Schedule]:
-        rows = self._db.execute(claim_statement("?"), (runner, stamp(), now)).fetchall()
+        with self._db:
+            rows = self._db.execute(claim_statement("?"), (runner, stamp(), now)).fetchall()
         return soonest_first(rows)
 
     def move(self, issue: int, before: str, after: str, detail: str, runner: str = "") -> bool:
-        cursor = self._db.execute(
-            "UPDATE schedules SET state = ?, detail = ?, runner = coalesce(nullif(?, ''), runner),"
-            " updated_at = ?"
-            " WHERE issue = ? AND state = ?",
-            (after, detail, runner, stamp(), issue, before),
-        )
+        with self._db:
+            cursor = self._db.execute(
+                "UPDATE schedules SET state = ?, detail = ?,"
+                " runner = coalesce(nullif(?, ''), runner), updated_at = ?"
+                " WHERE issue = ? AND state = ?",
+                (after, detail, runner, stamp(), issue, before),
+            )
         return cursor.rowcount == 1

@@ -1,5 +1,6 @@
-"""serve's schedule runner in this process, on a real store: what it does when the store
-fails, the build is gone, or recording a finished send fails, without a web service."""
+"""serve's schedule runner in this process, on a real store, its sends real `weekly send`
+processes into a real SMTP sink: a changed build sent with --allow-changes, a send that
+fails, a build gone, a store that fails, without a web service around it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -17,9 +19,9 @@ from weekly.deliver.schedule_runner import SCHEDULE_LOG, ScheduleRunner, latenes
 from weekly.project import build_dir
 from weekly.render.composed import load_composed
 from weekly.store import open_schedules
-from weekly.store.schedules import FAILED, REFUSED, Schedule
+from weekly.store.schedules import FAILED, REFUSED, SENT, Schedule
 
-from .smtp import subscribers, write_list
+from .smtp import Recorder, configure, make_build, smtp_server, subscribers, write_list
 from .test_serve import LogWait
 
 
@@ -28,11 +30,14 @@ def schedule_log() -> Iterator[LogWait]:
     """What the runner logs, to wait for."""
     handler = LogWait()
     logger = logging.getLogger(SCHEDULE_LOG)
+    level = logger.level
+    logger.setLevel(logging.INFO)
     logger.addHandler(handler)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def watch_until_logged(runner: ScheduleRunner, log: LogWait) -> str:
@@ -69,6 +74,41 @@ def run_due(root: Path) -> Schedule:
         found = table.get(324)
     assert found is not None
     return found
+
+
+@pytest.fixture
+def sink(ready: Path) -> Iterator[Recorder]:
+    """A recording SMTP server the newsletter (issue 324 built, two readers) sends to."""
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        write_list(ready, subscribers(2))
+        yield recorder
+
+
+def test_allow_changes_sends_the_changed_build(
+    ready: Path, sink: Recorder, schedule_log: LogWait
+) -> None:
+    schedule = due_now(ready)
+    with closing(open_schedules(ready)) as table:
+        table.put(replace(schedule, allow_changes=True))
+    make_build(ready, subject="고친 제목")
+    found = run_due(ready)
+    assert (found.state, found.detail) == (SENT, "sent 2")
+    assert sorted(sink.accepted().values()) == [1, 1]
+    assert {m["Subject"] for m in sink.parsed().values()} == {"고친 제목"}
+    lines = [r.getMessage() for r in schedule_log.records]
+    assert "schedule: issue 324 changed since scheduled; sent anyway (--allow-changes)" in lines
+    assert "schedule: issue 324: send finished, exit 0: sent 2 (sent)" in lines
+
+
+def test_a_send_that_fails_is_recorded_with_its_error(ready: Path, sink: Recorder) -> None:
+    (ready / "subscribers.csv").unlink()
+    due_now(ready)
+    found = run_due(ready)
+    assert found.state == FAILED and found.detail.startswith("exit 1: Error: "), found.detail
+    assert "subscribers.csv" in found.detail
+    assert sink.messages == []
 
 
 def test_lateness_reads_as_people_say_it() -> None:

@@ -1,6 +1,7 @@
 """Scheduled sends run by the real `weekly serve` (uvicorn in its own process) into a real
 aiosmtpd sink: on time and once (also with two serve processes on one store), late within
-the grace after a restart, missed after it, and refused when the build changed."""
+the grace after a restart, missed after it, refused when the build changed, and resumed
+after serve stopped during the send."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from click.testing import Result
 
 from weekly.store import open_schedules
-from weekly.store.schedules import FAILED, MISSED, REFUSED, SENT, WAITING, Schedule
+from weekly.store.schedules import MISSED, REFUSED, SENT, WAITING, Schedule
 
 from .serve_process import serve_process, start_serve
 from .smtp import Recorder, configure, make_build, smtp_server, subscribers, write_list
@@ -141,29 +142,6 @@ def test_a_build_changed_after_scheduling_is_refused(
     found = the_schedule(newsletter)
     assert found.state == REFUSED and "--allow-changes" in found.detail
     assert "refused" in run_weekly("schedule", "--list").output
-
-
-def test_allow_changes_sends_the_changed_build(newsletter: Path, sink: Sink, run_weekly) -> None:
-    schedule_soon(run_weekly, "--allow-changes")
-    make_build(newsletter, subject="고친 제목")
-    with serve_process(newsletter) as (_, log):
-        delivered_once(sink)
-        assert log.wait(FINISHED)
-    assert {m["Subject"] for m in sink.parsed().values()} == {"고친 제목"}
-    assert any("changed since scheduled; sent anyway" in line for line in log.lines)
-
-
-def test_a_send_that_fails_is_reported_and_serve_goes_on(
-    newsletter: Path, sink: Sink, run_weekly
-) -> None:
-    (newsletter / "subscribers.csv").unlink()
-    schedule_soon(run_weekly)
-    with serve_process(newsletter) as (_, log):
-        assert log.wait(FINISHED)
-    found = the_schedule(newsletter)
-    assert found.state == FAILED and found.detail.startswith("exit 1: Error: ")
-    assert sink.messages == []
-    assert "exit 1" in "".join(log.lines)
 
 
 def test_serve_stopped_during_a_send_resumes_it_when_back(

@@ -302,3 +302,21 @@ def test_a_send_whose_serve_died_waits_again(newsletter: Path) -> None:
     assert states[1] == (WAITING, f"its serve ({holders[1]}) stopped during the send; run again")
     assert states[5] == (WAITING, "")
     assert states[2] == states[3] == states[4] == (RUNNING, "started")
+
+
+@pytest.mark.usefixtures("ready")
+def test_an_issue_being_sent_by_its_schedule_cannot_be_rescheduled(
+    newsletter: Path, run_weekly
+) -> None:
+    assert run_weekly("schedule", "324", "--at", FUTURE).exit_code == 0
+    with closing(open_schedules(newsletter)) as table:
+        (claimed,) = table.claim("2100-01-01T00:00:00+00:00", "pid 1 on here")
+    result = run_weekly("schedule", "324", "--at", "2099-12-24T09:00")
+    assert result.exit_code == 1
+    assert result.output == "Error: issue 324 is being sent by its schedule now\n"
+    assert stored(newsletter) == [claimed]
+    lines = run_weekly("schedule", "--list").output.splitlines()
+    assert (
+        lines[1].split()[-5:] == ["running", "by", "pid", "1", "on"]
+        or "by pid 1 on here" in lines[1]
+    )

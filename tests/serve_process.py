@@ -44,10 +44,9 @@ class LogLines:
             return seen()
 
 
-@contextmanager
-def serve_process(root: Path) -> Iterator[tuple[str, LogLines]]:
-    """Run `weekly serve --port P --root ROOT`; yields its base URL and its log once it says
-    it listens, and stops it with SIGTERM (asserting an orderly shutdown) at the end."""
+def start_serve(root: Path) -> tuple[subprocess.Popen[str], str, LogLines]:
+    """Start `weekly serve --port P --root ROOT`; its process, base URL and log, returned
+    once it says it listens."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "weekly", "serve", "--port", str(port), "--root", str(root)],
@@ -57,9 +56,20 @@ def serve_process(root: Path) -> Iterator[tuple[str, LogLines]]:
         text=True,
     )
     log = LogLines(process.stderr)
+    if not log.wait(f"{READY}{port}"):
+        process.kill()
+        process.wait(20)
+        raise AssertionError("".join(log.lines))
+    return process, f"http://127.0.0.1:{port}", log
+
+
+@contextmanager
+def serve_process(root: Path) -> Iterator[tuple[str, LogLines]]:
+    """Run `weekly serve` for the block; yields its base URL and its log once it says it
+    listens, and stops it with SIGTERM (asserting an orderly shutdown) at the end."""
+    process, url, log = start_serve(root)
     try:
-        assert log.wait(f"{READY}{port}"), "".join(log.lines)
-        yield f"http://127.0.0.1:{port}", log
+        yield url, log
     finally:
         process.terminate()
         process.wait(20)

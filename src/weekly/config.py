@@ -64,6 +64,11 @@ class NewsletterSettings:
         lines=True,
         check=must.not_blank,
     )
+    timezone: str = setting(
+        "",
+        doc="IANA time zone of `weekly schedule` times; empty: Asia/Seoul for ko, else UTC.",
+        check=must.empty_or(must.time_zone),
+    )
 
     def __post_init__(self) -> None:
         # One trailing slash, whatever the editor wrote, so every user can join paths to it.
@@ -242,6 +247,18 @@ class HooksSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ScheduleSettings:
+    """`[schedule]`: sends `weekly serve` runs at the time `weekly schedule` set."""
+
+    grace: float = setting(
+        21600.0,
+        doc="Seconds a schedule missed while serve was down may still run late (6 h); "
+        "later, it is reported as missed and not sent.",
+        check=must.not_negative,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """All settings of one newsletter, plus where they were read from."""
 
@@ -255,6 +272,7 @@ class Config:
     store: StoreSettings = setting(StoreSettings(), doc="The shared store.")
     welcome: WelcomeSettings = setting(WelcomeSettings(), doc="The welcome mail.")
     hooks: HooksSettings = setting(HooksSettings(), doc="Provider bounce webhooks.")
+    schedule: ScheduleSettings = setting(ScheduleSettings(), doc="Scheduled sends.")
     root: Path = field(default=Path("."), metadata={"internal": True})
 
     @property
@@ -401,6 +419,12 @@ def confirm_url(config: Config) -> str:
     if config.serve.confirm_url:
         return config.serve.confirm_url
     return config.unsubscribe.url.replace("unsubscribe/{token}", "confirm/{token}")
+
+
+def time_zone(config: Config) -> str:
+    """The newsletter's time zone: its setting, else Asia/Seoul for Korean, else UTC."""
+    letter = config.newsletter
+    return letter.timezone or ("Asia/Seoul" if letter.language == "ko" else "UTC")
 
 
 def issue_url(config: Config, number: int) -> str:

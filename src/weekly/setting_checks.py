@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from email.utils import getaddresses
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from weekly.l10n import LOCALES_DIR, available_languages
 from weekly.tags import TagError, parse_tags
@@ -25,6 +26,15 @@ def store_url(value: str) -> str | None:
     user = rest.split("@", 1)[0] if "@" in rest.split("/", 1)[0] else ""
     if ":" in user or "password=" in rest:
         return "must not hold a password: set PGPASSWORD or use ~/.pgpass"
+    return None
+
+
+def time_zone(value: str) -> str | None:
+    """An IANA zone name the system's time zone database knows, e.g. Asia/Seoul."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"not a known time zone: {value!r} (an IANA name such as Asia/Seoul)"
     return None
 
 

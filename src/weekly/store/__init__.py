@@ -17,12 +17,14 @@ from weekly.store.postgres.hits import PostgresHitLog
 from weekly.store.postgres.hooks import PostgresHookLog
 from weekly.store.postgres.ledger import PostgresLedger
 from weekly.store.postgres.lock import issue_lock as postgres_issue_lock
-from weekly.store.protocols import ConsentLog, Crew, HitLog, HookLog, Ledger
+from weekly.store.postgres.schedules import PostgresSchedules
+from weekly.store.protocols import ConsentLog, Crew, HitLog, HookLog, Ledger, Schedules
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.hits import SqliteHitLog
 from weekly.store.sqlite.hooks import SqliteHookLog
 from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
 from weekly.store.sqlite.lock import issue_lock
+from weekly.store.sqlite.schedules import SqliteSchedules
 
 __all__ = [
     "ConsentLog",
@@ -30,6 +32,7 @@ __all__ = [
     "HitLog",
     "HookLog",
     "Ledger",
+    "Schedules",
     "existing_consent_log",
     "existing_ledger",
     "hold_issue",
@@ -38,6 +41,7 @@ __all__ = [
     "open_hit_log",
     "open_hook_log",
     "open_ledger",
+    "open_schedules",
     "senders",
     "store_url",
 ]
@@ -123,3 +127,9 @@ def open_hook_log(root: Path) -> HookLog:
     """What provider webhooks remember (requests seen, soft bounces), created on first use."""
     url = store_url(root)
     return PostgresHookLog(Database(url)) if url else SqliteHookLog.open(root)
+
+
+def open_schedules(root: Path) -> Schedules:
+    """The scheduled sends of the newsletter at `root`, created on first use."""
+    url = store_url(root)
+    return PostgresSchedules(Database(url)) if url else SqliteSchedules.open(root)

@@ -9,6 +9,7 @@ from typing import Protocol
 from weekly.store.consent import Event, Standing
 from weekly.store.deliveries import Delivery, Sender
 from weekly.store.hits import Hit, Tally
+from weekly.store.schedules import Schedule
 
 
 class Ledger(Protocol):
@@ -157,3 +158,28 @@ class Crew(Protocol):
 
     def close(self) -> None:
         """Release the connections."""
+
+
+class Schedules(Protocol):
+    """Scheduled sends, one per issue; a state changes only from the state a caller expects,
+    in one statement, so of several `weekly serve` processes exactly one runs a due send."""
+
+    def put(self, schedule: Schedule) -> bool:
+        """Schedule (or reschedule) its issue; False while a send of that issue runs."""
+
+    def get(self, issue: int) -> Schedule | None:
+        """The schedule of `issue`, if there is one."""
+
+    def listed(self) -> list[Schedule]:
+        """Every schedule, soonest first."""
+
+    def claim(self, now: str, runner: str) -> list[Schedule]:
+        """Every waiting schedule due at `now` (a stamp) or before, now `running` and held
+        by `runner`, soonest first; of two runners claiming at once each gets its own."""
+
+    def move(self, issue: int, before: str, after: str, detail: str, runner: str = "") -> bool:
+        """From state `before` to `after` with `detail`; False (nothing changed) when the
+        schedule of `issue` is not in `before`."""
+
+    def close(self) -> None:
+        """Release the connection."""

@@ -7,6 +7,7 @@ every GET. Sign-ups are double opt-in, and no answer tells whether an address is
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import time
 from collections import deque
@@ -22,6 +23,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from uvicorn.config import LOGGING_CONFIG
 
 from weekly.addresses import list_id_of, normalize_address
 from weekly.audience.opt_out import unsubscribe
@@ -37,6 +39,7 @@ from weekly.config import Config, ServeSettings, confirm_url, load_config
 from weekly.deliver.backend import DeliveryBackend
 from weekly.deliver.backends import backend_for, check_settings, credential
 from weekly.deliver.dkim import DkimSigner
+from weekly.deliver.schedule_runner import SCHEDULE_LOG, running_schedules
 from weekly.errors import WeeklyError
 from weekly.listen import listening_socket
 from weekly.render.jinja import environment, render
@@ -262,7 +265,7 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with retry_welcomes(service.welcomer):
+        async with retry_welcomes(service.welcomer), running_schedules(root):
             yield
         hooks.close()
         service.store.close()
@@ -275,10 +278,13 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
 def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
     """How uvicorn runs the app: client IPs from a local proxy's X-Forwarded-For, no banner,
     and no access log (its URLs hold tokens, and tokens hold addresses)."""
+    logs = copy.deepcopy(LOGGING_CONFIG)  # uvicorn's, plus where scheduled sends stand
+    logs["loggers"][SCHEDULE_LOG] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        log_config=logs,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         server_header=False,

@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from weekly.clock import stamp
+from weekly.processes import running
 from weekly.store.deliveries import PENDING, RETRYING, Sender
 from weekly.store.postgres.database import Database
 from weekly.store.postgres.pace import PostgresPace
@@ -38,7 +39,7 @@ class PostgresCrew:
                 f"SELECT id, pid FROM senders WHERE host = %s AND id <> %s AND {_LIVE}",
                 (socket.gethostname(), self.sender),
             ).fetchall()
-            gone = [sender for sender, pid in rows if not _running(pid)]
+            gone = [sender for sender, pid in rows if not running(pid)]
             if gone:
                 conn.execute(
                     "UPDATE senders SET lease_until = clock_timestamp() WHERE id = ANY(%s)",
@@ -139,17 +140,6 @@ class PostgresCrew:
     def senders(self) -> list[Sender]:
         """Every sender that took part in this issue's sends, oldest first."""
         return crew_of(self._db, self.issue)
-
-
-def _running(pid: int) -> bool:
-    """Whether process `pid` exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def crew_of(database: Database, issue: int) -> list[Sender]:

@@ -10,6 +10,7 @@ import psycopg
 from weekly.store.consent import KINDS
 from weekly.store.deliveries import STATES
 from weekly.store.hits import AGENTS, HIT_KINDS
+from weekly.store.schedules import STATES as SCHEDULE_STATES
 
 _MIGRATE_LOCK = 7_140_001  # advisory lock key: one migrating process at a time
 
@@ -110,6 +111,21 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE soft_bounces (ref TEXT PRIMARY KEY, address TEXT NOT NULL, at TEXT NOT NULL);
     CREATE INDEX soft_bounces_by_address ON soft_bounces (address, at);
     CREATE TABLE last_delivery (address TEXT PRIMARY KEY, at TEXT NOT NULL);
+    """,
+    # 6 (issue 16): scheduled sends, one row per issue; serve processes claim a due one by
+    # moving it from 'waiting' in one UPDATE.
+    f"""
+    CREATE TABLE schedules (
+        issue BIGINT PRIMARY KEY,
+        due TEXT COLLATE "C" NOT NULL,  -- ISO stamps in UTC: byte order is time order
+        fingerprint TEXT NOT NULL,
+        allow_changes BOOLEAN NOT NULL DEFAULT false,
+        state TEXT NOT NULL CHECK (state IN {SCHEDULE_STATES!r}),
+        detail TEXT NOT NULL DEFAULT '',
+        runner TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX schedules_by_state ON schedules (state, due);
     """,
 )
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,158 @@
+"""serve's schedule runner in this process, on a real store, its sends real `weekly send`
+processes into a real SMTP sink: a changed build sent with --allow-changes, a send that
+fails, a build gone, a store that fails, without a web service around it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from weekly.clock import now, stamp
+from weekly.deliver.schedule_runner import SCHEDULE_LOG, ScheduleRunner, lateness
+from weekly.project import build_dir
+from weekly.render.composed import load_composed
+from weekly.store import open_schedules
+from weekly.store.schedules import FAILED, REFUSED, SENT, Schedule
+
+from .smtp import Recorder, configure, make_build, smtp_server, subscribers, write_list
+from .test_serve import LogWait
+
+
+@pytest.fixture
+def schedule_log() -> Iterator[LogWait]:
+    """What the runner logs, to wait for."""
+    handler = LogWait()
+    logger = logging.getLogger(SCHEDULE_LOG)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def watch_until_logged(runner: ScheduleRunner, log: LogWait) -> str:
+    """Run the runner's watch until it logs a line; that line."""
+
+    async def watching() -> None:
+        task = asyncio.create_task(runner.watch())
+        await asyncio.to_thread(log.wait, 1)
+        task.cancel()
+
+    asyncio.run(watching())
+    return log.records[0].getMessage()
+
+
+def due_now(root: Path) -> Schedule:
+    """Issue 324 scheduled for now, with its current build."""
+    schedule = Schedule(324, stamp(now()), load_composed(root, 324).fingerprint)
+    with closing(open_schedules(root)) as table:
+        table.put(schedule)
+    return schedule
+
+
+def run_due(root: Path) -> Schedule:
+    """One check of the store by a runner, and the sends it started seen to the end."""
+
+    async def once() -> None:
+        with closing(open_schedules(root)) as table:
+            runner = ScheduleRunner(root, table, 60.0)
+            await runner.check(now())
+            await runner.settle()
+
+    asyncio.run(once())
+    with closing(open_schedules(root)) as table:
+        found = table.get(324)
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def sink(ready: Path) -> Iterator[Recorder]:
+    """A recording SMTP server the newsletter (issue 324 built, two readers) sends to."""
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        write_list(ready, subscribers(2))
+        yield recorder
+
+
+def test_allow_changes_sends_the_changed_build(
+    ready: Path, sink: Recorder, schedule_log: LogWait
+) -> None:
+    schedule = due_now(ready)
+    with closing(open_schedules(ready)) as table:
+        table.put(replace(schedule, allow_changes=True))
+    make_build(ready, subject="고친 제목")
+    found = run_due(ready)
+    assert (found.state, found.detail) == (SENT, "sent 2")
+    assert sorted(sink.accepted().values()) == [1, 1]
+    assert {m["Subject"] for m in sink.parsed().values()} == {"고친 제목"}
+    lines = [r.getMessage() for r in schedule_log.records]
+    assert "schedule: issue 324 changed since scheduled; sent anyway (--allow-changes)" in lines
+    assert "schedule: issue 324: send finished, exit 0: sent 2 (sent)" in lines
+
+
+def test_a_send_that_fails_is_recorded_with_its_error(ready: Path, sink: Recorder) -> None:
+    (ready / "subscribers.csv").unlink()
+    due_now(ready)
+    found = run_due(ready)
+    assert found.state == FAILED and found.detail.startswith("exit 1: Error: "), found.detail
+    assert "subscribers.csv" in found.detail
+    assert sink.messages == []
+
+
+def test_lateness_reads_as_people_say_it() -> None:
+    assert [lateness(s) for s in (0.4, 40, 720, 27_000)] == ["0 s", "40 s", "12 min", "7.5 h"]
+
+
+@pytest.mark.usefixtures("store")
+def test_a_build_gone_by_send_time_is_refused(ready: Path) -> None:
+    due_now(ready)
+    for path in build_dir(ready, 324).iterdir():
+        path.unlink()
+    found = run_due(ready)
+    assert found.state == REFUSED and found.detail.startswith("issue 324 is not composed")
+
+
+def test_a_send_that_cannot_be_recorded_fails_and_says_so(
+    ready: Path, schedule_log: LogWait
+) -> None:
+    """A ledger that is not a ledger: the send exits 1, and reading its counts fails too;
+    the schedule ends `failed` rather than `running` for ever."""
+    write_list(ready, subscribers(2))
+    (ready / ".weekly").mkdir()
+    (ready / ".weekly" / "ledger.sqlite").write_bytes(b"not a database" * 100)
+    due_now(ready)
+    found = run_due(ready)
+    assert (found.state, found.detail) == (FAILED, "the send could not be run: see serve's log")
+    assert any("the send could not be run" in r.getMessage() for r in schedule_log.records)
+
+
+def test_a_store_that_fails_is_logged_and_checked_again(
+    newsletter: Path, schedule_log: LogWait
+) -> None:
+    table = open_schedules(newsletter)
+    table.close()  # every later call fails
+    runner = ScheduleRunner(newsletter, table, 60.0)
+    assert watch_until_logged(runner, schedule_log) == "schedule: checking for due sends failed"
+
+
+def test_a_store_gone_away_is_one_line_in_the_log(
+    newsletter: Path, pg_cluster: str, pg_url: str, schedule_log: LogWait, monkeypatch
+) -> None:
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    with closing(open_schedules(newsletter)) as table:
+        with psycopg.connect(pg_cluster, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{pg_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        line = watch_until_logged(ScheduleRunner(newsletter, table, 60.0), schedule_log)
+    assert line.startswith("schedule: store postgresql://"), line

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from dataclasses import MISSING, dataclass
 from typing import Any, Literal
 
-from weekly.config import Config, is_table, table_fields, toml_key
+from weekly.config import Config
+from weekly.config_tables import is_table, table_fields, toml_key
 
 
 @dataclass(frozen=True)

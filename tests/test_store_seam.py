@@ -1,12 +1,17 @@
 """The store seam: SQL, the SQLite driver and the fcntl lock file stay inside `weekly.store`;
-the tests read a store through its protocols or tests/storerows.py, so both stores run them."""
+tests reach a store only through the `store` fixture and read it through its protocols or
+tests/storerows.py, so SQLite and PostgreSQL both run them."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 import weekly
+from weekly.errors import WeeklyError
+from weekly.store import existing_consent_log
 
 PACKAGE = Path(weekly.__file__).parent
 CONFINED = {"sqlite3", "fcntl"}
@@ -63,3 +68,10 @@ def test_tests_open_sqlite_files_only_where_the_files_are_the_subject() -> None:
         if direct and path.name not in SQLITE_FILE_TESTS:
             offenders += [f"{path.name}: {name}" for name in sorted(direct)]
     assert offenders == []
+
+
+def test_a_test_without_the_store_fixture_reaches_no_store(tmp_path: Path) -> None:
+    """conftest's guard: a test that forgot `store` fails at its first touch of the store
+    instead of passing on SQLite alone."""
+    with pytest.raises(WeeklyError, match="a_test_that_reaches_the_store_takes_the_store_fixture"):
+        existing_consent_log(tmp_path)

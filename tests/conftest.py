@@ -52,16 +52,32 @@ def pg_url(pg_cluster: str) -> str:
     return fresh_database(pg_cluster, f"weekly_test_{next(_databases)}")
 
 
+# Where a test without the `store` fixture finds the store: nowhere (port 1 refuses at once),
+# so a test that reaches it without running on both stores fails instead of passing on one.
+NO_STORE = "postgresql://nobody@127.0.0.1:1/a_test_that_reaches_the_store_takes_the_store_fixture"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test once per store: SQLite files (URL "") and a fresh PostgreSQL database
-    (its URL in WEEKLY_STORE_URL, which every command and subprocess then uses)."""
+    (its URL in WEEKLY_STORE_URL, which every command and subprocess then uses). A test
+    parametrized indirectly with "none" (a case that must reach no store) gets NO_STORE."""
     if request.param == "sqlite":
         monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
         return ""
-    url: str = request.getfixturevalue("pg_url")
+    url: str = NO_STORE if request.param == "none" else request.getfixturevalue("pg_url")
     monkeypatch.setenv("WEEKLY_STORE_URL", url)
     return url
+
+
+@pytest.fixture(autouse=True)
+def _store_only_through_the_fixture(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test that reads or writes the store takes `store` (an argument, or the module's
+    `pytestmark = pytest.mark.usefixtures("store")`); the others get NO_STORE."""
+    if "store" not in request.fixturenames:
+        monkeypatch.setenv("WEEKLY_STORE_URL", NO_STORE)
 
 
 @pytest.fixture

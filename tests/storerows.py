@@ -1,4 +1,4 @@
-"""The ledger's rows as the tests inspect them, read straight from whichever store the test
+"""The store's rows as the tests inspect them, read straight from whichever store the test
 runs on (SQLite files, or the database in WEEKLY_STORE_URL), not through the code under test."""
 
 from __future__ import annotations
@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from weekly.store.copy import PostgresSide, SqliteSide
-from weekly.store.sqlite.ledger import ledger_path
+from weekly.store.copy import TABLES, PostgresSide, SqliteSide
 
 
 class Row(NamedTuple):
@@ -24,18 +23,27 @@ class Row(NamedTuple):
     updated_at: str
 
 
-def deliveries(root: Path) -> list[Row]:
-    """Every ledger row of the newsletter at `root` (none when it never sent)."""
+def rows(root: Path, table: str) -> list[tuple[Any, ...]]:
+    """Every row of `table` (see weekly.store.copy.TABLES) in the store of the newsletter at
+    `root`, in key order (none when that store was never written)."""
     url = os.environ.get("WEEKLY_STORE_URL")
     if url:
         side = PostgresSide(url)
         try:
-            return [Row(*row) for row in side.rows("deliveries")]
+            return list(side.rows(table))
         finally:
             side.close()
-    if not ledger_path(root).exists():
-        return []
-    return [Row(*row) for row in SqliteSide(root).rows("deliveries")]
+    return list(SqliteSide(root).rows(table))
+
+
+def snapshot(root: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table of the store, for a test that must prove a command changed nothing."""
+    return {table: rows(root, table) for table in TABLES}
+
+
+def deliveries(root: Path) -> list[Row]:
+    """Every ledger row of the newsletter at `root` (none when it never sent)."""
+    return [Row(*row) for row in rows(root, "deliveries")]
 
 
 def state_counts(root: Path, issue: int = 324) -> Counter[str]:

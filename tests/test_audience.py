@@ -21,10 +21,9 @@ from weekly.store.consent import (
     UNSUBSCRIBED,
     Event,
 )
-from weekly.store.sqlite.consent import state_path
 
 from .smtp import Recorder, configure, make_build, smtp_server, write_list
-from .storerows import deliveries
+from .storerows import snapshot
 
 # Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
 pytestmark = pytest.mark.usefixtures("store")
@@ -94,7 +93,8 @@ def test_plan_counts_suppressed_and_signups(ready: Path, run_weekly: Run) -> Non
     assert result.exit_code == 0, result.output
     assert "Audience: 1 unsubscribed, bounced or complained since, 1 web sign-ups" in result.output
     assert "Would send 2 messages" in result.output
-    assert not state_path(ready).with_name("ledger.sqlite").exists() and not deliveries(ready)
+    recorded = snapshot(ready)
+    assert recorded["sends"] == recorded["deliveries"] == []  # a dry run records no send
 
 
 class Refusing(Recorder):

@@ -55,14 +55,14 @@ def test_a_signed_confirmation_token_with_a_bad_payload_is_refused(content: byte
     assert read_confirm_token(SECRET, f"{payload}.{mac}", 3600) is None
 
 
-def test_an_unknown_unsubscribe_source_is_refused(newsletter: Path) -> None:
+def test_an_unknown_unsubscribe_source_is_refused(newsletter: Path, store: str) -> None:
     with open_consent_log(newsletter) as store:
         with pytest.raises(ValueError, match="unknown unsubscribe source 'fax'"):
             unsubscribe(store, "a@example.com", "fax")
         assert store.history("a@example.com") == []
 
 
-def test_an_empty_list_exports_its_header(newsletter: Path) -> None:
+def test_an_empty_list_exports_its_header(newsletter: Path, store: str) -> None:
     path = write_list(newsletter, [])
     out = io.StringIO()
     assert export_list(newsletter, path, None, out) == 0

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -24,10 +25,12 @@ from weekly.cli import main
 from weekly.publish.archive import build_archive
 from weekly.render.compose import compose_to_build
 from weekly.render.composed import load_composed
-from weekly.store import open_ledger
+from weekly.store.copy import copy_store
+from weekly.store.sqlite.ledger import SqliteLedger
 
-from .conftest import REPO
+from .conftest import NO_STORE, REPO
 from .smtp import SECRET
+from .storerows import snapshot
 
 Edit = Callable[[Path], None]
 LATIN1 = "Renée Müller".encode("latin-1")
@@ -43,6 +46,7 @@ class Case:
     says: str  # a regular expression the one line of stderr must contain
     status: int = 1
     subprocess: bool = False  # also run as a real `python -m weekly` process
+    stores: tuple[str, ...] = ("none",)  # conftest `store` params: where the case runs
 
 
 # Edits of the editor's files --------------------------------------------------------------
@@ -111,6 +115,10 @@ GOOD_ROW = "kim@example.com,김민지,subscribed\n"
 COMPOSE = ("compose", "324")
 CHECK = ("subscribers", "check")
 DRY_RUN = ("send", "324", "--dry-run")
+# A command that reads the store before it meets the mistake runs on both stores; one that
+# meets a broken SQLite file on SQLite alone; any other runs where no store answers.
+BOTH = ("sqlite", "postgresql")
+SQLITE_FILES = ("sqlite",)
 
 
 def bad_setting(id: str, old: str, new: str, says: str, **kw: object) -> Case:
@@ -131,6 +139,7 @@ CASES = [
         csv(b"email,name\nrenee@example.com," + LATIN1 + b"\n"),
         DRY_RUN,
         r"subscribers\.csv:2: not UTF-8 text: byte 32",
+        stores=BOTH,
     ),
     Case(
         "csv-latin1-header",
@@ -167,14 +176,35 @@ CASES = [
         csv(f"email,name,status\n{GOOD_ROW}nope,No,\n"),
         DRY_RUN,
         r"csv:3: email: 'nope'",
+        stores=BOTH,
     ),
-    Case("csv-bad-status", csv("email,status\nkim@example.com,maybe\n"), DRY_RUN, r"csv:2: status"),
     Case(
-        "csv-short-row", csv("email,name,status\nkim@example.com\n"), DRY_RUN, r"csv:2: row: has 1"
+        "csv-bad-status",
+        csv("email,status\nkim@example.com,maybe\n"),
+        DRY_RUN,
+        r"csv:2: status",
+        stores=BOTH,
     ),
-    Case("csv-long-row", csv("email\nkim@example.com,x,y\n"), DRY_RUN, r"csv:2: row: has 3 fields"),
     Case(
-        "csv-control", csv('email,name\nkim@example.com,"Kim\x07"\n'), DRY_RUN, r"csv:2: name: con"
+        "csv-short-row",
+        csv("email,name,status\nkim@example.com\n"),
+        DRY_RUN,
+        r"csv:2: row: has 1",
+        stores=BOTH,
+    ),
+    Case(
+        "csv-long-row",
+        csv("email\nkim@example.com,x,y\n"),
+        DRY_RUN,
+        r"csv:2: row: has 3 fields",
+        stores=BOTH,
+    ),
+    Case(
+        "csv-control",
+        csv('email,name\nkim@example.com,"Kim\x07"\n'),
+        DRY_RUN,
+        r"csv:2: name: con",
+        stores=BOTH,
     ),
     Case(
         "csv-runaway-quote",
@@ -188,16 +218,28 @@ CASES = [
         csv('"email\n' + "x" * 140_000),
         DRY_RUN,
         r"subscribers\.csv:1: malformed CSV: a field over",
+        stores=BOTH,
     ),
-    Case("csv-empty-email", csv("email,name\n,Kim\n"), DRY_RUN, r"csv:2: email: is empty"),
+    Case(
+        "csv-empty-email",
+        csv("email,name\n,Kim\n"),
+        DRY_RUN,
+        r"csv:2: email: is empty",
+        stores=BOTH,
+    ),
     Case(
         "csv-line-break",
         csv('email,name\nkim@example.com,"Kim\nBcc: x@y.z"\n'),
         DRY_RUN,
         r"csv:2: name: contains a line break",
+        stores=BOTH,
     ),
     Case(
-        "csv-list-missing", nothing, (*DRY_RUN, "--list", "nope.csv"), r"nope\.csv: subscriber list"
+        "csv-list-missing",
+        nothing,
+        (*DRY_RUN, "--list", "nope.csv"),
+        r"nope\.csv: subscriber list",
+        stores=BOTH,
     ),
     Case("csv-list-folder", nothing, (*CHECK, "--list", "issues"), r"'--list'", status=2),
     # issue.md front matter ------------------------------------------------------------
@@ -863,6 +905,7 @@ CASES = [
         nothing,
         (*DRY_RUN, "--test", "not-an-address"),
         r"--test 'not-an-address'",
+        stores=BOTH,
     ),
     Case(
         "cli-compose-missing-issue",
@@ -948,18 +991,21 @@ CASES = [
         ("status", "324"),
         r"\.weekly/ledger\.sqlite: not a readable send ledger",
         subprocess=True,
+        stores=SQLITE_FILES,
     ),
     Case(
         "state-ledger-garbage-failed",
         write(".weekly/ledger.sqlite", b"garbage" * 200),
         ("status", "324", "--failed"),
         r"ledger\.sqlite: not a readable",
+        stores=SQLITE_FILES,
     ),
     Case(
         "state-ledger-garbage-send",
         write(".weekly/ledger.sqlite", b"garbage" * 200),
         DRY_RUN,
         r"ledger\.sqlite: not a readable",
+        stores=SQLITE_FILES,
     ),
     Case(
         "state-ledger-other-db",
@@ -969,30 +1015,35 @@ CASES = [
         ),
         ("status", "324"),
         r"ledger\.sqlite: not a readable send ledger \(no such table",
+        stores=SQLITE_FILES,
     ),
     Case(
         "state-log-garbage-unsub",
         write(".weekly/state.sqlite", b"garbage" * 200),
         ("unsubscribe", "kim@example.com"),
         r"\.weekly/state\.sqlite: cannot open the subscription log",
+        stores=SQLITE_FILES,
     ),
     Case(
         "state-log-garbage-export",
         write(".weekly/state.sqlite", b"garbage" * 200),
         ("subscribers", "export"),
         r"state\.sqlite: cannot open",
+        stores=SQLITE_FILES,
     ),
     Case(
         "state-log-garbage-send",
         write(".weekly/state.sqlite", b"garbage" * 200),
         DRY_RUN,
         r"state\.sqlite: cannot open",
+        stores=SQLITE_FILES,
     ),
     Case(
         "state-dir-is-a-file",
         both(lambda root: shutil.rmtree(root / ".weekly"), write(".weekly", "not a folder")),
         ("unsubscribe", "kim@example.com"),
         r"Error: \.weekly: a file where a folder is needed",
+        stores=SQLITE_FILES,
     ),
     Case(
         "state-email-html-is-a-folder",
@@ -1060,7 +1111,8 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def baked(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Issue 324 composed, the archive built, a ledger and an outbox with one message."""
+    """Issue 324 composed, the archive built, a ledger (SQLite files, whatever the test's
+    store: see `broken_store`) and an outbox with one message."""
     root = tmp_path_factory.mktemp("baked") / "newsletter"
     root.mkdir()
     shutil.copy(REPO / "weekly.toml", root / "weekly.toml")
@@ -1068,7 +1120,7 @@ def baked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "subscribers.csv").write_text(f"email,name,status\n{GOOD_ROW}", encoding="utf-8")
     compose_to_build(root, 324)
     build_archive(root)
-    ledger = open_ledger(root)
+    ledger = SqliteLedger.open(root)
     ledger.set_fingerprint(324, load_composed(root, 324).fingerprint)
     ledger.add(324, [("kim@example.com", "kim@example.com")])
     ledger.mark(324, "kim@example.com", "sent", "250 OK")
@@ -1086,6 +1138,20 @@ def broken(baked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     return root
 
 
+def on_postgresql(store: str) -> bool:
+    return store not in ("", NO_STORE)
+
+
+@pytest.fixture
+def broken_store(broken: Path, store: str) -> Path:
+    """`broken` on the test's store: the baked ledger moved into PostgreSQL when it runs there."""
+    if on_postgresql(store):
+        copy_store(broken, "sqlite", store)
+        for path in (broken / ".weekly").glob("*.sqlite*"):
+            path.unlink()
+    return broken
+
+
 WATCHED = ("build", "site", ".weekly/ledger.sqlite", ".weekly/state.sqlite", ".weekly/outbox")
 
 
@@ -1100,42 +1166,60 @@ def tree_hashes(root: Path) -> dict[str, str]:
     return found
 
 
+def watched(root: Path, store: str) -> tuple[dict[str, str], object]:
+    """What a failed command must leave alone: the files, and a PostgreSQL store's rows (the
+    SQLite files are among the files)."""
+    return tree_hashes(root), snapshot(root) if on_postgresql(store) else None
+
+
 def check(
-    case: Case, status: int, stderr: str, stdout: str, before: dict[str, str], root: Path
+    case: Case, status: int, stderr: str, stdout: str, before: object, root: Path, store: str
 ) -> None:
     assert status == case.status, (stdout, stderr)
     assert "Traceback" not in stdout + stderr
     assert stderr.count("\n") == 1 and stderr.startswith("Error: "), stderr
     assert "unexpected" not in stderr, "the last-resort guard is no message for a known case"
     assert re.search(case.says, stderr), stderr
-    assert tree_hashes(root) == before
+    assert watched(root, store) == before
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_is_one_line_and_changes_nothing(case: Case, broken: Path) -> None:
-    case.edit(broken)
-    before = tree_hashes(broken)
+def on_stores(cases: list[Case]) -> list[Any]:
+    """(case, store) for each store a case runs on, named by the case (and the store when
+    it runs on both)."""
+    return [
+        pytest.param(case, store, id=f"{case.id}-{store}" if case.stores == BOTH else case.id)
+        for case in cases
+        for store in case.stores
+    ]
+
+
+@pytest.mark.parametrize(("case", "store"), on_stores(CASES), indirect=["store"])
+def test_bad_input_is_one_line_and_changes_nothing(
+    case: Case, broken_store: Path, store: str
+) -> None:
+    case.edit(broken_store)
+    before = watched(broken_store, store)
     result = CliRunner().invoke(main, case.args, catch_exceptions=False)
-    check(case, result.exit_code, result.stderr, result.stdout, before, broken)
+    check(case, result.exit_code, result.stderr, result.stdout, before, broken_store, store)
 
 
 SUBPROCESS = [c for c in CASES if c.subprocess]
 
 
-@pytest.mark.parametrize("case", SUBPROCESS, ids=[c.id for c in SUBPROCESS])
-def test_bad_input_in_a_real_process(case: Case, broken: Path) -> None:
-    case.edit(broken)
-    before = tree_hashes(broken)
+@pytest.mark.parametrize(("case", "store"), on_stores(SUBPROCESS), indirect=["store"])
+def test_bad_input_in_a_real_process(case: Case, broken_store: Path, store: str) -> None:
+    case.edit(broken_store)
+    before = watched(broken_store, store)
     env = {**os.environ, "WEEKLY_SECRET": SECRET, "NO_COLOR": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "weekly", *case.args],
-        cwd=broken,
+        cwd=broken_store,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    check(case, done.returncode, done.stderr, done.stdout, before, broken)
+    check(case, done.returncode, done.stderr, done.stdout, before, broken_store, store)
 
 
 def test_corpus_is_large_enough() -> None:

@@ -13,7 +13,6 @@ from weekly.audience.bounces import read_failures
 from weekly.clock import stamp
 from weekly.store import existing_consent_log, open_consent_log
 from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED
-from weekly.store.sqlite.consent import state_path
 
 # Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
 pytestmark = pytest.mark.usefixtures("store")
@@ -113,7 +112,6 @@ def test_not_a_mailbox_is_an_error(newsletter: Path, run_weekly, make: str) -> N
     result = run_weekly("bounces", str(path))
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {path}: ")
-    assert not state_path(newsletter).exists()
     assert existing_consent_log(newsletter) is None
 
 

@@ -43,9 +43,9 @@ class Killer(Recorder):
         with self.lock:
             self.counts[stage] += 1
             hit = stage == self.stage and self.counts[stage] == self.at
-        if hit:
-            os.kill(self.pid, signal.SIGKILL)
+        if hit:  # set first: the send's death must never be seen before `fired`
             self.fired.set()
+            os.kill(self.pid, signal.SIGKILL)
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

@@ -19,7 +19,7 @@ from .conftest import DKIM_SECTION, drop_lines
 from .smtp import Recorder, configure, smtp_server, write_list
 
 
-def test_status_of_an_issue_never_sent(ready: Path, run_weekly) -> None:
+def test_status_of_an_issue_never_sent(ready: Path, run_weekly, store: str) -> None:
     never = f"Error: issue 324 has not been sent from {ready.resolve()}\n"
     assert run_weekly("status", "324").output == never  # no ledger at all
     write_list(ready, ["kim@example.com,,subscribed,"])
@@ -83,7 +83,9 @@ def test_localhost_is_loopback() -> None:
     assert not is_loopback("192.0.2.1")
 
 
-def test_without_a_mailto_list_unsubscribe_has_only_the_link(ready: Path, run_weekly) -> None:
+def test_without_a_mailto_list_unsubscribe_has_only_the_link(
+    ready: Path, run_weekly, store: str
+) -> None:
     drop_lines(ready / "weekly.toml", "mailto =")
     write_list(ready, ["kim@example.com,,subscribed,"])
     recorder = Recorder()

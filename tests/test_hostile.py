@@ -139,7 +139,7 @@ def test_strict_compose_fails_on_removed_html(hostile: Path, run_weekly: Run) ->
 
 
 def test_delivered_message_carries_no_script(
-    hostile: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch
+    hostile: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch, store: str
 ) -> None:
     monkeypatch.setenv("WEEKLY_SECRET", SECRET)
     assert run_weekly("compose", "324").exit_code == 0

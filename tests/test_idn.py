@@ -16,6 +16,9 @@ from weekly.deliver.message import sender_mailbox
 from .smtp import Recorder, configure, smtp_server, write_list
 from .test_serve import LogWait, clock, serve_log, service, settings, wait_for  # noqa: F401
 
+# Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
+pytestmark = pytest.mark.usefixtures("store")
+
 Run = Callable[..., Result]
 IDN_FROM = "뉴스 <weekly@뉴스.한국>"
 IDN_ASCII = "weekly@xn--vg1b002a.xn--3e0b707e"

@@ -73,7 +73,9 @@ def test_only_one_process_holds_an_issue(tmp_path: Path, store: str) -> None:
         pass
 
 
-def test_wal_mode(tmp_path: Path) -> None:
+# SQLite only: the journal mode of the SQLite file itself.
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_wal_mode(tmp_path: Path, store: str) -> None:
     open_ledger(tmp_path).close()
     with sqlite3.connect(ledger_path(tmp_path)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -15,7 +15,7 @@ import pytest
 from click.testing import Result
 
 from weekly.audience.tokens import token_address
-from weekly.store import existing_ledger, hold_issue
+from weekly.store import existing_consent_log, existing_ledger, hold_issue
 
 from .smtp import (
     SECRET,
@@ -270,6 +270,7 @@ def test_dry_run_builds_everything_and_changes_nothing(ready: Path, run_weekly: 
     assert result.exit_code == 0, result.output
     assert "Would send 7 messages" in result.output
     assert not (ready / ".weekly").exists()
+    assert existing_ledger(ready) is None and existing_consent_log(ready) is None  # any store
 
 
 def test_dry_run_warns_of_placeholders_the_list_cannot_fill(ready: Path, run_weekly: Run) -> None:

@@ -55,7 +55,7 @@ def test_sink_keeps_each_message_and_prints_a_line(tmp_path: Path) -> None:
 
 
 def test_a_send_to_the_sink_reaches_a_korean_local_part(
-    ready: Path, run_weekly: Callable[..., Result]
+    ready: Path, run_weekly: Callable[..., Result], store: str
 ) -> None:
     """The README's local path: the sink offers SMTPUTF8, and the plan warns that a real
     relay must offer it too."""

@@ -4,7 +4,6 @@ and a server that goes quiet after the data."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import ssl
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
@@ -19,10 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from weekly.deliver.pacing import Pacer
-from weekly.store.sqlite.ledger import ledger_path
 
 from .smtp import Recorder, configure, smtp_server, subscribers, write_list
+from .storerows import deliveries, state_counts
 from .test_send import Run
+
+# Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
+pytestmark = pytest.mark.usefixtures("store")
 
 
 @pytest.fixture(autouse=True)
@@ -142,8 +144,7 @@ def test_no_reply_after_the_data_leaves_the_row_uncertain(ready: Path, run_weekl
     assert result.exit_code == 1 and "uncertain 1," in result.output  # a script must hear
     assert "weekly status 324 --failed" in result.output
     assert "Nothing to send." in again.output
-    with sqlite3.connect(ledger_path(ready)) as db:
-        assert db.execute("SELECT state FROM deliveries").fetchall() == [("sending",)]
+    assert [row.state for row in deliveries(ready)] == ["sending"]
     recorder = Recorder()
     with smtp_server(recorder) as port:
         configure(ready, port)
@@ -193,9 +194,7 @@ def test_a_refused_sender_stops_the_run_and_blames_no_recipient(
         result = run_weekly("send", "324", "--yes")
     assert result.exit_code == 1
     assert "Stopped: the relay refused the sender (550 5.7.1 daily sending quota" in result.output
-    with sqlite3.connect(ledger_path(ready)) as db:
-        states = dict(db.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
-    assert states == {"sent": 3, "pending": 3}
+    assert state_counts(ready) == {"sent": 3, "pending": 3}
 
 
 class NoSender(Recorder):
@@ -211,8 +210,7 @@ def test_a_sender_refused_from_the_start_sends_nothing(ready: Path, run_weekly: 
     assert "refuses the sender weekly@news.example.com: 553 5.7.1 sender not allowed" in (
         result.output
     )
-    with sqlite3.connect(ledger_path(ready)) as db:
-        assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+    assert deliveries(ready) == []
 
 
 def test_implicit_tls(ready: Path, run_weekly: Run, certificate: ssl.SSLContext) -> None:

@@ -15,10 +15,8 @@ from weekly.audience.provider_events import (
     record_reports,
     report,
 )
-from weekly.errors import WeeklyError
 from weekly.store import open_consent_log, open_hook_log
 from weekly.store.consent import BOUNCED, CONFIRMED, SOFT_BOUNCED, Event
-from weekly.store.sqlite.hooks import SqliteHookLog
 
 
 def at(day: int) -> str:
@@ -119,10 +117,3 @@ def test_a_provider_time_that_does_not_read_is_now(given: object) -> None:
 def test_a_report_needs_an_address(address: object) -> None:
     with pytest.raises(ReportError, match=r"^sendgrid: "):
         report("sendgrid", address, BOUNCED, None, "ref", "")
-
-
-def test_a_hook_log_that_is_not_sqlite_is_one_error(tmp_path: Path) -> None:
-    path = tmp_path / "state.sqlite"
-    path.write_text("not a database " * 100)
-    with pytest.raises(WeeklyError, match="cannot open the hook log"):
-        SqliteHookLog(path)

@@ -32,6 +32,9 @@ from .smtp import make_build
 
 FUTURE = "2099-10-09T09:00"
 
+# Every schedule lives in the store: each test runs on both.
+pytestmark = pytest.mark.usefixtures("store")
+
 
 def in_seconds(seconds: float) -> str:
     """An --at value `seconds` from now, with its UTC offset."""
@@ -50,7 +53,7 @@ def stored(root: Path) -> list[Schedule]:
         return schedules.listed()
 
 
-@pytest.mark.usefixtures("store", "ready")
+@pytest.mark.usefixtures("ready")
 def test_a_naive_time_is_in_seoul_for_a_korean_newsletter(newsletter: Path, run_weekly) -> None:
     result = run_weekly("schedule", "324", "--at", FUTURE)
     assert result.exit_code == 0, result.output
@@ -104,7 +107,7 @@ def test_a_time_the_clocks_skip_is_refused(newsletter: Path, run_weekly) -> None
     assert stored(newsletter) == []
 
 
-@pytest.mark.usefixtures("store", "ready")
+@pytest.mark.usefixtures("ready")
 def test_list_and_cancel(newsletter: Path, run_weekly) -> None:
     assert run_weekly("schedule", "--list").output == "No scheduled sends.\n"
     make_build(newsletter, 325)
@@ -216,7 +219,6 @@ def schedule(issue: int, due: str) -> Schedule:
     return Schedule(issue, due, "f" * 16)
 
 
-@pytest.mark.usefixtures("store")
 def test_claims_moves_and_replacing(newsletter: Path) -> None:
     with closing(open_schedules(newsletter)) as table:
         assert table.put(schedule(2, "2030-01-01T00:00:02+00:00"))
@@ -250,7 +252,6 @@ def test_claims_moves_and_replacing(newsletter: Path) -> None:
         assert (again.state, again.detail, again.due) == (WAITING, "", "2031-01-01T00:00:00+00:00")
 
 
-@pytest.mark.usefixtures("store")
 def test_of_two_claims_at_once_each_schedule_goes_to_one(newsletter: Path) -> None:
     issues = range(1, 41)
     with closing(open_schedules(newsletter)) as table:
@@ -279,7 +280,6 @@ def test_of_two_claims_at_once_each_schedule_goes_to_one(newsletter: Path) -> No
         assert all(s.runner == ("a" if s.issue in won["a"] else "b") for s in table.listed())
 
 
-@pytest.mark.usefixtures("store")
 def test_a_send_whose_serve_died_waits_again(newsletter: Path) -> None:
     """A schedule left running by a serve process on this machine that no longer exists is
     put back to waiting; one held by a live process or another machine is left alone."""

@@ -57,6 +57,7 @@ SQLITE_FILE_TESTS = {
     "test_bad_input.py",  # broken SQLite files
     "test_ledger.py",  # the journal mode
     "test_ledger_edges.py",  # the SQLite ledger's upgrade and rollback
+    "test_sqlite_files.py",  # older and broken SQLite files
 }
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,6 @@ from weekly.project import build_dir
 from weekly.render.composed import META_FILE
 from weekly.store import existing_ledger, hold_issue, open_consent_log, open_ledger
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
-from weekly.store.sqlite.consent import state_path
-from weekly.store.sqlite.ledger import ledger_path
 from weekly.web.welcome import WELCOME_ISSUE, Welcomer, latest_issue
 
 from .smtp import SECRET, Recorder, configure, smtp_server
@@ -95,34 +92,6 @@ def test_a_template_broken_after_start_is_logged_and_left_to_retry(
         welcomer.close()
     assert "welcome mail to x@example.com failed" in caplog.text
     assert _states(newsletter) == {"x@example.com": "pending"}
-
-
-def test_older_sqlite_files_gain_the_tags_column_and_read_no_segments(newsletter: Path) -> None:
-    state_path(newsletter).parent.mkdir(parents=True)
-    with sqlite3.connect(state_path(newsletter)) as db:
-        db.execute(
-            "CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT NOT NULL, address TEXT NOT"
-            " NULL, email TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, name TEXT"
-            " NOT NULL DEFAULT '', ip TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT"
-            " '', ref TEXT UNIQUE)"
-        )
-        db.execute(
-            "INSERT INTO events (at, address, email, kind, source)"
-            " VALUES ('2026-01-01', 'old@example.com', 'old@example.com', 'confirmed', 'web')"
-        )
-    with sqlite3.connect(ledger_path(newsletter)) as db:
-        db.execute(
-            "CREATE TABLE sends (issue INTEGER PRIMARY KEY, fingerprint TEXT, started_at TEXT)"
-        )
-        db.execute("CREATE TABLE deliveries (issue INTEGER, recipient TEXT)")
-    with open_consent_log(newsletter) as log:
-        assert log.standings()["old@example.com"].tags == ""
-    ledger = existing_ledger(newsletter)
-    assert ledger is not None
-    try:
-        assert ledger.segments(324) == []
-    finally:
-        ledger.close()
 
 
 def test_signup_tags_are_checked_in_the_settings(newsletter: Path) -> None:

@@ -3,12 +3,9 @@ the redirects, the grouped consent commits, the links lookup and the per-reader 
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -27,6 +24,8 @@ from weekly.web.group_commit import GroupCommit
 from weekly.web.hit_agents import classify
 from weekly.web.hit_writer import HitWriter
 from weekly.web.tracking import LinkTargets
+
+from .test_tracking_live import html_of
 
 SECRET = b"test-secret-0123456789abcdef"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -266,14 +265,6 @@ def test_marks_name_a_reader_only_where_they_agreed_and_that_kind_is_per_subscri
     assert agreed["tracking_note"].startswith("동의하신 대로")
     refused = tracker.values(reader("no"), 100)
     assert refused["click_mark"] == refused["open_mark"] and refused["tracking_note"] == ""
-
-
-def html_of(data: bytes) -> str:
-    message = email.message_from_bytes(data, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    part = message.get_body(("html",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def test_a_test_send_is_not_tracked(newsletter: Path) -> None:

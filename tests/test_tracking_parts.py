@@ -106,8 +106,10 @@ class SlowLog:
         if not hold:
             self.go.set()
         self.closed = False
+        self.calls = 0
 
     def record(self, hits: Sequence[Hit]) -> None:
+        self.calls += 1
         self.entered.set()
         if self.failures:
             self.failures -= 1
@@ -161,7 +163,20 @@ def test_a_store_still_down_at_stop_loses_the_batch_and_says_so(
     with caplog.at_level(logging.WARNING, logger="weekly.web.hits"):
         writer.stop()
     assert (writer.written, writer.lost) == (0, 1)
-    assert "1 hit(s) lost at stop: the store is down" in caplog.text
+    assert "hit log: not written at stop: the store is down" in caplog.text
+    assert "0 hit(s) written, 0 dropped (queue full), 1 lost (store failing)" in caplog.text
+
+
+def test_a_dead_store_at_stop_is_tried_once_not_once_a_batch() -> None:
+    store = SlowLog(failures=10**6)
+    writer = HitWriter(store)  # type: ignore[arg-type]
+    writer.put(hit(1))
+    assert store.failed.wait(10)  # hit 1 waits for its retry; 1,499 more queue behind it
+    for link in range(2, 1501):
+        writer.put(hit(link))
+    writer.stop()
+    assert (writer.written, writer.lost) == (0, 1500)
+    assert store.calls <= 3  # the first try, perhaps one retry, the last try: not per batch
 
 
 class BatchLog:

@@ -30,6 +30,7 @@ from weekly.render.composed import HTML_FILE, META_FILE, MJML_FILE, TEXT_FILE, C
 from weekly.render.images import ImageSizes
 from weekly.render.inline import inline_css
 from weekly.render.jinja import environment, render
+from weekly.render.links import LINKS_FILE, links_json, number_links
 from weekly.render.mjml import compile_mjml
 from weekly.render.text_part import limit_line_octets, markdown_to_text, opening_words
 from weekly.render.unsafe import unsafe_html_findings
@@ -137,6 +138,8 @@ def render_issue(
             "lead_html": lead_html,
             "lead_text": lead_text,
             "subscriber": SubscriberPlaceholders(),
+            # per-subscriber counts say so in the footer (filled only for readers who agreed)
+            "tracking_note": config.tracking.per_subscriber,
         }
         subject = issue.subject or " ".join(
             render(env, "subject.txt", **{**context, "subscriber": NoSubscriberHere()}).split()
@@ -243,6 +246,7 @@ def compose_to_build(
                 TEXT_FILE: rendered.text,
                 MJML_FILE: rendered.mjml,
                 META_FILE: json.dumps(rendered.meta, ensure_ascii=False, indent=2) + "\n",
+                LINKS_FILE: links_json(number_links(rendered.html)),
             },
         )
     return ComposeSummary(rendered, folder)

@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -46,8 +47,10 @@ from weekly.render.jinja import environment, render
 from weekly.store import ConsentLog, open_consent_log, open_ledger
 from weekly.store.consent import CONFIRMED, Event
 from weekly.web.confirm_mail import confirmation_mail, deliver
+from weekly.web.group_commit import GroupCommit
 from weekly.web.hooks import Hooks
 from weekly.web.signup_tags import chosen_tags, offered_tags
+from weekly.web.tracking import Tracking
 from weekly.web.welcome import Welcomer, retry_welcomes
 
 log = logging.getLogger("weekly.web.serve")
@@ -125,7 +128,8 @@ class Service:
             secret=secret,
             signer=signer,
             backend=backend,
-            store=open_consent_log(root),  # last: a settings error leaves no state file
+            # last: a settings error leaves no state file
+            store=GroupCommit(open_consent_log(root)),
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR, clock),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR, clock),
         )
@@ -177,6 +181,7 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
     """The ASGI application for the newsletter at `root`; `clock` times the rate limits."""
     hooks = Hooks(load_config(root).hooks)
     service = Service.open(root, clock)
+    tracking = Tracking(service.config, service.secret)
 
     async def unsubscribe_page(request: Request) -> HTMLResponse:
         key = token_address(service.secret, service.list_id, request.path_params["token"])
@@ -191,7 +196,8 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
         form = await request.form()
         one_click = form.get("List-Unsubscribe") == "One-Click"
         source = "one-click" if one_click else "link"
-        unsubscribe(service.store, key, source, ip=client_ip(request))
+        # in a thread: concurrent opt-outs share one commit, and the loop keeps serving
+        await run_in_threadpool(unsubscribe, service.store, key, source, ip=client_ip(request))
         return service.page("unsubscribed", email=key)
 
     async def subscribe_form(request: Request) -> HTMLResponse:
@@ -260,13 +266,16 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
         Route("/subscribe", subscribe_form, methods=["GET"]),
         Route("/subscribe", subscribe, methods=["POST"]),
         Route("/confirm/{token}", confirm, methods=["GET"]),
+        *tracking.routes(),
     ]
     routes += hooks.routes(root, service.store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tracking.start()
         async with retry_welcomes(service.welcomer), running_schedules(root):
             yield
+        tracking.stop()
         hooks.close()
         service.store.close()
 
@@ -290,6 +299,10 @@ def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
         server_header=False,
         access_log=False,
         log_level="info",
+        # asyncio's own loop: the SMTP session of the confirmation mail takes over an asyncio
+        # transport; the request parser is httptools (a dependency) instead of h11
+        loop="asyncio",
+        http="httptools",
     )
 
 

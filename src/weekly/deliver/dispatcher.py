@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
@@ -311,18 +312,23 @@ class Dispatcher:
             delay = backoff(self._settings.retry_delay, job.tries)
             task = asyncio.create_task(self._later(job, delay))
             self._retries.add(task)
-            task.add_done_callback(self._retries.discard)
+            task.add_done_callback(functools.partial(self._retried, job))
 
     async def _later(self, job: _Job, delay: float) -> None:
         """Queue `job` again after `delay`, unless the run stops first."""
-        try:
-            await asyncio.sleep(delay)
-            if not self._stopping:
-                await self._queue.put(job)
-                return
-        except asyncio.CancelledError:
-            pass  # stopped while waiting: the job was not queued
-        self._drop(job)
+        await asyncio.sleep(delay)
+        if self._stopping:
+            self._drop(job)
+        else:
+            await self._queue.put(job)
+
+    def _retried(self, job: _Job, task: asyncio.Task[None]) -> None:
+        """A retry cancelled by a stop gives its row back. Handled here, not in `_later`: a
+        task cancelled before its first step never runs its body, and the run would wait
+        for that job forever (Ctrl-C right after a temporary failure hung the send)."""
+        self._retries.discard(task)
+        if task.cancelled():
+            self._drop(job)
 
 
 async def _each(items: Iterable[Subscriber]) -> AsyncIterator[Subscriber]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
+from weekly.deliver.dispatcher import QUEUE_SIZE
 
 from .smtp import SECRET, Recorder, configure, make_build, smtp_server, subscribers, write_list
 from .storerows import deliveries, state_counts
@@ -138,6 +140,24 @@ def test_ctrl_c_finishes_what_is_in_flight_and_leaves_the_rest_pending(newslette
         rest = send(newsletter)
     assert "uncertain 0," in rest
     assert sorted(recorder.accepted().values()) == [1] * 60
+
+
+def test_ctrl_c_while_the_queue_is_full_stops_too(newsletter: Path) -> None:
+    """More readers than the dispatcher's queue holds: the stop catches the producer waiting
+    for room, and the reader it held is left pending with the rest."""
+    make_build(newsletter)
+    write_list(newsletter, subscribers(QUEUE_SIZE + 200))
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(newsletter, port, rate=20, concurrency=2)
+        process = start_send(newsletter)
+        assert recorder.wait(5)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 130, output
+    assert re.search(r"^Interrupted: [\d,]+ left pending", output, re.M), output
+    states = state_counts(newsletter)
+    assert states["sent"] == len(recorder.messages) and states["sending"] == 0
 
 
 class Busy(Recorder):

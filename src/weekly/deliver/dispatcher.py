@@ -180,7 +180,11 @@ class Dispatcher:
         if self._stopping:
             return False
         self._open += 1
-        await self._queue.put(_Job(subscriber))
+        try:
+            await self._queue.put(_Job(subscriber))
+        except asyncio.CancelledError:  # a stop while the queue was full: not queued
+            self._abandon()
+            raise
         return True
 
     def _interrupt(self, number: int) -> None:

@@ -3,6 +3,7 @@ killed with SIGKILL mid-send, one joining late; nobody mailed twice, nobody lost
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -18,6 +19,12 @@ import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
+from weekly.deliver.recording import Fenced, GroupCommit
+from weekly.errors import WeeklyError
+from weekly.store.deliveries import Mark
+from weekly.store.postgres.crew import PostgresCrew
+from weekly.store.postgres.database import Database
+from weekly.store.postgres.ledger import PostgresLedger
 
 from .faultsmtp import FaultServer
 from .smtp import configure, make_build, subscribers, write_list
@@ -188,3 +195,46 @@ def test_a_421_seen_by_one_sender_slows_every_sender(
             "SELECT factor, slow_until > clock_timestamp() FROM pace"
         ).fetchone()
     assert factor == 0.5 and slowed
+
+
+def test_group_commit_fences_rows_another_sender_took_and_reports_a_lost_store(
+    pg_url: str,
+) -> None:
+    """The writer of a shared send against a real store: a row still held is marked, a row
+    another sender took over is refused (Fenced), and a store gone fails the mark."""
+    PostgresLedger(Database(pg_url)).set_fingerprint(324, "abc")
+    mine = PostgresCrew(Database(pg_url), 324, lease_seconds=60.0)
+    other = PostgresCrew(Database(pg_url), 324, lease_seconds=60.0)
+    assert mine.join()
+    mine.load((key, key, "{}") for key in ("k1", "k2", "k3"))
+    assert len(mine.claim(3, ("pending",))) == 3
+    other.join()
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # k2 taken over by the other
+        conn.execute(
+            "UPDATE deliveries SET claimed_by = %s WHERE recipient = 'k2'", (other.sender,)
+        )
+
+    async def mark() -> None:
+        writer = GroupCommit(mine)
+        await writer.sending("k1", "<1@x>")
+        with pytest.raises(Fenced):
+            await writer.sending("k2", "<2@x>")
+        await writer.outcome(Mark("k1", "sent", "250 OK", None, 0))
+        mine.close()  # the store out of reach from here on
+        with pytest.raises(WeeklyError, match="store postgresql://"):
+            await writer.sending("k3", "<3@x>")
+        await writer.close()
+
+    asyncio.run(mark())
+    other.close()
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT recipient, state, attempts, message_id, claimed_by = %s FROM deliveries"
+            " ORDER BY recipient",
+            (other.sender,),
+        ).fetchall()
+    assert rows == [
+        ("k1", "sent", 1, "<1@x>", False),
+        ("k2", "pending", 0, "", True),
+        ("k3", "pending", 0, "", False),
+    ]

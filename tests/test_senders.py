@@ -238,3 +238,41 @@ def test_group_commit_fences_rows_another_sender_took_and_reports_a_lost_store(
         ("k2", "pending", 0, "", True),
         ("k3", "pending", 0, "", False),
     ]
+
+
+def test_a_store_lost_mid_send_stops_the_send_and_a_resume_finishes_it(
+    newsletter: Path, server: FaultServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends every connection of the sender (a failover, a restart) mid-send: the
+    send stops with one line naming the store, and the next run sends the rest, once each."""
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    make_build(newsletter)
+    write_list(newsletter, subscribers(600))
+    configure(newsletter, server.port, concurrency=2, rate=300)
+    cut = threading.Event()
+    first = start_send(newsletter)
+
+    def watch(kind: str, count: int) -> None:
+        if kind == "end" and count == 100:
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name LIKE %s",
+                    (f"weekly pid {first.pid} %",),
+                )
+            cut.set()
+
+    server.on_event = watch
+    output, _ = first.communicate(timeout=60)
+    assert cut.is_set()
+    assert first.returncode == 1, output
+    (line,) = output.split("To send:", 1)[1].splitlines()[1:]  # nothing else, no traceback
+    assert re.match(r"Error: store postgresql://\S+: ", line), output
+    server.on_event = None
+    second = start_send(newsletter)
+    rest, _ = second.communicate(timeout=60)
+    assert second.returncode == 0, rest
+    counts = state_counts(newsletter)
+    assert counts["sent"] + counts["sending"] == 600, counts
+    assert max(server.stored.values()) == 1 and max(server.ends.values()) == 1
+    assert len(server.stored) >= 600 - counts["sending"]

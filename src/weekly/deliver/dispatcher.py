@@ -147,17 +147,19 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         for number in SIGNALS:
             loop.add_signal_handler(number, self._interrupt, number)
-        watch = asyncio.create_task(self._watch()) if self._opt_outs else None
+        tasks = [asyncio.create_task(self._work(c)) for c in self._connections]
+        self._producer = asyncio.create_task(self._produce(subscribers))
+        tasks.append(self._producer)
+        watch = [asyncio.create_task(self._watch())] if self._opt_outs else []
         try:
-            tasks = [asyncio.create_task(self._work(c)) for c in self._connections]
-            self._producer = asyncio.create_task(self._produce(subscribers))
-            tasks.append(self._producer)
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:
                 task.result()  # the first unexpected error, if any, ends the run here
         finally:
-            if watch is not None:
-                watch.cancel()
+            for task in tasks + watch:  # the watch, or every task after an error
+                task.cancel()
+            # Collected, so a second lane failing the same way is not reported as lost.
+            await asyncio.gather(*tasks, *watch, return_exceptions=True)
             for number in SIGNALS:
                 loop.remove_signal_handler(number)
             if self._recording is not None:

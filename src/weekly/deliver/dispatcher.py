@@ -293,8 +293,10 @@ class Dispatcher:
         built = self._factory.build(subscriber)
         ended = False
 
-        # Synchronous on purpose: committed before the end of data with no await between,
-        # so a killed process never leaves `sending` for a message the server cannot have.
+        # Right before the end of data, which must not go out before `sending` is committed:
+        # the own SQLite ledger commits here, with no await before the end of data; a shared
+        # store returns its group commit, awaited first (a kill in that gap leaves an
+        # uncertain row the server never got: reported, never resent silently).
         def before_end() -> Awaitable[None] | None:
             nonlocal ended
             ended = True

@@ -94,7 +94,7 @@ class GroupCommit:
         while group := self._next():
             try:
                 fenced = self._crew.record([mark for mark, _ in group])
-            except WeeklyError as exc:
+            except Exception as exc:  # handed to the callers: a dead writer would hang them
                 self._loop.call_soon_threadsafe(_settle, group, set(), exc)
             else:
                 self._loop.call_soon_threadsafe(_settle, group, fenced, None)
@@ -124,7 +124,7 @@ class GroupCommit:
         await asyncio.to_thread(self._thread.join)
 
 
-def _settle(group: _Waiting, fenced: set[str], failure: WeeklyError | None) -> None:
+def _settle(group: _Waiting, fenced: set[str], failure: Exception | None) -> None:
     """In the event loop: tell each mark's caller how its commit went."""
     for mark, future in group:
         if future.done():  # its caller was cancelled (a second Ctrl-C)

@@ -194,4 +194,3 @@ def copy_store(root: Path, source: str, target: str) -> dict[str, int]:
 
 
 IN_FLIGHT = "cannot copy while a send is in flight; run it again once every sender is done"
-

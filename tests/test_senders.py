@@ -210,7 +210,9 @@ def test_group_commit_fences_rows_another_sender_took_and_reports_a_lost_store(
 ) -> None:
     """The writer of a shared send against a real store: a row still held is marked, a row
     another sender took over is refused (Fenced), and a store gone fails the mark."""
-    PostgresLedger(Database(pg_url)).set_fingerprint(324, "abc")
+    ledger = PostgresLedger(Database(pg_url))
+    ledger.set_fingerprint(324, "abc")
+    ledger.close()
     mine = PostgresCrew(Database(pg_url), 324, lease_seconds=60.0)
     other = PostgresCrew(Database(pg_url), 324, lease_seconds=60.0)
     assert mine.join()

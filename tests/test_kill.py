@@ -99,7 +99,11 @@ def test_sigkill_at_eleven_moments_then_a_resume_sends_everyone_once(
     assert all(server.stored[address] <= 1 for address in uncertain)
     if not store:
         assert all(server.ends[address] == 1 for address in uncertain)
-    assert len(uncertain) <= 3 * len(MOMENTS), len(uncertain)
+    # A kill leaves at most one row per connection between its end of data and its recorded
+    # outcome. SQLite records the outcome within microseconds of the reply, so there a kill
+    # rarely catches more than 3; PostgreSQL's group commit keeps a row a commit longer.
+    per_kill = 8 if store else 3
+    assert len(uncertain) <= per_kill * len(MOMENTS), len(uncertain)
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,10 @@ from weekly.cli import main
 from weekly.store import open_consent_log, open_ledger
 from weekly.store.consent import BOUNCED, CONFIRMED, Event
 from weekly.store.copy import TABLES, PostgresSide, SqliteSide
+from weekly.store.postgres.crew import PostgresCrew
+from weekly.store.postgres.database import Database
 from weekly.store.postgres.schema import LATEST
+from weekly.store.sqlite.lock import issue_lock
 
 
 def set_store_url(newsletter: Path, url: str) -> None:
@@ -121,3 +125,39 @@ def test_copy_to_postgresql_and_back_loses_nothing(
     with open_consent_log(tmp_path) as log:  # the copied log goes on with fresh ids
         log.record([Event("2026-01-03T00:00:00+00:00", "new@example.com", CONFIRMED, "web")])
         assert log.changed_since(2)[1] == {"new@example.com"}
+
+
+def test_copy_is_refused_while_a_send_is_in_flight_in_either_store(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crew's state (leases, claims, payloads) means something only while a send runs,
+    and SQLite has no place for it: a copy waits until no sender is live, in either store."""
+    monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
+    first, back = tmp_path / "first", tmp_path / "back"
+    fill(first)
+    runner = CliRunner()
+    there = ["store", "copy", "--from", "sqlite", "--to", pg_url, "--root", str(first)]
+    with issue_lock(first / ".weekly", 324):  # a SQLite send of issue 324 is running
+        refused = runner.invoke(main, there)
+    assert refused.exit_code == 1
+    (line,) = refused.output.splitlines()
+    assert "cannot copy while a send is in flight" in line and "issue 324" in line
+    postgres = PostgresSide(pg_url)
+    try:
+        assert not any(postgres.count(table) for table in TABLES)  # nothing half-done
+        assert runner.invoke(main, there).exit_code == 0
+        crew = PostgresCrew(Database(pg_url), 324, lease_seconds=60.0)
+        crew.join()  # a PostgreSQL sender holds a live lease
+        home = ["store", "copy", "--from", pg_url, "--to", "sqlite", "--root", str(back)]
+        refused = runner.invoke(main, home)
+        assert refused.exit_code == 1
+        (line,) = refused.output.splitlines()
+        assert "cannot copy while a send is in flight" in line
+        assert f"issue 324 is being sent by pid {os.getpid()}" in line
+        assert not any(SqliteSide(back).count(table) for table in TABLES)
+        crew.leave(0)
+        crew.close()
+        assert runner.invoke(main, home).exit_code == 0
+        assert dump(SqliteSide(first)) == dump(postgres) == dump(SqliteSide(back))
+    finally:
+        postgres.close()

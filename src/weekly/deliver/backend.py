@@ -4,14 +4,16 @@ to a relay or provider that takes prepared messages and answers in backend-neutr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from weekly.deliver.outcomes import Outcome
 
 # Runs right before the point of no return (SMTP's end of data, an API's request): from
 # then on the receiving side may hold the message, so the ledger row becomes `sending`.
-BeforeEnd = Callable[[], None]
+# When it returns an awaitable (a commit on its way to a shared store), the backend awaits
+# it before that point; should either raise, the message must not go.
+BeforeEnd = Callable[[], Awaitable[None] | None]
 
 
 class DeliveryBackend(Protocol):

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from weekly.audience.subscriber_list import Subscriber
 from weekly.config import Config
 from weekly.deliver.pacing import SLOW_PERIOD, SLOWEST_FACTOR, Pacer
+from weekly.deliver.recording import GroupCommit
 from weekly.errors import WeeklyError
 from weekly.store import Crew
 
@@ -81,6 +82,7 @@ class SharedRun:
         self._poll = min(0.25, config.store.lease_seconds / 4)
         self._beat = config.store.lease_seconds / 3
         self.pacer = SharedPacer(crew, config)
+        self.recording = GroupCommit(crew)  # every mark fenced by this sender's hold on the row
         self.sent = 0
 
     def join(self, recipients: Callable[[], Iterator[tuple[str, str, str]]]) -> None:

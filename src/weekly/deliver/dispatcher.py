@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from weekly.audience.subscriber_list import Subscriber
@@ -22,6 +23,7 @@ from weekly.deliver.consent_watch import POLL_SECONDS
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.outcomes import Outcome, Verdict
 from weekly.deliver.pacing import Pacer, Pacing, backoff
+from weekly.deliver.recording import Fenced, LedgerRecording, Recording
 from weekly.store import Ledger
 from weekly.store.deliveries import (
     FAILED_MESSAGE,
@@ -32,6 +34,7 @@ from weekly.store.deliveries import (
     RETRYING,
     SENDING,
     SENT,
+    Mark,
 )
 
 QUEUE_SIZE = 1000
@@ -61,6 +64,7 @@ class Tally:
     slowed: int = 0  # connection faults that halved the pace for everyone
     interrupted: int = 0  # the number of the signal that stopped the run
     halted: str = ""  # why the relay stopped the run (it refused the sender, or vanished)
+    fenced: bool = False  # this sender's rows were taken over by another (its lease ran out)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # email, state, reply
 
     def note(self, email: str, state: str, reply: str) -> None:
@@ -107,12 +111,16 @@ class Dispatcher:
         opt_outs: Callable[[], set[str]] | None = None,
         notice: Callable[[str], None],
         pacer: Pacing | None = None,
+        recording: Recording | None = None,
     ) -> None:
         self._factory = factory
         self._settings = settings
         self._connections = [backend() for _ in range(settings.concurrency)]
-        self._ledger = ledger
-        self._issue = issue
+        # Where outcomes go: the ledger, one commit each, or a shared store's group commit.
+        if recording is None and ledger is not None:
+            recording = LedgerRecording(ledger, issue)
+        self._recording = recording
+        self._failure: BaseException | None = None  # a store error that stopped the run
         self._progress = progress
         self._opt_outs = opt_outs
         self._notice = notice  # tells the editor what a signal does
@@ -139,19 +147,25 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         for number in SIGNALS:
             loop.add_signal_handler(number, self._interrupt, number)
-        watch = asyncio.create_task(self._watch()) if self._opt_outs else None
+        tasks = [asyncio.create_task(self._work(c)) for c in self._connections]
+        self._producer = asyncio.create_task(self._produce(subscribers))
+        tasks.append(self._producer)
+        watch = [asyncio.create_task(self._watch())] if self._opt_outs else []
         try:
-            tasks = [asyncio.create_task(self._work(c)) for c in self._connections]
-            self._producer = asyncio.create_task(self._produce(subscribers))
-            tasks.append(self._producer)
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:
                 task.result()  # the first unexpected error, if any, ends the run here
         finally:
-            if watch is not None:
-                watch.cancel()
+            for task in tasks + watch:  # the watch, or every task after an error
+                task.cancel()
+            # Collected, so a second lane failing the same way is not reported as lost.
+            await asyncio.gather(*tasks, *watch, return_exceptions=True)
             for number in SIGNALS:
                 loop.remove_signal_handler(number)
+            if self._recording is not None:
+                await self._recording.close()
+        if self._failure is not None:
+            raise self._failure
         return self._tally
 
     async def _watch(self) -> None:
@@ -179,7 +193,11 @@ class Dispatcher:
         if self._stopping:
             return False
         self._open += 1
-        await self._queue.put(_Job(subscriber))
+        try:
+            await self._queue.put(_Job(subscriber))
+        except asyncio.CancelledError:  # a stop while the queue was full: not queued
+            self._abandon()
+            raise
         return True
 
     def _interrupt(self, number: int) -> None:
@@ -215,20 +233,24 @@ class Dispatcher:
                 self._queue.put_nowait(None)
 
     def _settle(self, job: _Job, state: str, reply: str, *, attempt: bool) -> None:
-        """`job` is done: record its final `state`."""
-        self._mark(job, state, reply, attempt=attempt)
-        self._tally.count(state)
-        if state not in (SENT, OPTED_OUT):
-            label = "uncertain" if state == SENDING else state
-            self._tally.note(job.subscriber.email, label, reply)
-        self._progress(1)
-        self._release()
+        """`job` is done: record its final `state`, and count it once that is durable."""
+
+        def settled() -> None:
+            self._tally.count(state)
+            if state not in (SENT, OPTED_OUT):
+                label = "uncertain" if state == SENDING else state
+                self._tally.note(job.subscriber.email, label, reply)
+            self._progress(1)
+            self._release()
+
+        self._mark(job, state, reply, attempt=attempt, then=settled)
 
     def _drop(self, job: _Job) -> None:
         """A job abandoned on a stop: a row waiting for its retry goes back to `pending`."""
         if job.tries:
-            self._mark(job, PENDING, job.reply)
-        self._abandon()
+            self._mark(job, PENDING, job.reply, then=self._abandon)
+        else:
+            self._abandon()
 
     def _abandon(self) -> None:
         """One job left for the next run."""
@@ -238,6 +260,15 @@ class Dispatcher:
     def _release(self) -> None:
         self._open -= 1
         self._maybe_finish()
+
+    def _fail(self, failure: BaseException) -> None:
+        """The store refused a mark: this sender was fenced off (another took over its rows
+        after its lease ran out) or the store failed. Either way the run stops."""
+        if isinstance(failure, Fenced):
+            self._tally.fenced = True
+        else:
+            self._failure = self._failure or failure
+        self._stop()
 
     async def _work(self, connection: DeliveryBackend) -> None:
         try:
@@ -262,22 +293,56 @@ class Dispatcher:
         built = self._factory.build(subscriber)
         ended = False
 
-        # Synchronous on purpose: committed before the end of data with no await between,
-        # so a killed process never leaves `sending` for a message the server cannot have.
-        def before_end() -> None:
+        # Right before the end of data, which must not go out before `sending` is committed:
+        # the own SQLite ledger commits here, with no await before the end of data; a shared
+        # store returns its group commit, awaited first (a kill in that gap leaves an
+        # uncertain row the server never got: reported, never resent silently).
+        def before_end() -> Awaitable[None] | None:
             nonlocal ended
             ended = True
-            if self._ledger is not None:
-                self._ledger.mark_sending(self._issue, subscriber.key, built.message_id)
+            if self._recording is None:
+                return None
+            return self._recording.sending(subscriber.key, built.message_id)
 
-        result = await connection.deliver(
-            self._factory.sender, subscriber.address, built.data, before_end
-        )
+        try:
+            result = await connection.deliver(
+                self._factory.sender, subscriber.address, built.data, before_end
+            )
+        except Fenced as fenced:  # the row is another sender's now: nothing to record
+            self._fail(fenced)
+            self._release()
+            return
         self._record(job, result, attempt=not ended)
 
-    def _mark(self, job: _Job, state: str, reply: str, *, attempt: bool = False) -> None:
-        if self._ledger is not None:
-            self._ledger.mark(self._issue, job.subscriber.key, state, reply, attempt=attempt)
+    def _mark(
+        self,
+        job: _Job,
+        state: str,
+        reply: str,
+        *,
+        attempt: bool = False,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Record `job`'s `state`; `then` (which releases the job) runs once it is durable."""
+        mark = Mark(job.subscriber.key, state, reply, None, int(attempt))
+        waiting = None if self._recording is None else self._recording.outcome(mark)
+        if waiting is None:
+            if then is not None:
+                then()
+            return
+
+        def landed(done: asyncio.Future[None]) -> None:
+            failure = done.exception()
+            if failure is not None:
+                self._fail(failure)
+            if then is None:
+                return
+            if failure is None:
+                then()
+            else:
+                self._release()
+
+        waiting.add_done_callback(landed)
 
     def _record(self, job: _Job, result: Outcome, *, attempt: bool) -> None:
         verdict, reply = result.verdict, result.reply
@@ -295,34 +360,37 @@ class Dispatcher:
         else:
             self._link_faults = 0
         if halted:
-            self._mark(job, PENDING, reply, attempt=attempt)
             self._tally.halted = self._tally.halted or halted
             self._stop()
-            self._abandon()
+            self._mark(job, PENDING, reply, attempt=attempt, then=self._abandon)
         elif verdict in FINAL:
             self._settle(job, FINAL[verdict], reply, attempt=attempt)
         elif job.tries >= self._settings.max_attempts:
             self._settle(job, FAILED_TEMPORARY, reply, attempt=attempt)
         elif self._stopping:  # a temporary failure after the stop: next run's work
-            self._mark(job, PENDING, reply, attempt=attempt)
-            self._abandon()
+            self._mark(job, PENDING, reply, attempt=attempt, then=self._abandon)
         else:  # retry this recipient alone, after its own backoff
             self._mark(job, RETRYING, reply, attempt=attempt)
             delay = backoff(self._settings.retry_delay, job.tries)
             task = asyncio.create_task(self._later(job, delay))
             self._retries.add(task)
-            task.add_done_callback(self._retries.discard)
+            task.add_done_callback(functools.partial(self._retried, job))
 
     async def _later(self, job: _Job, delay: float) -> None:
         """Queue `job` again after `delay`, unless the run stops first."""
-        try:
-            await asyncio.sleep(delay)
-            if not self._stopping:
-                await self._queue.put(job)
-                return
-        except asyncio.CancelledError:
-            pass  # stopped while waiting: the job was not queued
-        self._drop(job)
+        await asyncio.sleep(delay)
+        if self._stopping:
+            self._drop(job)
+        else:
+            await self._queue.put(job)
+
+    def _retried(self, job: _Job, task: asyncio.Task[None]) -> None:
+        """A retry cancelled by a stop gives its row back. Handled here, not in `_later`: a
+        task cancelled before its first step never runs its body, and the run would wait
+        for that job forever (Ctrl-C right after a temporary failure hung the send)."""
+        self._retries.discard(task)
+        if task.cancelled():
+            self._drop(job)
 
 
 async def _each(items: Iterable[Subscriber]) -> AsyncIterator[Subscriber]:

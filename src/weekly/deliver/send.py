@@ -81,7 +81,12 @@ class Summary:
             f"opted out during the send {t.opted_out:,} "
             f"in {self.seconds:.1f} s ({rate:,.1f} messages/s)"
         )
-        if t.halted:
+        if t.fenced:
+            yield (
+                "Stopped: this sender's lease ran out (store.lease_seconds) and another sender "
+                f"took over its rows; the {t.left_pending:,} it still held are free for the others"
+            )
+        elif t.halted:
             yield (
                 f"Stopped: {t.halted}; "
                 f"{t.left_pending:,} left pending, run the same command once it is fixed"
@@ -335,6 +340,7 @@ class Send:
             opt_outs=None if self._watch is None else self._watch.poll,
             notice=notice,
             pacer=None if shared is None else shared.pacer,
+            recording=None if shared is None else shared.recording,
         )
         with nullcontext() if shared is None else shared.seated():
             tally = dispatcher.run(self._recipients())
@@ -379,4 +385,5 @@ def send_issue(
     if summary.tally.interrupted:
         return 128 + summary.tally.interrupted
     # Rows this run left uncertain fail it; those an earlier run left were reported then.
-    return 1 if summary.failed or summary.tally.uncertain or summary.tally.halted else 0
+    tally = summary.tally
+    return 1 if summary.failed or tally.uncertain or tally.halted or tally.fenced else 0

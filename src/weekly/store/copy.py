@@ -1,11 +1,17 @@
 """`weekly store copy`: every table of one store written into an empty other one (SQLite
-files to PostgreSQL or back), rows streamed, ids and times kept, all or nothing."""
+files to PostgreSQL or back), rows streamed, ids and times kept, all or nothing.
+
+PostgreSQL alone also keeps the state of a send shared by several senders: the senders and
+their leases, and per row who claimed it, which sender loaded it and the subscriber it
+mails. That state only means something while a send is in flight (a later send claims,
+loads and leases afresh), and SQLite has nowhere to keep it, so a copy is refused while a
+send runs in either store, and once none does that state is not carried."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,6 +20,7 @@ from weekly.store.location import shown
 from weekly.store.postgres.database import Connection, Database
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
+from weekly.store.sqlite.lock import issue_lock
 
 # Every table a store has, with its columns in one order for both stores.
 TABLES = {
@@ -88,6 +95,19 @@ class SqliteSide:
         with closing(self._connect(table)) as db:
             return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
+    def hold(self, stack: ExitStack) -> None:
+        """Hold the send lock of every issue sent from these files while the copy runs; an
+        error naming the issue when a send holds one now."""
+        folder = ledger_path(self._root).parent
+        for lock in sorted(folder.glob("send-*.lock")):
+            issue = lock.stem.removeprefix("send-")
+            if not issue.isdigit():
+                continue
+            try:
+                stack.enter_context(issue_lock(folder, int(issue)))
+            except WeeklyError as held:
+                raise WeeklyError(f"{IN_FLIGHT}: {held}") from None
+
     def load(self, source: Side) -> None:
         """Every table of `source` into these files, each file in one transaction."""
         SqliteLedger.open(self._root).close()  # both files with their tables, if new
@@ -130,6 +150,20 @@ class PostgresSide:
             row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0]) if row else 0
 
+    def check_idle(self) -> None:
+        """An error naming a sender whose lease is still live: a send is in flight."""
+        with self._db.connection() as conn:
+            live = conn.execute(
+                "SELECT issue, pid, host FROM senders WHERE lease_until > clock_timestamp()"
+                " ORDER BY id LIMIT 1"
+            ).fetchone()
+        if live is not None:
+            issue, pid, host = live
+            raise WeeklyError(
+                f"{IN_FLIGHT}: issue {issue} is being sent by pid {pid} on {host} "
+                f"through {self.name}"
+            )
+
     def load(self, source: Side) -> None:
         """Every table of `source` into this database with COPY, in one transaction."""
         with self._db.connection() as conn, conn.transaction():
@@ -168,7 +202,13 @@ def copy_store(root: Path, source: str, target: str) -> dict[str, int]:
             raise WeeklyError(
                 f"{into.name} already holds {', '.join(full)}: copy only into an empty store"
             )
-        into.load(origin)
+        with ExitStack() as stack:
+            sqlite.hold(stack)
+            postgres.check_idle()
+            into.load(origin)
         return {table: into.count(table) for table in TABLES}
     finally:
         postgres.close()
+
+
+IN_FLIGHT = "cannot copy while a send is in flight; run it again once every sender is done"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 PENDING = "pending"
 RETRYING = "retrying"  # a temporary failure; the running send tries again after a backoff
@@ -24,6 +25,17 @@ STATES = (
     FAILED_MESSAGE,
     OPTED_OUT,
 )
+
+
+class Mark(NamedTuple):
+    """One state change of a send's row: `sending` right before its end of data (with the
+    message id, one more attempt), or an outcome (`tries` 1 for a try that stopped short)."""
+
+    key: str
+    state: str
+    reply: str
+    message_id: str | None  # None: keep the row's
+    tries: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from weekly.store.consent import Event, Standing
-from weekly.store.deliveries import Delivery, Sender
+from weekly.store.deliveries import Delivery, Mark, Sender
 from weekly.store.hits import Hit, Tally
 from weekly.store.schedules import Schedule
 
@@ -143,6 +143,10 @@ class Crew(Protocol):
 
     def claim(self, limit: int, states: Sequence[str]) -> list[tuple[str, str]]:
         """Up to `limit` free rows of this run in `states`, now held here: (key, payload)."""
+
+    def record(self, marks: Sequence[Mark]) -> set[str]:
+        """Apply `marks` (one per key) all or none, each only to a row this sender still
+        holds; returns the keys it no longer holds (another sender took them over)."""
 
     def held_elsewhere(self, states: Sequence[str]) -> int:
         """Rows of this run in `states` that other live senders hold."""

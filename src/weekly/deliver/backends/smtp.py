@@ -179,7 +179,7 @@ class Connection:
             stage = Stage.DATA
             session.write(data)
             await session.drained()
-            before_end()
+            await self._before(before_end)
             stage = Stage.END
             session.write(b".\r\n")
             code, text = await session.reply()
@@ -194,6 +194,18 @@ class Connection:
             code = code if isinstance(code, int) and 200 <= code < 600 else 0
             return outcome(stage, code, f"connection lost ({stage.value}): {exc}")
         return self._refused(stage, code, text)
+
+    async def _before(self, before_end: BeforeEnd) -> None:
+        """Run `before_end` (and wait for the commit it may return); should it fail, the
+        session is dropped without the end of data, so the relay discards the message."""
+        try:
+            waiting = before_end()
+            if waiting is not None:
+                await waiting
+        except BaseException:
+            self.session.connection_lost(None)
+            await self.close()
+            raise
 
     def _refused(self, stage: Stage, code: int, text: str) -> Outcome:
         """The outcome of a reply; a 421 also closes the session, as the server will."""

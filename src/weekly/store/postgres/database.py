@@ -3,6 +3,7 @@ its own committed transaction unless a block asks for one), the schema migrated 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -18,6 +19,10 @@ from weekly.store.postgres.schema import LATEST, migrate, version
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 CONNECT_SECONDS = 10
+
+# The pool's own notices (a dead connection discarded) are not for the editor: a failure
+# that matters reaches the caller as a WeeklyError, and only the CLI prints.
+logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
 
 
 def application_name() -> str:

@@ -10,13 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
-from weekly.store import open_consent_log, open_ledger
+from weekly.store import hold_issue, open_consent_log, open_ledger
 from weekly.store.consent import BOUNCED, CONFIRMED, Event
 from weekly.store.copy import TABLES, PostgresSide, SqliteSide
 from weekly.store.postgres.crew import PostgresCrew
 from weekly.store.postgres.database import Database
 from weekly.store.postgres.schema import LATEST
-from weekly.store.sqlite.lock import issue_lock
 
 
 def set_store_url(newsletter: Path, url: str) -> None:
@@ -137,7 +136,7 @@ def test_copy_is_refused_while_a_send_is_in_flight_in_either_store(
     fill(first)
     runner = CliRunner()
     there = ["store", "copy", "--from", "sqlite", "--to", pg_url, "--root", str(first)]
-    with issue_lock(first / ".weekly", 324):  # a SQLite send of issue 324 is running
+    with hold_issue(first, 324):  # a SQLite send of issue 324 is running
         refused = runner.invoke(main, there)
     assert refused.exit_code == 1
     (line,) = refused.output.splitlines()

@@ -4,18 +4,28 @@
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
-from weekly.store import hold_issue, open_consent_log, open_ledger
+from weekly.store import (
+    hold_issue,
+    open_consent_log,
+    open_hit_log,
+    open_hook_log,
+    open_ledger,
+    open_schedules,
+)
 from weekly.store.consent import BOUNCED, CONFIRMED, Event
 from weekly.store.copy import TABLES, PostgresSide, SqliteSide
+from weekly.store.hits import CLICK, HUMAN, MACHINE, OPEN, Hit
 from weekly.store.postgres.crew import PostgresCrew
 from weekly.store.postgres.database import Database
 from weekly.store.postgres.schema import LATEST
+from weekly.store.schedules import Schedule
 
 
 def set_store_url(newsletter: Path, url: str) -> None:
@@ -89,6 +99,15 @@ def fill(root: Path) -> None:
                 Event("2026-01-02T00:00:00+00:00", "lee@example.com", BOUNCED, "dsn", ref="d:1"),
             ]
         )
+    at = "2026-01-03T00:00:00+00:00"
+    with closing(open_hit_log(root)) as hits:
+        hits.record([Hit(324, CLICK, 2, HUMAN, "v1", at), Hit(324, OPEN, 0, MACHINE, "", at)])
+    with closing(open_hook_log(root)) as hooks:
+        hooks.first_use("mailgun:token-1", at, "2026-01-01T00:00:00+00:00")
+        hooks.soft_bounce("ses:1", "park@example.com", at, "2026-01-01T00:00:00+00:00")
+        hooks.delivered("choi@example.com", at)
+    with closing(open_schedules(root)) as schedules:
+        schedules.put(Schedule(325, "2099-01-01T00:00:00+00:00", "f", True, updated_at=at))
 
 
 def dump(side: SqliteSide | PostgresSide) -> dict[str, list[tuple[object, ...]]]:

@@ -10,7 +10,7 @@ send runs in either store, and once none does that state is not carried."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,8 +19,11 @@ from weekly.errors import WeeklyError
 from weekly.store.location import shown
 from weekly.store.postgres.database import Connection, Database
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
+from weekly.store.sqlite.hits import SqliteHitLog, hits_path
+from weekly.store.sqlite.hooks import SqliteHookLog
 from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
 from weekly.store.sqlite.lock import issue_lock
+from weekly.store.sqlite.schedules import SqliteSchedules, schedules_path
 
 # Every table a store has, with its columns in one order for both stores.
 TABLES = {
@@ -50,7 +53,43 @@ TABLES = {
         "tags",
     ),
     "segments": ("issue", "at", "expression"),
+    "hits": ("id", "issue", "kind", "link", "agent", "visitor", "at"),
+    "hook_requests": ("key", "at"),
+    "soft_bounces": ("ref", "address", "at"),
+    "last_delivery": ("address", "at"),
+    "schedules": (
+        "issue",
+        "due",
+        "fingerprint",
+        "allow_changes",
+        "state",
+        "detail",
+        "runner",
+        "updated_at",
+    ),
 }
+# The SQLite file each table lives in, and each file's openers, which create its tables (or
+# bring an older file's up to date) the way the tool itself does.
+_FILE_OF: dict[str, Callable[[Path], Path]] = {
+    "sends": ledger_path,
+    "deliveries": ledger_path,
+    "segments": ledger_path,
+    "events": state_path,
+    "hook_requests": state_path,
+    "soft_bounces": state_path,
+    "last_delivery": state_path,
+    "hits": hits_path,
+    "schedules": schedules_path,
+}
+_OPENERS: tuple[tuple[Callable[[Path], Path], Callable[[Path], Any]], ...] = (
+    (ledger_path, SqliteLedger.open),
+    (state_path, SqliteConsentLog.open),
+    (state_path, SqliteHookLog.open),
+    (hits_path, SqliteHitLog.open),
+    (schedules_path, SqliteSchedules.open),
+)
+# Tables whose ids PostgreSQL draws from a sequence: moved on past the copied ids.
+_SERIAL = ("events", "hits")
 Row = tuple[Any, ...]
 
 
@@ -70,13 +109,11 @@ class SqliteSide:
     def __init__(self, root: Path) -> None:
         self._root = root
         self.name = f"{root / '.weekly'} (SQLite)"
-        self._files = {table: ledger_path(root) for table in ("sends", "deliveries", "segments")}
-        self._files["events"] = state_path(root)
+        self._files = {table: path_of(root) for table, path_of in _FILE_OF.items()}
         # Opening each file the usual way first brings an older one's tables up to date.
-        if ledger_path(root).exists():
-            SqliteLedger.open(root).close()
-        if state_path(root).exists():
-            SqliteConsentLog.open(root).close()
+        for path_of, opener in _OPENERS:
+            if path_of(root).exists():
+                opener(root).close()
 
     def _connect(self, table: str) -> sqlite3.Connection:
         db = sqlite3.connect(self._files[table], isolation_level=None)
@@ -110,8 +147,8 @@ class SqliteSide:
 
     def load(self, source: Side) -> None:
         """Every table of `source` into these files, each file in one transaction."""
-        SqliteLedger.open(self._root).close()  # both files with their tables, if new
-        SqliteConsentLog.open(self._root).close()
+        for _, opener in _OPENERS:  # every file with its tables, if new
+            opener(self._root).close()
         for path in dict.fromkeys(self._files.values()):
             with closing(sqlite3.connect(path, isolation_level=None)) as db:
                 db.execute("BEGIN IMMEDIATE")
@@ -169,10 +206,11 @@ class PostgresSide:
         with self._db.connection() as conn, conn.transaction():
             for table, columns in TABLES.items():
                 _copy_in(conn, table, columns, source.rows(table))
-            conn.execute(
-                "SELECT setval(pg_get_serial_sequence('events', 'id'),"
-                " coalesce(max(id), 0) + 1, false) FROM events"
-            )
+            for table in _SERIAL:
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                    f" coalesce(max(id), 0) + 1, false) FROM {table}"
+                )
 
     def close(self) -> None:
         self._db.close()

@@ -144,6 +144,7 @@ def test_a_build_changed_after_scheduling_is_refused(
     assert "refused" in run_weekly("schedule", "--list").output
 
 
+@both_stores
 def test_serve_stopped_during_a_send_resumes_it_when_back(
     newsletter: Path, sink: Sink, run_weekly
 ) -> None:

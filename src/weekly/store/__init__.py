@@ -16,19 +16,23 @@ from weekly.store.postgres.database import Database
 from weekly.store.postgres.hits import PostgresHitLog
 from weekly.store.postgres.ledger import PostgresLedger
 from weekly.store.postgres.lock import issue_lock as postgres_issue_lock
-from weekly.store.protocols import ConsentLog, Crew, HitLog, Ledger
+from weekly.store.postgres.outcomes import PostgresSendReports
+from weekly.store.protocols import ConsentLog, Crew, HitLog, Ledger, SendReports
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.hits import SqliteHitLog
 from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
 from weekly.store.sqlite.lock import issue_lock
+from weekly.store.sqlite.outcomes import SqliteSendReports
 
 __all__ = [
     "ConsentLog",
     "Crew",
     "HitLog",
     "Ledger",
+    "SendReports",
     "existing_consent_log",
     "existing_ledger",
+    "existing_send_reports",
     "hold_issue",
     "open_consent_log",
     "open_crew",
@@ -113,3 +117,13 @@ def open_hit_log(root: Path) -> HitLog:
     """The click and open log of the newsletter at `root`, created on first use."""
     url = store_url(root)
     return PostgresHitLog(Database(url)) if url else SqliteHitLog.open(root)
+
+
+def existing_send_reports(root: Path) -> SendReports | None:
+    """How the sends from `root` went, or None when nothing was ever sent (nothing created)."""
+    url = store_url(root)
+    if url:
+        database = _existing_database(url)
+        return None if database is None else PostgresSendReports(database)
+    path = ledger_path(root)
+    return SqliteSendReports(path, state_path(root)) if path.exists() else None

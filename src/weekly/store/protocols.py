@@ -9,6 +9,7 @@ from typing import Protocol
 from weekly.store.consent import Event, Standing
 from weekly.store.deliveries import Delivery, Sender
 from weekly.store.hits import Hit, Tally
+from weekly.store.outcomes import SendOutcome
 
 
 class Ledger(Protocol):
@@ -84,8 +85,22 @@ class HitLog(Protocol):
     def tallies(self, issue: int | None = None) -> list[Tally]:
         """Hits counted per (issue, kind, link, agent), of one issue or of all."""
 
+    def totals(self, issue: int | None = None) -> list[Tally]:
+        """Hits counted per (issue, kind, agent) over all links (`link` 0): `unique` is then
+        how many visitors clicked any link, as the click-through rate needs."""
+
     def close(self) -> None:
         """Release the connection; the log is not used afterwards."""
+
+
+class SendReports(Protocol):
+    """How sends went, read from the ledger and the consent log together (issue 15)."""
+
+    def outcomes(self, issue: int | None = None) -> list[SendOutcome]:
+        """How the send of `issue` (or of every issue) went, by issue number."""
+
+    def close(self) -> None:
+        """Release the connection."""
 
 
 class Pace(Protocol):

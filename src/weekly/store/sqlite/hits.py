@@ -9,7 +9,7 @@ from pathlib import Path
 
 from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
-from weekly.store.hits import AGENTS, HIT_KINDS, Hit, Tally
+from weekly.store.hits import AGENTS, HIT_KINDS, Hit, Tally, tally_query
 
 HITS_NAME = "hits.sqlite"
 
@@ -64,11 +64,13 @@ class SqliteHitLog:
 
     def tallies(self, issue: int | None = None) -> list[Tally]:
         """Hits counted per (issue, kind, link, agent), of one issue or of all."""
-        where, args = ("WHERE issue = ?", (issue,)) if issue is not None else ("", ())
-        rows = self._db.execute(
-            "SELECT issue, kind, link, agent, count(*),"
-            " count(DISTINCT nullif(visitor, '')) FROM hits"
-            f" {where} GROUP BY issue, kind, link, agent ORDER BY issue, kind, link, agent",
-            args,
-        )
+        return self._count(issue, per_link=True)
+
+    def totals(self, issue: int | None = None) -> list[Tally]:
+        """Hits counted per (issue, kind, agent) over all links, of one issue or of all."""
+        return self._count(issue, per_link=False)
+
+    def _count(self, issue: int | None, *, per_link: bool) -> list[Tally]:
+        query = tally_query("?", issue is not None, per_link)
+        rows = self._db.execute(query, () if issue is None else (issue,))
         return [Tally(*row) for row in rows]

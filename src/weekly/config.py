@@ -187,6 +187,12 @@ class ServeSettings:
     signups_per_hour: int = setting(
         10, doc="Sign-up requests one IP address may make an hour.", check=must.positive
     )
+    stats_password_env: str = setting(
+        "WEEKLY_STATS_PASSWORD",
+        doc="Environment variable holding the password of the private /stats/ page (HTTP "
+        "Basic, any user name); unset or empty: the page is off.",
+        check=must.not_blank,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

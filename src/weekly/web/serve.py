@@ -43,6 +43,7 @@ from weekly.render.jinja import environment, render
 from weekly.store import ConsentLog, open_consent_log
 from weekly.store.consent import CONFIRMED, Event
 from weekly.web.confirm_mail import confirmation_mail, deliver
+from weekly.web.stats_page import stats_routes
 
 log = logging.getLogger("weekly.web.serve")
 
@@ -229,6 +230,7 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
         Route("/subscribe", subscribe_form, methods=["GET"]),
         Route("/subscribe", subscribe, methods=["POST"]),
         Route("/confirm/{token}", confirm, methods=["GET"]),
+        *stats_routes(service.config, service.page),
     ]
 
     @contextlib.asynccontextmanager

@@ -76,7 +76,7 @@ def links_figure(f: IssueFigures, language: str) -> Figure:
     axes.set_yticks(list(positions), labels)
     axes.invert_yaxis()
     axes.margins(x=0.15)
-    axes.legend(loc="lower right", frameon=False)
+    figure.legend(loc="outside lower center", ncols=2, frameon=False)
     axes.set_title(_("Clicks per link, issue %(number)s") % {"number": f.number}, loc="left")
     return figure
 
@@ -102,9 +102,7 @@ def issues_figure(figures: Sequence[IssueFigures], language: str) -> Figure:
     rates.set_ylim(bottom=0)
     rates.spines["right"].set_visible(True)
     axes.set_ylim(bottom=0)
-    handles = axes.get_legend_handles_labels()
-    more = rates.get_legend_handles_labels()
-    axes.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", frameon=False)
+    figure.legend(loc="outside lower center", ncols=3, frameon=False)
     axes.set_title(_("Issues over time"), loc="left")
     return figure
 

@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS hits (
     visitor TEXT NOT NULL DEFAULT '',
     at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS hits_by_issue ON hits (issue, kind, link);
+-- Covering the counts: per link, and per issue over all links (unique visitors).
+CREATE INDEX IF NOT EXISTS hits_by_link ON hits (issue, kind, link, agent, visitor);
+CREATE INDEX IF NOT EXISTS hits_by_agent ON hits (issue, kind, agent, visitor);
 """
 
 

@@ -476,10 +476,19 @@ def main() -> None:
     parser.add_argument("--fault-recipients", type=int, default=1000, help="0 skips")
     parser.add_argument("--fault-limit", type=float, default=180.0, help="seconds per send")
     parser.add_argument("--rows", type=int, default=1_000_000, help="0 skips the dry run")
+    parser.add_argument(
+        "--tracking",
+        choices=("off", "aggregate", "subscriber"),
+        default="off",
+        help="[tracking] clicks and opens: the cost of tracked links and the open pixel",
+    )
     args = parser.parse_args()
     print(f"bench/send.py, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {load_average()}")
     with tempfile.TemporaryDirectory(prefix="weekly-bench-") as scratch:
         root = copy_newsletter(Path(scratch))
+        if args.tracking != "off":
+            with (root / "weekly.toml").open("a", encoding="utf-8") as toml:
+                toml.write(f'\n[tracking]\nclicks = "{args.tracking}"\nopens = "{args.tracking}"\n')
         compose_to_build(root, 324)
         build_rates(root)
         if args.sizes:

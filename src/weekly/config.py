@@ -212,6 +212,32 @@ class StoreSettings:
     )
 
 
+TrackingMode = Literal["off", "aggregate", "subscriber"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackingSettings:
+    """`[tracking]`: what `weekly serve` counts of each issue (README: Tracking)."""
+
+    clicks: TrackingMode = setting(
+        "off",
+        doc="Count clicks: off; aggregate (per link, no one named); subscriber (by address, "
+        "for readers with yes in the list's tracking column; the rest aggregate).",
+    )
+    opens: TrackingMode = setting("off", doc="Count opens with a 1x1 image; as clicks.")
+    scanner_seconds: float = setting(
+        10.0, doc="A hit this soon after sending is a link scanner's.", check=must.not_negative
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.clicks != "off" or self.opens != "off"
+
+    @property
+    def per_subscriber(self) -> bool:
+        return "subscriber" in (self.clicks, self.opens)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """All settings of one newsletter, plus where they were read from."""
@@ -224,6 +250,7 @@ class Config:
     dkim: DkimSettings = setting(DkimSettings(), doc="DKIM signing of outgoing mail.")
     serve: ServeSettings = setting(ServeSettings(), doc="The unsubscribe and sign-up service.")
     store: StoreSettings = setting(StoreSettings(), doc="The shared store.")
+    tracking: TrackingSettings = setting(TrackingSettings(), doc="Click and open counts.")
     root: Path = field(default=Path("."), metadata={"internal": True})
 
     @property

@@ -16,7 +16,12 @@ from collections.abc import Mapping
 NAME = "name"
 EMAIL = "email"
 UNSUBSCRIBE_URL = "unsubscribe_url"
-STANDARD_KEYS = (NAME, EMAIL, UNSUBSCRIBE_URL)
+# Filled by send when the editor turned tracking on (deliver/tracking.py): the visitor marks
+# of tracked links and of the open pixel, and the footer's per-subscriber tracking note.
+CLICK_MARK = "click_mark"
+OPEN_MARK = "open_mark"
+TRACKING_NOTE = "tracking_note"
+STANDARD_KEYS = (NAME, EMAIL, UNSUBSCRIBE_URL, CLICK_MARK, OPEN_MARK, TRACKING_NOTE)
 
 _TOKEN = re.compile(r"%%([a-z][a-z0-9_]*)%%")
 

@@ -24,8 +24,14 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
 # another made with the same secret. An unsubscribe's purpose is its list (`<list id>\n`: a
 # list id always holds a dot, this one none); the MAC sizes differ too.
 CONFIRM_PURPOSE = b"weekly-confirm\n"
+TRACK_PURPOSE = b"weekly-track\n"
 UNSUBSCRIBE_MAC_BYTES = 16
 CONFIRM_MAC_BYTES = 18
+TRACK_MAC_BYTES = 9
+# A visitor mark's payload: a reader's key (per-subscriber counts) or random bytes (a mark
+# that tells one message's hits apart and names no one), told apart by its first byte.
+_READER, _ANONYMOUS = b"s", b"a"
+ANONYMOUS_BYTES = 6
 
 
 def secret_from_env() -> bytes:
@@ -80,6 +86,40 @@ def token_address(secret: bytes, list_id: str, token: str) -> str | None:
         return None
     purpose = _list_purpose(list_id)
     return key if verify(secret, purpose, data, UNSUBSCRIBE_MAC_BYTES, mac) else None
+
+
+def visitor_mark(secret: bytes, key: str | None, made: int) -> str:
+    """The signed mark a tracked link or open pixel carries: when its message was `made`
+    (Unix time: a hit seconds later is a link scanner's) and `key` (a reader who agreed to
+    per-subscriber counts) or, for None, random bytes made here and kept nowhere."""
+    who = _READER + key.encode("utf-8") if key else _ANONYMOUS + os.urandom(ANONYMOUS_BYTES)
+    data = who[:1] + made.to_bytes(4, "big") + who[1:]
+    return f"{_b64encode(data)}.{sign(secret, TRACK_PURPOSE, data, TRACK_MAC_BYTES)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """What a genuine visitor mark says: the reader's key ("" for an anonymous mark), when
+    the message was made, and `opaque`, telling one mark's hits apart without naming anyone."""
+
+    key: str
+    made: int
+    opaque: str
+
+
+def read_visitor_mark(secret: bytes, mark: str) -> Visitor | None:
+    """The visitor a mark names; None when it is malformed or forged."""
+    encoded, _, mac = mark.partition(".")
+    try:
+        data = _b64decode(encoded)
+        key = data[5:].decode("utf-8") if data[:1] == _READER else ""
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if len(data) < 6 or data[:1] not in (_READER, _ANONYMOUS):
+        return None
+    if not verify(secret, TRACK_PURPOSE, data, TRACK_MAC_BYTES, mac):
+        return None
+    return Visitor(key, int.from_bytes(data[1:5], "big"), mac)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from weekly.config import Config
 from weekly.deliver.base64_part import Base64Part
 from weekly.deliver.dkim import DkimSigner
 from weekly.deliver.headers import mailbox, unstructured
+from weekly.deliver.tracking import Tracker
 from weekly.placeholders import UNSUBSCRIBE_URL
 from weekly.render.composed import Composed
 
@@ -107,8 +108,15 @@ class MessageFactory:
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
         ]
         self._frame = Frame(fixed, ("text/plain", "text/html"), DkimSigner.from_config(config))
-        self._text = Base64Part(composed.text, escape_html=False)
-        self._html = Base64Part(composed.html, escape_html=True)
+        html, text = composed.html, composed.text
+        # A test send goes to the editor: their clicks must not count as a reader's.
+        self._tracker = (
+            None if test or not config.tracking.enabled else Tracker(config, composed, secret)
+        )
+        if self._tracker:
+            html, text = self._tracker.parts(html, text)
+        self._text = Base64Part(text, escape_html=False)
+        self._html = Base64Part(html, escape_html=True)
 
     @property
     def keys(self) -> frozenset[str]:
@@ -138,6 +146,8 @@ class MessageFactory:
         )
         values = subscriber.values()
         values[UNSUBSCRIBE_URL] = url
+        if self._tracker:
+            values.update(self._tracker.values(subscriber, self._date_second))
         parts = (self._text.fill(values), self._html.fill(values))
         return Built(message_id, self._frame.message(head, parts))
 

@@ -137,6 +137,8 @@ def render_issue(
             "lead_html": lead_html,
             "lead_text": lead_text,
             "subscriber": SubscriberPlaceholders(),
+            # per-subscriber counts say so in the footer (filled only for readers who agreed)
+            "tracking_note": config.tracking.per_subscriber,
         }
         subject = issue.subject or " ".join(
             render(env, "subject.txt", **{**context, "subscriber": NoSubscriberHere()}).split()

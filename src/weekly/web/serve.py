@@ -44,6 +44,7 @@ from weekly.store import ConsentLog, open_consent_log
 from weekly.store.consent import CONFIRMED, Event
 from weekly.web.confirm_mail import confirmation_mail, deliver
 from weekly.web.stats_page import stats_routes
+from weekly.web.tracking import Tracking
 
 log = logging.getLogger("weekly.web.serve")
 
@@ -163,6 +164,7 @@ def client_ip(request: Request) -> str:
 def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starlette:
     """The ASGI application for the newsletter at `root`; `clock` times the rate limits."""
     service = Service.open(root, clock)
+    tracking = Tracking(service.config, service.secret)
 
     async def unsubscribe_page(request: Request) -> HTMLResponse:
         key = token_address(service.secret, service.list_id, request.path_params["token"])
@@ -231,11 +233,14 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
         Route("/subscribe", subscribe, methods=["POST"]),
         Route("/confirm/{token}", confirm, methods=["GET"]),
         *stats_routes(service.config, service.page),
+        *tracking.routes(),
     ]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tracking.start()
         yield
+        tracking.stop()
         service.store.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)

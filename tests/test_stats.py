@@ -169,3 +169,11 @@ def test_nothing_sent_is_an_error(newsletter: Path, run_weekly) -> None:
     result = run_weekly("stats")
     assert result.exit_code == 1
     assert "nothing has been sent" in result.output
+
+
+def test_counting_on_with_no_hits_is_zero_not_untracked(known: Path) -> None:
+    with (known / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[tracking]\nopens = "aggregate"\n')
+    quiet = all_figures(load_config(known))[0]  # issue 323: no hits at all
+    assert quiet.opens == Opens(0, 0, 0, 0)
+    assert quiet.clicks is None

@@ -90,8 +90,7 @@ def _count(tallies: Iterable[Tally], kind: str, agents: tuple[str, ...], unique:
 def _tracked(config: Config, kind: str, totals: list[Tally]) -> bool:
     """Whether `kind` was counted for an issue: it has hits of that kind, or the newsletter
     counts them now (an issue sent while counting, that nobody opened or clicked)."""
-    tracking = getattr(config, "tracking", None)
-    mode = getattr(tracking, "clicks" if kind == CLICK else "opens", "off")
+    mode = config.tracking.clicks if kind == CLICK else config.tracking.opens
     return mode != "off" or any(t.kind == kind for t in totals)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -127,42 +127,38 @@ def _link_figures(link: TrackedLink, per_link: list[Tally]) -> LinkFigures:
     )
 
 
-def _never_sent(root: Path, number: int) -> WeeklyError:
-    return WeeklyError(f"issue {number} has not been sent from {root.resolve()}")
+def _outcomes(root: Path, number: int | None) -> list[SendOutcome]:
+    """How the send of issue `number` (or of every issue) went; an error naming what was
+    never sent."""
+    reports = existing_send_reports(root)
+    outcomes = []
+    if reports is not None:
+        with closing(reports):
+            outcomes = reports.outcomes(number)
+    if not outcomes:
+        where = root.resolve()
+        if number is None:
+            raise WeeklyError(f"nothing has been sent from {where} yet")
+        raise WeeklyError(f"issue {number} has not been sent from {where}")
+    return outcomes
 
 
 def issue_figures(config: Config, number: int) -> IssueFigures:
     """How issue `number` did, with its clicks per link; an error if it was never sent."""
-    root = config.root
-    reports = existing_send_reports(root)
-    if reports is None:
-        raise _never_sent(root, number)
-    with closing(reports):
-        outcomes = reports.outcomes(number)
-    if not outcomes:
-        raise _never_sent(root, number)
-    with closing(open_hit_log(root)) as hits:
-        figures = _figures(config, outcomes[0], hits.totals(number))
+    outcome = _outcomes(config.root, number)[0]
+    with closing(open_hit_log(config.root)) as hits:
+        figures = _figures(config, outcome, hits.totals(number))
         if figures.clicks is None:
             return figures
         per_link = hits.tallies(number)
-    links = tuple(_link_figures(link, per_link) for link in links_of(root, number))
-    clicks = figures.clicks
-    return IssueFigures(
-        figures.outcome, figures.opens, Clicks(clicks.readers, clicks.total, clicks.scanned, links)
-    )
+    links = tuple(_link_figures(link, per_link) for link in links_of(config.root, number))
+    return replace(figures, clicks=replace(figures.clicks, links=links))
 
 
 def all_figures(config: Config) -> list[IssueFigures]:
     """How every issue sent from the newsletter did, by number (without links); an error
     when nothing was sent yet."""
-    reports = existing_send_reports(config.root)
-    if reports is None:
-        raise WeeklyError(f"nothing has been sent from {config.root.resolve()} yet")
-    with closing(reports):
-        outcomes = reports.outcomes()
-    if not outcomes:
-        raise WeeklyError(f"nothing has been sent from {config.root.resolve()} yet")
+    outcomes = _outcomes(config.root, None)
     with closing(open_hit_log(config.root)) as hits:
         totals = hits.totals()
     by_issue: dict[int, list[Tally]] = {o.issue: [] for o in outcomes}

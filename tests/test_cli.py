@@ -28,6 +28,7 @@ def test_compose_writes_build_and_one_line(newsletter: Path, run_weekly) -> None
         "email.html",
         "email.mjml",
         "email.txt",
+        "links.json",
         "meta.json",
     ]
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))

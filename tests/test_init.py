@@ -60,7 +60,10 @@ def test_no_input_writes_a_newsletter_that_composes_strict(
 
 
 def test_prompts_ask_again_after_a_bad_answer(tmp_path: Path) -> None:
-    answers = ["en", "Acme Weekly", "ftp://x", "https://news.acme.test/w/", "nobody", "", "1 Main"]
+    answers = [
+        *("en", "Acme Weekly", "ftp://x", "https://news.acme.test/w/", "nobody", "", "1 Main"),
+        *("every", ""),
+    ]
     result = init(str(tmp_path), input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
     assert "Error: must be an http(s) URL" in result.output
@@ -71,6 +74,9 @@ def test_prompts_ask_again_after_a_bad_answer(tmp_path: Path) -> None:
     assert settings.name == "Acme Weekly"
     assert settings.sender == "Acme Weekly <newsletter@news.acme.test>", "default from the URL"
     assert settings.postal_address == "1 Main"
+    assert "must be one of off | aggregate | subscriber, not 'every'" in result.output
+    tracking = load_config(tmp_path).tracking
+    assert (tracking.clicks, tracking.opens) == ("aggregate", "aggregate"), "offered, taken"
 
 
 def test_refuses_a_folder_with_weekly_toml_and_writes_nothing(tmp_path: Path) -> None:

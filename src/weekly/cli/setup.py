@@ -47,6 +47,9 @@ def _init_option(key: str) -> Callable[[click.Context, click.Parameter, str | No
 @click.option("--site-url", callback=_init_option("site_url"), help="Where the archive will be.")
 @click.option("--from", "sender", callback=_init_option("from"), help="'Name <addr@example.com>'")
 @click.option("--postal-address", callback=_init_option("postal_address"), help="In every footer.")
+@click.option(
+    "--tracking", callback=_init_option("tracking"), help="off, aggregate or subscriber counts."
+)
 @click.option("--no-input", is_flag=True, help="Ask nothing: defaults for what no option gives.")
 def init(
     folder: Path,
@@ -55,6 +58,7 @@ def init(
     site_url: str | None,
     sender: str | None,
     postal_address: str | None,
+    tracking: str | None,
     no_input: bool,
 ) -> None:
     """Start a newsletter of your own in DIR (default: here).
@@ -89,7 +93,11 @@ def init(
     postal_address = ask(
         "postal_address", "Postal address", postal_address, default_postal_address(language)
     )
-    created = init_newsletter(folder, Answers(language, name, site_url, sender, postal_address))
+    tracking = ask(
+        "tracking", "Count clicks and opens (off, aggregate, subscriber)", tracking, "aggregate"
+    )
+    answers = Answers(language, name, site_url, sender, postal_address, tracking)
+    created = init_newsletter(folder, answers)
     click.echo(f"Started a newsletter in {created.root}:")
     for path in created.files:
         click.echo(f"  {path}")

@@ -45,6 +45,7 @@ class Answers:
     site_url: str
     sender: str
     postal_address: str
+    tracking: str = "aggregate"  # [tracking] clicks and opens alike
 
 
 # Defaults per language: the fields that are words; the rest follow from them.
@@ -146,6 +147,13 @@ security = "none"
 # The key that signs each {{token}} comes only from the environment: WEEKLY_SECRET.
 url = {q(_unsubscribe_url(answers.site_url))}
 mailto = {q(f"unsubscribe@{domain}")}
+
+[tracking]
+# What `weekly serve` counts of each issue (README: Tracking): off; aggregate (clicks per
+# link and opens, no one named); subscriber (by address, only for readers with yes in
+# subscribers.csv's tracking column, with a line in their footer saying so).
+clicks = {q(answers.tracking)}
+opens = {q(answers.tracking)}
 """
 
 
@@ -174,6 +182,7 @@ _ANSWER_OF_KEY = {
     "newsletter.postal_address": "postal_address",
     "unsubscribe.url": "site_url",
     "unsubscribe.mailto": "from",
+    "tracking.clicks": "tracking",
 }
 
 

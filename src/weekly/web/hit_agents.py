@@ -4,6 +4,7 @@ open), or a link scanner or crawler (a bot), told by method, user agent and timi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from weekly.store.hits import BOT, CLICK, HUMAN, MACHINE
 
@@ -26,12 +27,21 @@ _SCANNER = re.compile(
 )
 
 
-def classify(kind: str, method: str, user_agent: str, age: float, scanner_seconds: float) -> str:
-    """HUMAN, MACHINE or BOT for one hit of `kind`, `age` seconds after its message was made."""
-    if method == "HEAD" or not user_agent.strip() or _SCANNER.search(user_agent):
+@lru_cache(maxsize=4096)
+def _by_agent(kind: str, user_agent: str) -> str | None:
+    """BOT or MACHINE when the user agent alone says so (few agents, many hits: cached)."""
+    if not user_agent.strip() or _SCANNER.search(user_agent):
         return BOT
     if _IMAGE_PROXY.search(user_agent) or _APPLE_MAIL.fullmatch(user_agent.strip()):
         return BOT if kind == CLICK else MACHINE  # a proxy does not click
-    if age < scanner_seconds:
+    return None
+
+
+def classify(kind: str, method: str, user_agent: str, age: float, scanner_seconds: float) -> str:
+    """HUMAN, MACHINE or BOT for one hit of `kind`, `age` seconds after its message was made."""
+    if method == "HEAD":
         return BOT
-    return HUMAN
+    by_agent = _by_agent(kind, user_agent)
+    if by_agent is not None:
+        return by_agent
+    return BOT if age < scanner_seconds else HUMAN

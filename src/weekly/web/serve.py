@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -43,6 +44,7 @@ from weekly.render.jinja import environment, render
 from weekly.store import ConsentLog, open_consent_log
 from weekly.store.consent import CONFIRMED, Event
 from weekly.web.confirm_mail import confirmation_mail, deliver
+from weekly.web.group_commit import GroupCommit
 from weekly.web.stats_page import stats_routes
 from weekly.web.tracking import Tracking
 
@@ -120,7 +122,8 @@ class Service:
             secret=secret,
             signer=signer,
             backend=backend,
-            store=open_consent_log(root),  # last: a settings error leaves no state file
+            # last: a settings error leaves no state file
+            store=GroupCommit(open_consent_log(root)),
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR, clock),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR, clock),
         )
@@ -179,7 +182,8 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
         form = await request.form()
         one_click = form.get("List-Unsubscribe") == "One-Click"
         source = "one-click" if one_click else "link"
-        unsubscribe(service.store, key, source, ip=client_ip(request))
+        # in a thread: concurrent opt-outs share one commit, and the loop keeps serving
+        await run_in_threadpool(unsubscribe, service.store, key, source, ip=client_ip(request))
         return service.page("unsubscribed", email=key)
 
     async def subscribe_form(request: Request) -> HTMLResponse:
@@ -260,6 +264,10 @@ def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
         server_header=False,
         access_log=False,
         log_level="info",
+        # asyncio's own loop: the SMTP session of the confirmation mail takes over an asyncio
+        # transport; the request parser is httptools (a dependency) instead of h11
+        loop="asyncio",
+        http="httptools",
     )
 
 

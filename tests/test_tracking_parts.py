@@ -1,0 +1,287 @@
+"""The parts of tracking one at a time: visitor marks, who a hit came from, the writer behind
+the redirects, the grouped consent commits, the links lookup and the per-reader values."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from weekly.audience.subscriber_list import Subscriber
+from weekly.audience.tokens import make_token, read_visitor_mark, visitor_mark
+from weekly.config import load_config
+from weekly.deliver.message import MessageFactory
+from weekly.deliver.tracking import Tracker
+from weekly.errors import WeeklyError
+from weekly.render.compose import compose_to_build
+from weekly.render.composed import load_composed
+from weekly.store.consent import UNSUBSCRIBED, Event
+from weekly.store.hits import BOT, CLICK, HUMAN, MACHINE, OPEN, Hit
+from weekly.web.group_commit import GroupCommit
+from weekly.web.hit_agents import classify
+from weekly.web.hit_writer import HitWriter
+from weekly.web.tracking import LinkTargets
+
+SECRET = b"test-secret-0123456789abcdef"
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+SAFARI = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.1 Safari/605.1.15"
+)
+APPLE_MAIL = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+)
+GMAIL = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
+
+
+def test_a_visitor_mark_carries_its_reader_or_no_one_and_its_time() -> None:
+    named = read_visitor_mark(SECRET, visitor_mark(SECRET, "kim@example.com", 1_700_000_000))
+    assert named is not None and (named.key, named.made) == ("kim@example.com", 1_700_000_000)
+    one, two = visitor_mark(SECRET, None, 5), visitor_mark(SECRET, None, 5)
+    first, second = read_visitor_mark(SECRET, one), read_visitor_mark(SECRET, two)
+    assert first is not None and second is not None
+    assert first.key == second.key == "" and first.opaque != second.opaque != ""
+
+
+@pytest.mark.parametrize(
+    "mark",
+    [
+        "",
+        "abc",
+        ".",
+        "!!!!.AAAAAAAAAAAA",
+        "YQ.AAAAAAAAAAAA",  # too short to hold a time
+        make_token(SECRET, "list.example", "kim@example.com"),  # an unsubscribe token
+    ],
+)
+def test_a_malformed_or_foreign_mark_is_refused(mark: str) -> None:
+    assert read_visitor_mark(SECRET, mark) is None
+
+
+def test_a_mark_signed_with_another_secret_is_refused() -> None:
+    assert read_visitor_mark(SECRET, visitor_mark(b"another-secret-0123456789", None, 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "method", "agent", "age", "verdict"),
+    [
+        (CLICK, "GET", FIREFOX, 3600, HUMAN),
+        (CLICK, "GET", SAFARI, 3600, HUMAN),
+        (OPEN, "GET", SAFARI, 3600, HUMAN),
+        (OPEN, "GET", APPLE_MAIL, 3600, MACHINE),  # Mail Privacy Protection's prefetch
+        (OPEN, "GET", APPLE_MAIL, 1, MACHINE),
+        (OPEN, "GET", GMAIL, 3600, MACHINE),
+        (CLICK, "GET", GMAIL, 3600, BOT),  # an image proxy does not click
+        (CLICK, "HEAD", FIREFOX, 3600, BOT),
+        (CLICK, "GET", "", 3600, BOT),
+        (CLICK, "GET", "Mimecast URL Protect/1.0", 3600, BOT),
+        (CLICK, "GET", "Mozilla/5.0 (compatible; bingbot/2.0)", 3600, BOT),
+        (CLICK, "GET", "python-requests/2.32", 3600, BOT),
+        (CLICK, "GET", FIREFOX, 2, BOT),  # seconds after sending: a gateway's check
+        (OPEN, "GET", FIREFOX, 2, BOT),
+    ],
+)
+def test_who_made_a_hit(kind: str, method: str, agent: str, age: float, verdict: str) -> None:
+    assert classify(kind, method, agent, age, 10.0) == verdict
+
+
+def hit(link: int) -> Hit:
+    return Hit(324, CLICK, link, HUMAN, "", "2026-12-01T00:00:00+00:00")
+
+
+class SlowLog:
+    """A hit log that fails `failures` times, then holds each batch until `go` is set."""
+
+    def __init__(self, failures: int = 0, hold: bool = False) -> None:
+        self.batches: list[list[Hit]] = []
+        self.failures = failures
+        self.entered = threading.Event()
+        self.failed = threading.Event()
+        self.go = threading.Event()
+        if not hold:
+            self.go.set()
+        self.closed = False
+
+    def record(self, hits: Sequence[Hit]) -> None:
+        self.entered.set()
+        if self.failures:
+            self.failures -= 1
+            self.failed.set()
+            raise OSError("the store is down")
+        self.go.wait()
+        self.batches.append(list(hits))
+
+    def tallies(self, issue: int | None = None) -> list[object]:
+        return []
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_full_queue_drops_counts_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    store = SlowLog(hold=True)
+    writer = HitWriter(store, capacity=2, clock=lambda: 0.0)  # type: ignore[arg-type]
+    writer.put(hit(1))
+    assert store.entered.wait(10)  # the writer holds hit 1 in a slow commit
+    with caplog.at_level(logging.WARNING, logger="weekly.web.hits"):
+        for link in (2, 3, 4, 5):
+            writer.put(hit(link))  # never blocks: 2 and 3 wait, 4 and 5 are dropped
+    assert writer.dropped == 2
+    assert "hit log queue full: 1 hit(s) dropped so far" in caplog.text  # once a second
+    store.go.set()
+    with caplog.at_level(logging.INFO, logger="weekly.web.hits"):
+        writer.stop()
+    assert [h.link for batch in store.batches for h in batch] == [1, 2, 3]
+    assert store.closed
+    assert "3 hit(s) written, 2 dropped (queue full), 0 lost" in caplog.text
+
+
+def test_a_failing_store_is_tried_again_and_once_more_at_stop() -> None:
+    store = SlowLog(failures=1)
+    writer = HitWriter(store)  # type: ignore[arg-type]
+    writer.put(hit(7))
+    assert store.failed.wait(10)
+    writer.stop()  # wakes the retry at once
+    assert [[h.link for h in batch] for batch in store.batches] == [[7]]
+    assert (writer.written, writer.lost) == (1, 0)
+
+
+def test_a_store_still_down_at_stop_loses_the_batch_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = SlowLog(failures=2)
+    writer = HitWriter(store)  # type: ignore[arg-type]
+    writer.put(hit(7))
+    assert store.failed.wait(10)
+    with caplog.at_level(logging.WARNING, logger="weekly.web.hits"):
+        writer.stop()
+    assert (writer.written, writer.lost) == (0, 1)
+    assert "1 hit(s) lost at stop: the store is down" in caplog.text
+
+
+class BatchLog:
+    """A consent log that holds its first commit until `go`, and can fail on cue."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.entered = threading.Event()
+        self.go = threading.Event()
+        self.fail = False
+
+    def record(self, events: Sequence[Event]) -> int:
+        self.entered.set()
+        self.go.wait()
+        if self.fail:
+            raise OSError("disk full")
+        self.batches.append([e.email for e in events])
+        return len(events)
+
+
+def event(address: str) -> Event:
+    return Event(at="2026-12-01T00:00:00+00:00", email=address, kind=UNSUBSCRIBED, source="link")
+
+
+def joined(address: str, signal: threading.Event) -> Iterator[Event]:
+    """One event, then a signal that it is in the batch (the caller is about to wait)."""
+    yield event(address)
+    signal.set()
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_requests_arriving_during_a_commit_share_the_next(fails: bool) -> None:
+    store = BatchLog()
+    commit = GroupCommit(store)  # type: ignore[arg-type]
+    outcomes: dict[str, object] = {}
+
+    def call(address: str, events: Iterator[Event] | None = None) -> None:
+        try:
+            outcomes[address] = commit.record(events or [event(address)])
+        except OSError as exc:
+            outcomes[address] = exc
+
+    first = threading.Thread(target=call, args=("a@example.com",))
+    first.start()
+    assert store.entered.wait(10)  # a@ is being committed
+    store.fail = fails
+    queued = []
+    for address in ("b@example.com", "c@example.com"):
+        signal = threading.Event()
+        thread = threading.Thread(target=call, args=(address, joined(address, signal)))
+        thread.start()
+        assert signal.wait(10)
+        queued.append(thread)
+    store.go.set()
+    for thread in (first, *queued):
+        thread.join(10)
+    if fails:
+        assert all(isinstance(outcome, OSError) for outcome in outcomes.values())
+        assert outcomes["b@example.com"] is outcomes["c@example.com"]  # one batch, one error
+    else:
+        assert store.batches == [["a@example.com"], ["b@example.com", "c@example.com"]]
+        assert outcomes == {"a@example.com": 1, "b@example.com": 2, "c@example.com": 2}
+
+
+def test_links_of_an_issue_composed_after_serve_started_are_found(newsletter: Path) -> None:
+    targets = LinkTargets(newsletter)
+    assert targets.target(324, 1) is None  # not composed yet: not remembered as missing
+    compose_to_build(newsletter, 324)
+    assert targets.target(324, 1) == "https://news.example.com/weekly/324/"
+    assert targets.target(324, 99) is None
+
+
+def track(root: Path, settings: str) -> None:
+    with (root / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f"\n[tracking]\n{settings}\n")
+
+
+def reader(tracking: str) -> Subscriber:
+    fields = {"tracking": tracking}
+    return Subscriber(2, "kim@example.com", "kim@example.com", "kim@example.com", "김", "", fields)
+
+
+def test_per_subscriber_tracking_needs_the_footer_note_composed(newsletter: Path) -> None:
+    compose_to_build(newsletter, 324)  # composed with tracking off: no note in the footer
+    track(newsletter, 'clicks = "subscriber"')
+    config = load_config(newsletter)
+    with pytest.raises(WeeklyError, match=r"needs the footer's note .*run `weekly compose 324`"):
+        Tracker(config, load_composed(newsletter, 324), SECRET)
+
+
+def test_marks_name_a_reader_only_where_they_agreed_and_that_kind_is_per_subscriber(
+    newsletter: Path,
+) -> None:
+    track(newsletter, 'clicks = "aggregate"\nopens = "subscriber"')
+    compose_to_build(newsletter, 324)
+    tracker = Tracker(load_config(newsletter), load_composed(newsletter, 324), SECRET)
+    agreed = tracker.values(reader(" Yes "), 100)
+    click, opened = (read_visitor_mark(SECRET, agreed[k]) for k in ("click_mark", "open_mark"))
+    assert click is not None and opened is not None
+    assert (click.key, opened.key, click.made) == ("", "kim@example.com", 100)
+    assert agreed["tracking_note"].startswith("동의하신 대로")
+    refused = tracker.values(reader("no"), 100)
+    assert refused["click_mark"] == refused["open_mark"] and refused["tracking_note"] == ""
+
+
+def html_of(data: bytes) -> str:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    part = message.get_body(("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_a_test_send_is_not_tracked(newsletter: Path) -> None:
+    track(newsletter, 'clicks = "aggregate"\nopens = "aggregate"')
+    compose_to_build(newsletter, 324)
+    config, composed = load_config(newsletter), load_composed(newsletter, 324)
+    tracked = html_of(MessageFactory(composed, config, SECRET).build(reader("")).data)
+    editor = html_of(MessageFactory(composed, config, SECRET, test=True).build(reader("")).data)
+    site = config.newsletter.site_url
+    assert f"{site}r/324/" in tracked and f"{site}o/324/" in tracked
+    assert f"{site}r/324/" not in editor and f"{site}o/324/" not in editor

@@ -26,6 +26,7 @@ from weekly.stats.fonts import cjk_font
 FORMATS = ("svg", "png")
 ISSUE_TICKS = 16  # up to this many issues, each gets its own tick
 LABEL_WIDTH = 34  # columns a bar's label may take; a Hangul syllable takes two
+WIDE, NARROW = 8.0, 4.8  # inches: a file to share; a phone's screen (the stats page)
 BLUE, GREY, ORANGE = "#1f6feb", "#9198a1", "#d1242f"
 _DRAWING = threading.Lock()  # rcParams are global: one chart at a time (serve has threads)
 
@@ -59,15 +60,16 @@ def _style(warn: Callable[[str], None]) -> Any:
     }
 
 
-def links_figure(f: IssueFigures, language: str) -> Figure:
+def links_figure(f: IssueFigures, language: str, width: float = WIDE) -> Figure:
     """Readers who clicked each link of one issue (and their clicks), as horizontal bars."""
     _ = translations(language).gettext
     if f.clicks is None:
         raise WeeklyError(f"issue {f.number}: clicks were not tracked, so there is no chart")
     links = f.clicks.links
-    figure = Figure(figsize=(8, 1.4 + 0.45 * max(len(links), 1)), layout="constrained")
+    figure = Figure(figsize=(width, 1.4 + 0.45 * max(len(links), 1)), layout="constrained")
+    columns = round(LABEL_WIDTH * width / WIDE)  # labels keep their share of the width
     axes = figure.add_subplot()
-    labels = [f"{link.number}. {shorten(link.text or link.href)}" for link in links]
+    labels = [f"{link.number}. {shorten(link.text or link.href, columns)}" for link in links]
     positions = range(len(links))
     axes.barh(positions, [link.clicks for link in links], color=GREY, label=_("Clicks"))
     axes.barh(positions, [link.readers for link in links], color=BLUE, label=_("Readers"))
@@ -81,17 +83,17 @@ def links_figure(f: IssueFigures, language: str) -> Figure:
     return figure
 
 
-def issues_figure(figures: Sequence[IssueFigures], language: str) -> Figure:
+def issues_figure(figures: Sequence[IssueFigures], language: str, width: float = WIDE) -> Figure:
     """Every issue over time: readers who opened and who clicked, and the click-through rate."""
     _ = translations(language).gettext
-    figure = Figure(figsize=(8, 4.2), layout="constrained")
+    figure = Figure(figsize=(width, 4.2 * width / WIDE + 0.8), layout="constrained")
     axes = figure.add_subplot()
     dated = [f for f in figures if f.sent_on is not None]
     opened = [(f.sent_on, f.opens.readers) for f in dated if f.opens is not None]
     clicked = [(f.sent_on, f.clicks.readers, f.ctr) for f in dated if f.clicks is not None]
     axes.plot(*_columns(opened), marker="o", color=GREY, label=_("Readers who opened"))
     axes.plot(*_columns(clicked)[:2], marker="o", color=BLUE, label=_("Readers who clicked"))
-    if 0 < len(dated) <= ISSUE_TICKS:  # few enough to name each issue under its day
+    if 0 < len(dated) <= ISSUE_TICKS * width / WIDE:  # few enough to name each under its day
         ticks: list[Any] = [f.sent_on for f in dated]
         axes.set_xticks(ticks, [f"#{f.number}\n{f.sent_on:%m-%d}" for f in dated])
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from weekly.config import Config
 from weekly.errors import WeeklyError
-from weekly.stats.chart import issues_figure, links_figure, render_chart
+from weekly.stats.chart import NARROW, issues_figure, links_figure, render_chart
 from weekly.stats.figures import all_figures, issue_figures
 from weekly.stats.table import percent
 
@@ -79,7 +79,7 @@ def stats_routes(config: Config, page: Page) -> list[Route]:
             figures = all_figures(config)
         except WeeklyError as exc:
             return page("stats_missing", 404, problem=exc.message)
-        chart = render_chart(lambda: issues_figure(figures, language), "svg", log.warning)
+        chart = render_chart(lambda: issues_figure(figures, language, NARROW), "svg", log.warning)
         return show(issue=None, issues=figures, chart=inline_svg(chart))
 
     def one_issue(request: Request) -> Response:
@@ -92,7 +92,9 @@ def stats_routes(config: Config, page: Page) -> list[Route]:
             return page("stats_missing", 404, problem=exc.message)
         chart = ""
         if figures.clicks is not None and figures.clicks.links:
-            drawn = render_chart(lambda: links_figure(figures, language), "svg", log.warning)
+            drawn = render_chart(
+                lambda: links_figure(figures, language, NARROW), "svg", log.warning
+            )
             chart = inline_svg(drawn)
         return show(issue=figures, issues=[figures], chart=chart)
 

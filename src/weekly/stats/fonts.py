@@ -3,6 +3,7 @@ Hangul never render as empty boxes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 from matplotlib import font_manager
@@ -20,6 +21,7 @@ PREFERRED = (
     "NanumBarunGothic",
 )
 HANGUL = ord("가")
+BOXES = "Last Resort"  # matplotlib's own fallback: a glyph for everything, each one a box
 
 
 def _has_hangul(path: str) -> bool:
@@ -32,16 +34,24 @@ def _has_hangul(path: str) -> bool:
 @cache
 def cjk_font() -> str | None:
     """The family name of a font with Hangul, or None when the machine has none."""
-    manager = font_manager.fontManager
+    return find_cjk_font(font_manager.fontManager)
+
+
+def find_cjk_font(
+    manager: font_manager.FontManager,
+    preferred: tuple[str, ...] = PREFERRED,
+    system_fonts: Callable[[], list[str]] = font_manager.findSystemFonts,
+) -> str | None:
+    """A family with Hangul among `manager`'s fonts (`preferred` first), else among the
+    system's font files, added to `manager`: installed after matplotlib cached its list."""
     known = {entry.name for entry in manager.ttflist}
-    for name in PREFERRED:
+    for name in preferred:
         if name in known:
             return name
     for entry in manager.ttflist:
-        if _has_hangul(entry.fname):
+        if not entry.name.startswith(BOXES) and _has_hangul(entry.fname):
             return str(entry.name)
-    # Installed after matplotlib cached its font list: look at the system's fonts again.
-    for path in font_manager.findSystemFonts():
+    for path in system_fonts():
         if _has_hangul(path):
             manager.addfont(path)
             return str(font_manager.FontProperties(fname=path).get_name())

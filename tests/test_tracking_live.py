@@ -212,12 +212,13 @@ def test_per_subscriber_marks_name_only_readers_who_agreed(
         assert click_visitor is not None and open_visitor is not None
         assert click_visitor.key == (recipient if agreed else "")
         assert open_visitor.key == ""  # opens are counted in aggregate only
-        note = "주소별로 클릭과 열람을 집계합니다"
+        note = "열어 보신 것을 주소별로 집계합니다"
         assert (note in text) is agreed
-        assert (note in _html_text(data)) is agreed
+        assert (note in html_of(data)) is agreed
 
 
-def _html_text(data: bytes) -> str:
+def html_of(data: bytes) -> str:
+    """The HTML part of a delivered message, decoded."""
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     html = message.get_body(("html",))

@@ -3,12 +3,9 @@ the redirects, the grouped consent commits, the links lookup and the per-reader 
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -27,6 +24,8 @@ from weekly.web.group_commit import GroupCommit
 from weekly.web.hit_agents import classify
 from weekly.web.hit_writer import HitWriter
 from weekly.web.tracking import LinkTargets
+
+from .test_tracking_live import html_of
 
 SECRET = b"test-secret-0123456789abcdef"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -107,8 +106,10 @@ class SlowLog:
         if not hold:
             self.go.set()
         self.closed = False
+        self.calls = 0
 
     def record(self, hits: Sequence[Hit]) -> None:
+        self.calls += 1
         self.entered.set()
         if self.failures:
             self.failures -= 1
@@ -162,7 +163,20 @@ def test_a_store_still_down_at_stop_loses_the_batch_and_says_so(
     with caplog.at_level(logging.WARNING, logger="weekly.web.hits"):
         writer.stop()
     assert (writer.written, writer.lost) == (0, 1)
-    assert "1 hit(s) lost at stop: the store is down" in caplog.text
+    assert "hit log: not written at stop: the store is down" in caplog.text
+    assert "0 hit(s) written, 0 dropped (queue full), 1 lost (store failing)" in caplog.text
+
+
+def test_a_dead_store_at_stop_is_tried_once_not_once_a_batch() -> None:
+    store = SlowLog(failures=10**6)
+    writer = HitWriter(store)  # type: ignore[arg-type]
+    writer.put(hit(1))
+    assert store.failed.wait(10)  # hit 1 waits for its retry; 1,499 more queue behind it
+    for link in range(2, 1501):
+        writer.put(hit(link))
+    writer.stop()
+    assert (writer.written, writer.lost) == (0, 1500)
+    assert store.calls <= 3  # the first try, perhaps one retry, the last try: not per batch
 
 
 class BatchLog:
@@ -266,14 +280,6 @@ def test_marks_name_a_reader_only_where_they_agreed_and_that_kind_is_per_subscri
     assert agreed["tracking_note"].startswith("동의하신 대로")
     refused = tracker.values(reader("no"), 100)
     assert refused["click_mark"] == refused["open_mark"] and refused["tracking_note"] == ""
-
-
-def html_of(data: bytes) -> str:
-    message = email.message_from_bytes(data, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    part = message.get_body(("html",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def test_a_test_send_is_not_tracked(newsletter: Path) -> None:

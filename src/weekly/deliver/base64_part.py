@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import binascii
 import html
+import re
 from collections.abc import Mapping
 
 from weekly.placeholders import split
 
 LINE_BYTES = 57  # input bytes per 76-character base64 line
+_SPECIAL = re.compile("[&<>\"']")  # what HTML escaping changes: most values have none
 
 
 def encode_lines(data: bytes) -> bytes:
@@ -57,7 +59,7 @@ class Base64Part:
         for index, chunk in enumerate(self._static):
             if index:
                 value = values.get(self._keys[index - 1], "")
-                if self._escape:
+                if self._escape and _SPECIAL.search(value):
                     value = html.escape(value, quote=True)
                 pending += value.encode("utf-8")
             head, lines, tail = self._aligned(index, len(pending) % LINE_BYTES)

@@ -15,7 +15,7 @@ from weekly.render.links import click_path, links_of, open_path, rewrite_html, r
 CONSENT_COLUMN = "tracking"  # subscribers.csv: yes for a reader who agreed to be counted by name
 _YES = frozenset({"yes", "y", "true", "1", "예", "네"})
 NOTE = (
-    "As you agreed, this newsletter counts your clicks and opens by your address; "
+    "As you agreed, this newsletter counts what you click or open under your address; "
     "reply to this mail to stop it."
 )
 PIXEL = (

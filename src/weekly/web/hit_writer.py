@@ -18,6 +18,7 @@ log = logging.getLogger("weekly.web.hits")
 CAPACITY = 50_000  # hits waiting for the store (a few MB); past it a hit is dropped
 BATCH = 1_000  # hits per transaction at most
 RETRY_SECONDS = 1.0  # after a store error, before the same batch is tried again
+WARN_SECONDS = 1.0  # at most one queue-full warning this often
 _STOP = object()
 
 
@@ -32,7 +33,8 @@ class HitWriter:
         self._queue: queue.Queue[object] = queue.Queue(capacity)
         self._stopping = threading.Event()
         self._clock = clock
-        self._warned = -RETRY_SECONDS
+        self._warned = -WARN_SECONDS
+        self._given_up = False  # the store failed its last try at stop: the rest is lost
         self.written = 0
         self.dropped = 0
         self.lost = 0
@@ -46,7 +48,7 @@ class HitWriter:
         except queue.Full:
             self.dropped += 1
             moment = self._clock()
-            if moment - self._warned >= RETRY_SECONDS:
+            if moment - self._warned >= WARN_SECONDS:
                 self._warned = moment
                 log.warning("hit log queue full: %d hit(s) dropped so far", self.dropped)
 
@@ -56,7 +58,10 @@ class HitWriter:
         self._queue.put(_STOP)
         self._thread.join()
         self._log.close()
-        log.info(
+        # said at warning level (which serve's log shows) when a hit went uncounted
+        level = logging.WARNING if self.dropped or self.lost else logging.INFO
+        log.log(
+            level,
             "hit log: %d hit(s) written, %d dropped (queue full), %d lost (store failing)",
             self.written,
             self.dropped,
@@ -81,18 +86,20 @@ class HitWriter:
                 self._write(batch)
 
     def _write(self, batch: list[Hit]) -> None:
-        """Append `batch`, trying again while the store fails; once stopping, one last try."""
-        while True:
+        """Append `batch`, trying again while the store fails; once stopping, one last try
+        (and none for the batches after it, so a dead store cannot hold the stop up)."""
+        while not self._given_up:
             last_try = self._stopping.is_set()
             try:
                 self._log.record(batch)
             except Exception as exc:  # the store's own error, whatever its kind
                 if last_try:
-                    self.lost += len(batch)
-                    log.warning("hit log: %d hit(s) lost at stop: %s", len(batch), exc)
-                    return
+                    self._given_up = True
+                    log.warning("hit log: not written at stop: %s", exc)
+                    break
                 log.warning("hit log: %d hit(s) not written yet, trying again: %s", len(batch), exc)
                 self._stopping.wait(RETRY_SECONDS)
                 continue
             self.written += len(batch)
             return
+        self.lost += len(batch)

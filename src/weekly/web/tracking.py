@@ -61,12 +61,14 @@ class Tracking:
         self._config = config
         self._secret = secret
         self._targets = LinkTargets(config.root)
+        # opened here, so a store that cannot be reached is said before serve listens
+        self._log = open_hit_log(config.root) if config.tracking.enabled else None
         self._writer: HitWriter | None = None
 
     def start(self) -> None:
-        """Open the hit log when something is counted."""
-        if self._config.tracking.enabled:
-            self._writer = HitWriter(open_hit_log(self._config.root))
+        """Start writing hits, when something is counted."""
+        if self._log is not None:
+            self._writer = HitWriter(self._log)
 
     def stop(self) -> None:
         """Write what is queued and close the hit log."""

@@ -21,8 +21,9 @@ ALLOWED: dict[str, set[str]] = {
     "audience": {"core", "store"},
     "deliver": {"core", "content", "render", "audience", "store"},
     "publish": {"core", "content", "render"},
-    "web": {"core", "content", "render", "audience", "store", "deliver", "publish"},
-    "cli": {"core", "content", "render", "audience", "store", "deliver", "publish", "web"},
+    "stats": {"core", "content", "render", "store"},
+    "web": {"core", "content", "render", "audience", "store", "deliver", "publish", "stats"},
+    "cli": {"core", "content", "render", "audience", "store", "deliver", "publish", "stats", "web"},
 }
 TERMINAL = {"echo", "secho", "prompt", "confirm", "progressbar", "pause", "edit", "launch"}
 

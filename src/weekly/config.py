@@ -1,7 +1,6 @@
 """`weekly.toml`: every setting declared once with type, default and meaning, then validated.
 
-Unknown keys, wrong types and missing required values are errors naming the key and line.
-"""
+Unknown keys, wrong types and missing required values are errors naming the key and line."""
 
 from __future__ import annotations
 
@@ -180,6 +179,9 @@ class ServeSettings:
         doc="Tags a reader may pick on the sign-up form, `;`-separated (e.g. 'ai;policy'); "
         "any other tag a form sends is dropped.",
         check=must.tags,
+    )
+    stats_password_env: str = setting(
+        "WEEKLY_STATS_PASSWORD", doc="Variable holding the password of /stats/; unset: no page."
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from weekly.cli import audience, issues, publish, schedule, send, setup, store, web
+from weekly.cli import audience, issues, publish, schedule, send, setup, stats, store, web
 from weekly.errors import WeeklyError
 
 # click 8.2 and later: `weekly subscribers` alone prints the group's help as a usage error.
@@ -77,6 +77,6 @@ def main() -> None:
     """Write, compose, send and archive a numbered weekly newsletter."""
 
 
-for _group in (issues, send, schedule, audience, publish, web, setup, store):
+for _group in (issues, send, schedule, audience, publish, web, setup, store, stats):
     for _command in _group.COMMANDS:
         main.add_command(_command)

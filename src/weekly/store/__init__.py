@@ -17,13 +17,15 @@ from weekly.store.postgres.hits import PostgresHitLog
 from weekly.store.postgres.hooks import PostgresHookLog
 from weekly.store.postgres.ledger import PostgresLedger
 from weekly.store.postgres.lock import issue_lock as postgres_issue_lock
+from weekly.store.postgres.outcomes import PostgresSendReports
 from weekly.store.postgres.schedules import PostgresSchedules
-from weekly.store.protocols import ConsentLog, Crew, HitLog, HookLog, Ledger, Schedules
+from weekly.store.protocols import ConsentLog, Crew, HitLog, HookLog, Ledger, Schedules, SendReports
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.hits import SqliteHitLog
 from weekly.store.sqlite.hooks import SqliteHookLog
 from weekly.store.sqlite.ledger import SqliteLedger, ledger_path
 from weekly.store.sqlite.lock import issue_lock
+from weekly.store.sqlite.outcomes import SqliteSendReports
 from weekly.store.sqlite.schedules import SqliteSchedules
 
 __all__ = [
@@ -33,8 +35,10 @@ __all__ = [
     "HookLog",
     "Ledger",
     "Schedules",
+    "SendReports",
     "existing_consent_log",
     "existing_ledger",
+    "existing_send_reports",
     "hold_issue",
     "open_consent_log",
     "open_crew",
@@ -133,3 +137,13 @@ def open_schedules(root: Path) -> Schedules:
     """The scheduled sends of the newsletter at `root`, created on first use."""
     url = store_url(root)
     return PostgresSchedules(Database(url)) if url else SqliteSchedules.open(root)
+
+
+def existing_send_reports(root: Path) -> SendReports | None:
+    """How the sends from `root` went, or None when nothing was ever sent (nothing created)."""
+    url = store_url(root)
+    if url:
+        database = _existing_database(url)
+        return None if database is None else PostgresSendReports(database)
+    path = ledger_path(root)
+    return SqliteSendReports(path, state_path(root)) if path.exists() else None

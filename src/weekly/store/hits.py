@@ -39,3 +39,15 @@ class Tally:
     agent: str
     total: int
     unique: int
+
+
+def tally_query(mark: str, one_issue: bool, per_link: bool) -> str:
+    """The counting query both stores run: per link, or over all links of a kind (`link` 0);
+    `mark` is the driver's parameter mark, the issue number the parameter with `one_issue`."""
+    link = "link" if per_link else "0"
+    where = f"WHERE issue = {mark}" if one_issue else ""
+    groups = f"issue, kind, {link + ', ' if per_link else ''}agent"
+    return (
+        f"SELECT issue, kind, {link}, agent, count(*), count(DISTINCT nullif(visitor, ''))"
+        f" FROM hits {where} GROUP BY {groups} ORDER BY {groups}"
+    )

@@ -9,6 +9,7 @@ from typing import Protocol
 from weekly.store.consent import Event, Standing
 from weekly.store.deliveries import Delivery, Mark, Sender
 from weekly.store.hits import Hit, Tally
+from weekly.store.outcomes import SendOutcome
 from weekly.store.schedules import Schedule
 
 
@@ -91,6 +92,10 @@ class HitLog(Protocol):
     def tallies(self, issue: int | None = None) -> list[Tally]:
         """Hits counted per (issue, kind, link, agent), of one issue or of all."""
 
+    def totals(self, issue: int | None = None) -> list[Tally]:
+        """Hits counted per (issue, kind, agent) over all links (`link` 0): `unique` is then
+        how many visitors clicked any link, as the click-through rate needs."""
+
     def close(self) -> None:
         """Release the connection; the log is not used afterwards."""
 
@@ -109,6 +114,16 @@ class HookLog(Protocol):
 
     def delivered(self, address: str, at: str) -> None:
         """A delivery to `address` at `at`: the soft bounces before it no longer count."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+
+class SendReports(Protocol):
+    """How sends went, read from the ledger and the consent log together (issue 15)."""
+
+    def outcomes(self, issue: int | None = None) -> list[SendOutcome]:
+        """How the send of `issue` (or of every issue) went, by issue number."""
 
     def close(self) -> None:
         """Release the connection."""

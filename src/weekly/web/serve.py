@@ -50,6 +50,7 @@ from weekly.web.confirm_mail import confirmation_mail, deliver
 from weekly.web.group_commit import GroupCommit
 from weekly.web.hooks import Hooks
 from weekly.web.signup_tags import chosen_tags, offered_tags
+from weekly.web.stats_page import stats_routes
 from weekly.web.tracking import Tracking
 from weekly.web.welcome import Welcomer, retry_welcomes
 
@@ -266,6 +267,7 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
         Route("/subscribe", subscribe_form, methods=["GET"]),
         Route("/subscribe", subscribe, methods=["POST"]),
         Route("/confirm/{token}", confirm, methods=["GET"]),
+        *stats_routes(service.config, service.page),
         *tracking.routes(),
     ]
     routes += hooks.routes(root, service.store)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from weekly.store.hits import Hit, Tally
+from weekly.store.hits import Hit, Tally, tally_query
 from weekly.store.postgres.database import Database
 
 
@@ -36,12 +36,14 @@ class PostgresHitLog:
 
     def tallies(self, issue: int | None = None) -> list[Tally]:
         """Hits counted per (issue, kind, link, agent), of one issue or of all."""
-        where, args = ("WHERE issue = %s", (issue,)) if issue is not None else ("", ())
-        query: Any = (
-            "SELECT issue, kind, link, agent, count(*),"
-            " count(DISTINCT nullif(visitor, '')) FROM hits"
-            f" {where} GROUP BY issue, kind, link, agent ORDER BY issue, kind, link, agent"
-        )
+        return self._count(issue, per_link=True)
+
+    def totals(self, issue: int | None = None) -> list[Tally]:
+        """Hits counted per (issue, kind, agent) over all links, of one issue or of all."""
+        return self._count(issue, per_link=False)
+
+    def _count(self, issue: int | None, *, per_link: bool) -> list[Tally]:
+        query: Any = tally_query("%s", issue is not None, per_link)
         with self._db.connection() as conn:
-            rows = conn.execute(query, args).fetchall()
+            rows = conn.execute(query, () if issue is None else (issue,)).fetchall()
         return [Tally(int(r[0]), r[1], int(r[2]), r[3], int(r[4]), int(r[5])) for r in rows]

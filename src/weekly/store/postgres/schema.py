@@ -127,6 +127,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX schedules_by_state ON schedules (state, due);
     """,
+    # 7: `weekly stats` counts hits per link and per issue from indexes that cover the counts
+    # (issue 15): a million hits in about a second instead of a sort of the table.
+    """
+    CREATE INDEX hits_by_link ON hits (issue, kind, link, agent, visitor);
+    CREATE INDEX hits_by_agent ON hits (issue, kind, agent, visitor);
+    DROP INDEX hits_by_issue;
+    """,
 )
 LATEST = len(MIGRATIONS)
 

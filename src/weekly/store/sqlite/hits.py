@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from weekly.project import STATE_DIR
-from weekly.store.hits import AGENTS, HIT_KINDS, Hit, Tally
+from weekly.store.hits import AGENTS, HIT_KINDS, Hit, Tally, tally_query
 from weekly.store.sqlite.database import open_database
 
 HITS_NAME = "hits.sqlite"
@@ -22,7 +22,9 @@ CREATE TABLE IF NOT EXISTS hits (
     visitor TEXT NOT NULL DEFAULT '',
     at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS hits_by_issue ON hits (issue, kind, link);
+-- Covering the counts: per link, and per issue over all links (unique visitors).
+CREATE INDEX IF NOT EXISTS hits_by_link ON hits (issue, kind, link, agent, visitor);
+CREATE INDEX IF NOT EXISTS hits_by_agent ON hits (issue, kind, agent, visitor);
 """
 
 
@@ -56,11 +58,13 @@ class SqliteHitLog:
 
     def tallies(self, issue: int | None = None) -> list[Tally]:
         """Hits counted per (issue, kind, link, agent), of one issue or of all."""
-        where, args = ("WHERE issue = ?", (issue,)) if issue is not None else ("", ())
-        rows = self._db.execute(
-            "SELECT issue, kind, link, agent, count(*),"
-            " count(DISTINCT nullif(visitor, '')) FROM hits"
-            f" {where} GROUP BY issue, kind, link, agent ORDER BY issue, kind, link, agent",
-            args,
-        )
+        return self._count(issue, per_link=True)
+
+    def totals(self, issue: int | None = None) -> list[Tally]:
+        """Hits counted per (issue, kind, agent) over all links, of one issue or of all."""
+        return self._count(issue, per_link=False)
+
+    def _count(self, issue: int | None, *, per_link: bool) -> list[Tally]:
+        query = tally_query("?", issue is not None, per_link)
+        rows = self._db.execute(query, () if issue is None else (issue,))
         return [Tally(*row) for row in rows]

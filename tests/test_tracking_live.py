@@ -3,8 +3,10 @@ links and pixels followed over httpx against a running `weekly serve`, the hit l
 
 from __future__ import annotations
 
+import csv
 import email
 import email.policy
+import io
 import json
 import re
 from collections import Counter
@@ -160,6 +162,13 @@ def test_followed_links_and_pixels_are_counted_exactly(
     assert bots == [(int(clicks[0].split("/")[-2]), 2)]
     unique = {t.link: t.unique for t in tallies if t.kind == CLICK and t.agent == HUMAN}
     assert unique == {n: len(seen) for n, seen in marks.items()}
+    # and `weekly stats` tells the editor the same: machines and scanners apart
+    issue, *links = csv.DictReader(io.StringIO(run_weekly("stats", "324", "--csv").output))
+    figures = ("delivered", "opens", "opens_total", "machine_opens", "clickers", "clicks")
+    assert [issue[k] for k in figures] == ["5", "5", "7", "3", "5", "30"]
+    assert issue["scanner_clicks"] == "2" and issue["ctr"] == "1.0000"
+    per_link = {int(row["link"]): int(row["clicks"]) for row in links}
+    assert {n: c for n, c in per_link.items() if c} == dict(expected)
 
 
 @pytest.mark.usefixtures("secret")

@@ -64,7 +64,9 @@ def table(statuses: dict[str, str]) -> list[str]:
     return rows
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """`--run TEXT`: a line on the run (its selection and wall time) above the table."""
+    run = argv[argv.index("--run") + 1] if "--run" in argv else ""
     statuses = results()
     if not statuses:
         print("no mutmut results: run `make mutate` first", file=sys.stderr)
@@ -76,9 +78,12 @@ def main() -> int:
     )
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
-    DOC.write_text("\n".join([head + BEGIN, *table(statuses), END]) + tail, encoding="utf-8")
+    lines = [f"Last run: {run}.", ""] if run else []
+    DOC.write_text(
+        "\n".join([head + BEGIN, *lines, *table(statuses), END]) + tail, encoding="utf-8"
+    )
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

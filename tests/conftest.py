@@ -33,7 +33,12 @@ def newsletter(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[str]:
     """A PostgreSQL cluster of our own for the whole run; its admin URL. Skipped only when
-    the binaries are missing, and a failure instead under CI=true (.ci/run sets it)."""
+    the binaries are missing, and a failure instead under CI=true (.ci/run sets it).
+    WEEKLY_TEST_PG_CLUSTER names one already running (`make mutate` starts one for all its
+    pytest runs)."""
+    if shared := os.environ.get("WEEKLY_TEST_PG_CLUSTER"):
+        yield shared
+        return
     if binaries() is None:
         missing = "PostgreSQL binaries (initdb, pg_ctl) not found"
         if os.environ.get("CI") == "true":
@@ -49,7 +54,8 @@ _databases = itertools.count(1)
 @pytest.fixture
 def pg_url(pg_cluster: str) -> str:
     """The URL of a fresh, empty database in the test cluster."""
-    return fresh_database(pg_cluster, f"weekly_test_{next(_databases)}")
+    # The process id keeps the names apart when several pytest runs share one cluster.
+    return fresh_database(pg_cluster, f"weekly_test_{os.getpid()}_{next(_databases)}")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,6 +16,12 @@ sys.path.insert(0, str(ROOT))
 from tests.pgcluster import temporary_cluster  # noqa: E402
 
 
+def _selection(names: list[str]) -> str:
+    if not names:
+        return "every mutant"
+    return " ".join(names) if len(names) <= 5 else f"{len(names)} mutants named"
+
+
 def main(names: list[str]) -> int:
     """Run mutmut on `names` (every mutant when empty) and write docs/mutation.md."""
     bin_dir = Path(sys.executable).parent
@@ -27,7 +33,7 @@ def main(names: list[str]) -> int:
         code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = (
-        f"{'the mutants ' + ' '.join(names) if names else 'every mutant'} in "
+        f"{_selection(names)} in "
         f"{(time.monotonic() - start) / 60:.1f} min wall time, "
         f"{(used.ru_utime + used.ru_stime) / 60:.1f} min of CPU, load average "
         f"{load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end"

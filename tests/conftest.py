@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from weekly.cli import main
 
-from .pgcluster import binaries, fresh_database, temporary_cluster
+from .pgcluster import binaries, drop_database, fresh_database, temporary_cluster
 from .smtp import SECRET, make_build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,10 +52,13 @@ _databases = itertools.count(1)
 
 
 @pytest.fixture
-def pg_url(pg_cluster: str) -> str:
+def pg_url(pg_cluster: str) -> Iterator[str]:
     """The URL of a fresh, empty database in the test cluster."""
     # The process id keeps the names apart when several pytest runs share one cluster.
-    return fresh_database(pg_cluster, f"weekly_test_{os.getpid()}_{next(_databases)}")
+    name = f"weekly_test_{os.getpid()}_{next(_databases)}"
+    yield fresh_database(pg_cluster, name)
+    if os.environ.get("WEEKLY_TEST_PG_CLUSTER"):  # thousands of runs would fill the disk
+        drop_database(pg_cluster, name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-# What mutmut sets while it is not running a mutant: its stats pass, its forced failure.
-NOT_A_MUTANT = {"", "stats", "fail", "mutant_generation"}
 # Where mutmut keeps each test's duration from its stats pass (mutmut runs tests in mutants/).
 DURATIONS = "mutmut-stats.json"
 
@@ -47,8 +45,9 @@ def _settings(root: Path) -> dict[str, Any]:
 
 
 def _mutant() -> str | None:
+    """The mutant under test; None in mutmut's own passes (stats, listing, forced failure)."""
     name = os.environ.get("MUTANT_UNDER_TEST", "")
-    return None if name in NOT_A_MUTANT else name
+    return name if "__mutmut_" in name else None
 
 
 def pytest_configure(config: pytest.Config) -> None:

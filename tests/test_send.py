@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import closing
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from click.testing import Result
 
 from weekly.audience.tokens import token_address
 from weekly.store import existing_ledger, hold_issue
+from weekly.store import senders as crew
 
 from .smtp import (
     SECRET,
@@ -193,8 +195,15 @@ def test_status_as_the_real_command_counts_every_state(
         fingerprint = ledger.fingerprint(324)
     assert (shown.returncode, shown.stderr) == (0, "")
     lines = shown.stdout.splitlines(keepends=True)
+    # The same command in-process, so that mutation testing sees this test reach it.
+    assert run_weekly("status", "324").output == shown.stdout
     senders = [line for line in lines if line.startswith("  sender ")]
-    assert len(senders) == (1 if store else 0)  # a shared store names each sender
+    assert senders == [  # a shared store names each sender; this one has left
+        f"  sender {s.host} pid {s.pid}: {s.sent:,} sent, {s.rate:,.1f}/s, last heartbeat "
+        f"{s.heartbeat.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC (stopped)\n"
+        for s in crew(ready, 324)
+    ]
+    assert len(senders) == (1 if store else 0)
     assert "".join(line for line in lines if line not in senders) == (
         f"issue 324 (composed content {fingerprint})\n"
         "  sent                      1\n"

@@ -281,6 +281,23 @@ def test_dry_run_builds_everything_and_changes_nothing(ready: Path, run_weekly: 
     assert not (ready / ".weekly").exists()
 
 
+def test_dry_run_size_adds_up_and_covers_test_addresses(ready: Path, run_weekly: Run) -> None:
+    configure(ready, 1)
+
+    def megabytes(*args: str) -> float:
+        result = run_weekly("send", "324", "--dry-run", *args)
+        assert result.exit_code == 0, result.output
+        return float(result.output.split("Would send ")[1].split("(")[1].split(" MB")[0])
+
+    write_list(ready, subscribers(20))
+    twenty = megabytes()
+    assert twenty > 0
+    write_list(ready, subscribers(60))
+    assert 2.5 * twenty <= megabytes() <= 3.5 * twenty  # messages of about the same size
+    assert megabytes("--test", "me@example.com", "--test", "you@example.org") > 0
+    assert not (ready / ".weekly").exists()
+
+
 def test_dry_run_warns_of_placeholders_the_list_cannot_fill(ready: Path, run_weekly: Run) -> None:
     write_list(ready, ["kim@example.com,김민지,subscribed"], header="email,name,status")
     configure(ready, 1)

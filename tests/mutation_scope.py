@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import pytest
 
 # Where mutmut keeps each test's duration from its stats pass (mutmut runs tests in mutants/).
 DURATIONS = "mutmut-stats.json"
+# Wall time after which a mutant's test run counts as hung.
+WALL_SECONDS = 60
 
 
 def module_of(mutant: str) -> str:
@@ -50,9 +53,17 @@ def _mutant() -> str | None:
     return name if "__mutmut_" in name else None
 
 
+def _overran(signum: int, frame: object) -> None:
+    raise TimeoutError(f"a mutant's tests ran over {WALL_SECONDS} s: it hangs, a kill")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if _mutant() is None:
         return
+    # A mutant that makes a test wait forever uses no CPU, so mutmut's CPU limit never
+    # fires and its own wall limit scales with every test that reached the function.
+    signal.signal(signal.SIGALRM, _overran)
+    signal.alarm(WALL_SECONDS)
     # mutmut runs the tests in mutants/, whose src/ holds the mutated copy: a `weekly`
     # subprocess started by a test then runs the mutant too (MUTANT_UNDER_TEST is inherited).
     source = str(config.rootpath / "src")

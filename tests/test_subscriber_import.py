@@ -141,23 +141,6 @@ def imported(source: Path, service: str) -> tuple[ListImport, dict[str, tuple[st
     return done, rows
 
 
-def test_mailchimp_lowercase_status_and_optin_time(tmp_path: Path) -> None:
-    source = export(
-        tmp_path, "members.csv",
-        "Email Address,status,OPTIN_TIME\n"
-        "a@example.com,Subscribed,2024-01-02 03:04:05\n"
-        "b@example.com,cleaned,\n"
-        "c@example.com,pending,\n"
-        ",subscribed,\n",
-    )  # fmt: skip
-    done, rows = imported(source, "mailchimp")
-    assert rows == {
-        "a@example.com": ("", "subscribed", "2024-01-02T03:04:05"),
-        "b@example.com": ("", "bounced", ""),
-    }
-    assert dict(done.skipped) == {"status pending": 1, "not a valid address": 1}
-
-
 def test_mailchimp_status_from_the_file_name(tmp_path: Path) -> None:
     source = tmp_path / "export.zip"
     header = "Email Address,First Name\n"
@@ -182,20 +165,71 @@ def test_a_row_without_an_address_column_is_skipped(tmp_path: Path) -> None:
         assert dict(done.skipped) == {"not a valid address": 1}, service
 
 
-def test_substack_with_only_the_columns_it_needs(tmp_path: Path) -> None:
-    source = export(
-        tmp_path, "substack.csv",
-        "email,active_subscription,subscription_date,created_at\n"
-        "s1@example.com,TRUE,2024-02-02T00:00:00Z,2020-01-01T00:00:00Z\n"
-        "s2@example.com,true,,2021-03-03T00:00:00Z\n"
-        "s3@example.com,true,,\n",
-    )  # fmt: skip
-    _, rows = imported(source, "substack")
-    assert rows == {
-        "s1@example.com": ("", "subscribed", "2024-02-02T00:00:00+00:00"),
-        "s2@example.com": ("", "subscribed", "2021-03-03T00:00:00+00:00"),
-        "s3@example.com": ("", "subscribed", ""),
-    }
+@pytest.mark.parametrize(
+    ("service", "text", "expected", "skipped"),
+    [
+        (
+            "mailchimp",
+            "Email Address,status,OPTIN_TIME\n"
+            "a@example.com,Subscribed,2024-01-02 03:04:05\n"
+            "b@example.com,cleaned,\n"
+            "c@example.com,pending,\n"
+            ",subscribed,\n",
+            {
+                "a@example.com": ("", "subscribed", "2024-01-02T03:04:05"),
+                "b@example.com": ("", "bounced", ""),
+            },
+            {"status pending": 1, "not a valid address": 1},
+        ),
+        (
+            "buttondown",
+            "email,name,subscriber_type,created_at\n"
+            "p@example.com,Pat,Premium,2024-09-09T09:09:09Z\n"
+            "q@example.com,,spammy,\n"
+            "r@example.com,,,\n",
+            {
+                "p@example.com": ("Pat", "subscribed", "2024-09-09T09:09:09+00:00"),
+                "q@example.com": ("", "complained", ""),
+            },
+            {"type (none)": 1},
+        ),
+        (
+            "substack",
+            "email,active_subscription,subscription_date,created_at\n"
+            "s1@example.com,TRUE,2024-02-02T00:00:00Z,2020-01-01T00:00:00Z\n"
+            "s2@example.com,true,,2021-03-03T00:00:00Z\n"
+            "s3@example.com,true,,\n",
+            {
+                "s1@example.com": ("", "subscribed", "2024-02-02T00:00:00+00:00"),
+                "s2@example.com": ("", "subscribed", "2021-03-03T00:00:00+00:00"),
+                "s3@example.com": ("", "subscribed", ""),
+            },
+            {},
+        ),
+        (
+            "ghost",
+            "email,name,subscribed,deleted_at\n"
+            "g1@example.com,Gee,TRUE,\n"
+            "g2@example.com,,true,2024-10-10T00:00:00Z\n"
+            "g3@example.com,,,\n",
+            {
+                "g1@example.com": ("Gee", "subscribed", ""),
+                "g2@example.com": ("", "unsubscribed", ""),
+                "g3@example.com": ("", "unsubscribed", ""),
+            },
+            {},
+        ),
+    ],
+)
+def test_older_or_missing_columns(
+    tmp_path: Path,
+    service: str,
+    text: str,
+    expected: dict[str, tuple[str, ...]],
+    skipped: dict[str, int],
+) -> None:
+    done, rows = imported(export(tmp_path, f"{service}.csv", text), service)
+    assert (rows, dict(done.skipped)) == (expected, skipped)
 
 
 def test_substack_email_disabled_means_unsubscribed(tmp_path: Path) -> None:
@@ -204,38 +238,6 @@ def test_substack_email_disabled_means_unsubscribed(tmp_path: Path) -> None:
         "email,name,email_disabled,active_subscription\nd@example.com,Dee,True,true\n",
     )  # fmt: skip
     assert imported(source, "substack")[1] == {"d@example.com": ("Dee", "unsubscribed", "")}
-
-
-def test_buttondown_older_column_names(tmp_path: Path) -> None:
-    source = export(
-        tmp_path, "buttondown.csv",
-        "email,name,subscriber_type,created_at\n"
-        "p@example.com,Pat,Premium,2024-09-09T09:09:09Z\n"
-        "q@example.com,,spammy,\n"
-        "r@example.com,,,\n",
-    )  # fmt: skip
-    done, rows = imported(source, "buttondown")
-    assert rows == {
-        "p@example.com": ("Pat", "subscribed", "2024-09-09T09:09:09+00:00"),
-        "q@example.com": ("", "complained", ""),
-    }
-    assert dict(done.skipped) == {"type (none)": 1}
-
-
-def test_ghost_older_column_names_and_deleted_members(tmp_path: Path) -> None:
-    source = export(
-        tmp_path, "ghost.csv",
-        "email,name,subscribed,deleted_at\n"
-        "g1@example.com,Gee,TRUE,\n"
-        "g2@example.com,,true,2024-10-10T00:00:00Z\n"
-        "g3@example.com,,,\n",
-    )  # fmt: skip
-    _, rows = imported(source, "ghost")
-    assert rows == {
-        "g1@example.com": ("Gee", "subscribed", ""),
-        "g2@example.com": ("", "unsubscribed", ""),
-        "g3@example.com": ("", "unsubscribed", ""),
-    }
 
 
 @pytest.mark.parametrize(

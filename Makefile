@@ -60,14 +60,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/send.py
 
 # Mutation testing, not part of `make test`: mutmut runs each mutant of deliver, store,
-# audience and web against the tests that reach it, then docs/mutation.md gets the scores.
-# MUTANTS picks a subset by mutant name: make mutate MUTANTS='weekly.deliver.outcomes*'.
-# The CLI's subprocesses import the installed (unmutated) package: only tests that run the
-# code in the pytest process can kill a mutant.
+# audience and web against the tests of its module that reach it (pyproject.toml
+# [tool.weekly.mutation]), with one PostgreSQL cluster for all its runs; then
+# docs/mutation.md gets the scores. MUTANTS picks a subset by mutant name:
+#   make mutate MUTANTS='weekly.deliver.outcomes*'
 MUTANTS ?=
 mutate: $(STAMP)
-	$(BIN)/mutmut run --max-children 2 $(foreach name,$(MUTANTS),'$(name)')
-	$(BIN)/python .ci/mutation_report.py
+	$(BIN)/python .ci/mutate.py $(foreach name,$(MUTANTS),'$(name)')
 
 clean:
 	rm -rf $(VENV) build site .weekly .coverage-data mutants

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from weekly.cli import main
 
-from .pgcluster import binaries, fresh_database, temporary_cluster
+from .pgcluster import binaries, drop_database, fresh_database, temporary_cluster
 from .smtp import SECRET, make_build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,7 +33,12 @@ def newsletter(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[str]:
     """A PostgreSQL cluster of our own for the whole run; its admin URL. Skipped only when
-    the binaries are missing, and a failure instead under CI=true (.ci/run sets it)."""
+    the binaries are missing, and a failure instead under CI=true (.ci/run sets it).
+    WEEKLY_TEST_PG_CLUSTER names one already running (`make mutate` starts one for all its
+    pytest runs)."""
+    if shared := os.environ.get("WEEKLY_TEST_PG_CLUSTER"):
+        yield shared
+        return
     if binaries() is None:
         missing = "PostgreSQL binaries (initdb, pg_ctl) not found"
         if os.environ.get("CI") == "true":
@@ -47,9 +52,13 @@ _databases = itertools.count(1)
 
 
 @pytest.fixture
-def pg_url(pg_cluster: str) -> str:
+def pg_url(pg_cluster: str) -> Iterator[str]:
     """The URL of a fresh, empty database in the test cluster."""
-    return fresh_database(pg_cluster, f"weekly_test_{next(_databases)}")
+    # The process id keeps the names apart when several pytest runs share one cluster.
+    name = f"weekly_test_{os.getpid()}_{next(_databases)}"
+    yield fresh_database(pg_cluster, name)
+    if os.environ.get("WEEKLY_TEST_PG_CLUSTER"):  # thousands of runs would fill the disk
+        drop_database(pg_cluster, name)
 
 
 # Where a test without the `store` fixture finds the store: nowhere (port 1 refuses at once),

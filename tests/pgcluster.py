@@ -72,6 +72,12 @@ def fresh_database(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop the database `name`, closing any connection a test left open to it."""
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextmanager
 def temporary_cluster() -> Iterator[str]:
     """`cluster` in a temporary folder removed afterwards."""

@@ -10,8 +10,14 @@ import pytest
 from dkim.canonicalization import Relaxed
 
 from weekly.config import load_config
-from weekly.deliver.dkim import SIGNED_HEADERS, DkimSigner, header_fields, relaxed_body
-from weekly.deliver.dkim_keys import load_private_key
+from weekly.deliver.dkim import (
+    SIGNED_HEADERS,
+    DkimSigner,
+    _folded_list,
+    header_fields,
+    relaxed_body,
+)
+from weekly.deliver.dkim_keys import load_private_key, txt_value
 
 from .conftest import DKIM_SECTION
 
@@ -60,6 +66,9 @@ def test_keygen_writes_private_key_and_prints_record(newsletter: Path, signer, r
     name = "weekly2026._domainkey.news.example.com."
     assert printed.startswith(f'{name} IN TXT ( "v=DKIM1; k=rsa; p=')
     assert all(len(part) <= 255 for part in printed.split('"')[1::2])
+    record = txt_value(load_private_key(key))  # 2048 bits: a string of 255, then the rest
+    quoted = f'"{record[:255]}" "{record[255:]}"'
+    assert printed == f"{name} IN TXT ( {quoted} )\n" and 255 < len(record) <= 510
     again = run_weekly("dkim", "keygen")
     assert again.exit_code == 1 and "--force" in again.output
     assert run_weekly("dkim", "keygen", "--force").exit_code == 0
@@ -118,6 +127,9 @@ def test_tampered_message_fails(signer: DkimSigner, dkim_dns, old: bytes, new: b
         b"abc",
         b"Content-Type: text/plain; charset=utf-8\r\n\r\nQUJD\r\n",
         b"many " * 100 + b" \r\n",
+        b"  x\r\n",  # blanks at the very start
+        b" \r\n",
+        b"a b  c d\r\n",  # a double blank between single ones
     ],
 )
 def test_relaxed_body_matches_dkimpy(body: bytes) -> None:
@@ -139,3 +151,10 @@ def test_unusable_key_file_is_named(newsletter: Path) -> None:
     (newsletter / "secrets/dkim.pem").write_text("not a key\n", encoding="utf-8")
     with pytest.raises(Exception, match=r"secrets/dkim.pem: not an unencrypted PEM"):
         DkimSigner.from_config(load_config(newsletter))
+
+
+def test_the_signed_header_list_breaks_before_a_line_passes_70() -> None:
+    fits, over = [b"a" * 34, b"b" * 35], [b"a" * 34, b"b" * 36]  # 70 and 71 with the colon
+    assert _folded_list(fits) == b"a" * 34 + b":" + b"b" * 35
+    assert _folded_list(over) == b"a" * 34 + b":\r\n " + b"b" * 36
+    assert _folded_list([b"from", b"to", b"subject"]) == b"from:to:subject"

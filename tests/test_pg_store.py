@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
+from weekly.errors import WeeklyError
 from weekly.store import (
     hold_issue,
     open_consent_log,
@@ -20,11 +23,12 @@ from weekly.store import (
     open_schedules,
 )
 from weekly.store.consent import BOUNCED, CONFIRMED, Event
-from weekly.store.copy import TABLES, PostgresSide, SqliteSide
+from weekly.store.copy import TABLES, PostgresSide, Row, SqliteSide, copy_store
 from weekly.store.hits import CLICK, HUMAN, MACHINE, OPEN, Hit
+from weekly.store.location import shown
 from weekly.store.postgres.crew import PostgresCrew
-from weekly.store.postgres.database import Database
-from weekly.store.postgres.schema import LATEST
+from weekly.store.postgres.database import Database, migrate_database
+from weekly.store.postgres.schema import LATEST, migrate
 from weekly.store.schedules import Schedule
 
 
@@ -72,6 +76,19 @@ def test_unreachable_store_is_one_line(
     assert result.exit_code == 1
     (line,) = result.output.splitlines()
     assert line.startswith("Error: store postgresql://") and "cannot connect" in line
+    assert line.endswith('database "no_such_database" does not exist')  # the server's words
+
+
+def test_migrate_refuses_a_schema_newer_than_this_weekly(run_weekly, pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        migrate(conn)
+        conn.execute("UPDATE weekly_schema SET version = %s", (LATEST + 1,))
+    with pytest.raises(WeeklyError) as refused:
+        migrate_database(pg_url)
+    assert str(refused.value) == (
+        f"store {shown(pg_url)}: schema version {LATEST + 1} is newer than this weekly's "
+        f"{LATEST}; upgrade weekly"
+    )
 
 
 def fill(root: Path) -> None:
@@ -125,11 +142,17 @@ def test_copy_to_postgresql_and_back_loses_nothing(
         main, ["store", "copy", "--from", "sqlite", "--to", pg_url, "--root", first]
     )
     assert there.exit_code == 0, there.output
-    assert there.output.startswith("Copied 1 sends, 50 ledger rows and 2 consent events")
+    assert there.output.startswith(
+        "Copied 1 sends, 50 ledger rows, 2 consent events, 2 clicks and opens and 1 schedules"
+    )
     again = runner.invoke(
         main, ["store", "copy", "--from", "sqlite", "--to", pg_url, "--root", first]
     )
-    assert again.exit_code == 1 and "copy only into an empty store" in again.output
+    assert again.exit_code == 1
+    assert again.output == (
+        f"Error: {shown(pg_url)} already holds sends, deliveries, events, segments, hits,"
+        " hook_requests, soft_bounces, last_delivery, schedules: copy only into an empty store\n"
+    )
     home = runner.invoke(
         main, ["store", "copy", "--from", pg_url, "--to", "sqlite", "--root", back]
     )
@@ -179,3 +202,38 @@ def test_copy_is_refused_while_a_send_is_in_flight_in_either_store(
         assert dump(SqliteSide(first)) == dump(postgres) == dump(SqliteSide(back))
     finally:
         postgres.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "target"), [("sqlite", "sqlite"), ("postgresql://a", "postgresql://b")]
+)
+def test_copy_goes_between_the_two_kinds_of_store(tmp_path: Path, source: str, target: str) -> None:
+    with pytest.raises(WeeklyError) as refused:
+        copy_store(tmp_path, source, target)
+    assert str(refused.value) == "store copy goes from sqlite to a postgresql:// URL or back"
+
+
+class Broken(Exception):
+    """The source failing part-way through its rows."""
+
+
+class FailingSource:
+    """A store whose ledger rows break off after the first one."""
+
+    name = "failing"
+
+    def rows(self, table: str) -> Iterator[Row]:
+        if table == "deliveries":
+            yield (324, "r@example.com", "R@example.com", "pending", 0, "", "", "t", "t")
+            raise Broken
+        yield from ()
+
+    def count(self, table: str) -> int:
+        return 0
+
+
+def test_a_copy_into_sqlite_that_breaks_off_leaves_the_files_empty(tmp_path: Path) -> None:
+    into = SqliteSide(tmp_path)
+    with pytest.raises(Broken):  # the source's own error, not one from the rollback
+        into.load(FailingSource())
+    assert {table: into.count(table) for table in TABLES} == dict.fromkeys(TABLES, 0)

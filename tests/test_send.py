@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import closing
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from click.testing import Result
 
 from weekly.audience.tokens import token_address
 from weekly.store import existing_consent_log, existing_ledger, hold_issue
+from weekly.store import senders as crew
 
 from .smtp import (
     SECRET,
@@ -193,8 +195,15 @@ def test_status_as_the_real_command_counts_every_state(
         fingerprint = ledger.fingerprint(324)
     assert (shown.returncode, shown.stderr) == (0, "")
     lines = shown.stdout.splitlines(keepends=True)
+    # The same command in-process, so that mutation testing sees this test reach it.
+    assert run_weekly("status", "324").output == shown.stdout
     senders = [line for line in lines if line.startswith("  sender ")]
-    assert len(senders) == (1 if store else 0)  # a shared store names each sender
+    assert senders == [  # a shared store names each sender; this one has left
+        f"  sender {s.host} pid {s.pid}: {s.sent:,} sent, {s.rate:,.1f}/s, last heartbeat "
+        f"{s.heartbeat.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC (stopped)\n"
+        for s in crew(ready, 324)
+    ]
+    assert len(senders) == (1 if store else 0)
     assert "".join(line for line in lines if line not in senders) == (
         f"issue 324 (composed content {fingerprint})\n"
         "  sent                      1\n"
@@ -271,6 +280,23 @@ def test_dry_run_builds_everything_and_changes_nothing(ready: Path, run_weekly: 
     assert "Would send 7 messages" in result.output
     assert not (ready / ".weekly").exists()
     assert existing_ledger(ready) is None and existing_consent_log(ready) is None  # any store
+
+
+def test_dry_run_size_adds_up_and_covers_test_addresses(ready: Path, run_weekly: Run) -> None:
+    configure(ready, 1)
+
+    def megabytes(*args: str) -> float:
+        result = run_weekly("send", "324", "--dry-run", *args)
+        assert result.exit_code == 0, result.output
+        return float(result.output.split("Would send ")[1].split("(")[1].split(" MB")[0])
+
+    write_list(ready, subscribers(20))
+    twenty = megabytes()
+    assert twenty > 0
+    write_list(ready, subscribers(60))
+    assert 2.5 * twenty <= megabytes() <= 3.5 * twenty  # messages of about the same size
+    assert megabytes("--test", "me@example.com", "--test", "you@example.org") > 0
+    assert not (ready / ".weekly").exists()
 
 
 def test_dry_run_warns_of_placeholders_the_list_cannot_fill(ready: Path, run_weekly: Run) -> None:

@@ -165,6 +165,7 @@ def test_bad_input_is_one_line(
     assert says in result.output and len(result.output.strip().splitlines()) == 1
 
 
+@pytest.mark.usefixtures("store")
 def test_nothing_sent_is_an_error(newsletter: Path, run_weekly) -> None:
     result = run_weekly("stats")
     assert result.exit_code == 1

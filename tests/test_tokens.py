@@ -44,3 +44,10 @@ def test_one_kind_of_token_never_passes_for_the_other() -> None:
     assert token_address(SECRET, LIST_ID, confirm) is None
     _, unsubscribe = MAILED[0]
     assert read_confirm_token(SECRET, unsubscribe, 1e12, now=REQUEST.requested_at) is None
+
+
+def test_a_confirmation_link_holds_from_its_second_to_the_last_of_its_lifetime() -> None:
+    made = REQUEST.requested_at
+    for now, holds in [(made - 1, False), (made, True), (made + 60, True), (made + 61, False)]:
+        read = read_confirm_token(SECRET, OLD_CONFIRM, 60, now=now)
+        assert (read == REQUEST) is holds, now

@@ -41,8 +41,9 @@ def store_copy(source: str, target: str, root: Path) -> None:
 
     copied = copy_store(root, source, target)
     click.echo(
-        f"Copied {copied['sends']:,} sends, {copied['deliveries']:,} ledger rows and "
-        f"{copied['events']:,} consent events from {shown(source)} to {shown(target)}"
+        f"Copied {copied['sends']:,} sends, {copied['deliveries']:,} ledger rows, "
+        f"{copied['events']:,} consent events, {copied['hits']:,} clicks and opens and "
+        f"{copied['schedules']:,} schedules from {shown(source)} to {shown(target)}"
     )
 
 

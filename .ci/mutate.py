@@ -1,0 +1,49 @@
+"""`make mutate`: mutmut over deliver, store, audience and web with one PostgreSQL cluster shared
+by all its pytest runs (a cluster per mutant would cost seconds each), timed; then the report."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.pgcluster import temporary_cluster  # noqa: E402
+
+
+def _selection(names: list[str]) -> str:
+    if not names:
+        return "every mutant"
+    return " ".join(names) if len(names) <= 5 else f"{len(names)} mutants named"
+
+
+def main(names: list[str]) -> int:
+    """Run mutmut on `names` (every mutant when empty) and write docs/mutation.md."""
+    bin_dir = Path(sys.executable).parent
+    load = os.getloadavg()[0]
+    start = time.monotonic()
+    with temporary_cluster() as url:
+        env = {**os.environ, "WEEKLY_TEST_PG_CLUSTER": url}
+        command = [str(bin_dir / "mutmut"), "run", "--max-children", "2", *names]
+        code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = (
+        f"{_selection(names)} in "
+        f"{(time.monotonic() - start) / 60:.1f} min wall time, "
+        f"{(used.ru_utime + used.ru_stime) / 60:.1f} min of CPU, load average "
+        f"{load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end"
+    )
+    print(f"mutmut: {run}")
+    if code != 0:
+        return code
+    report = [sys.executable, str(ROOT / ".ci" / "mutation_report.py"), "--run", run]
+    return subprocess.run(report, cwd=ROOT, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

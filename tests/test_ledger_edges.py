@@ -37,6 +37,37 @@ def test_a_ledger_from_before_the_last_state_is_upgraded_and_keeps_its_rows(tmp_
         assert ledger.states(324, ["kim@example.com"]) == {"kim@example.com": PENDING}
         ledger.mark(324, "kim@example.com", OPTED_OUT, "unsubscribed during the send")
         assert ledger.counts(324)[OPTED_OUT] == 1
+        assert ledger.segment_counts(324)[""][OPTED_OUT] == 1  # everyone: no segment noted
+
+
+def _before_segment_column(tmp_path: Path) -> None:
+    """A ledger written before deliveries named their segment: issue 324 mailed `ai` at
+    09:00, then everyone at 10:00; issue 325 never mailed a segment."""
+    with closing(SqliteLedger.open(tmp_path)) as ledger:
+        ledger.add(324, [("a@x", "a@x"), ("b@x", "b@x")])
+        ledger.add(325, [("c@x", "c@x")])
+    with closing(sqlite3.connect(ledger_path(tmp_path))) as db, db:
+        db.execute("ALTER TABLE deliveries DROP COLUMN segment")
+        db.executemany(
+            "INSERT INTO segments VALUES (324, ?, ?)",
+            [("2026-01-01T09:00:00+00:00", "ai"), ("2026-01-01T10:00:00+00:00", "")],
+        )
+        for key, at in (("a@x", "2026-01-01T09:00:00+00:00"), ("b@x", "2026-01-01T10:00:05+00:00")):
+            db.execute("UPDATE deliveries SET created_at = ? WHERE recipient = ?", (at, key))
+
+
+def test_a_ledger_from_before_segment_rows_gets_each_row_s_segment_from_the_times(
+    tmp_path: Path,
+) -> None:
+    _before_segment_column(tmp_path)
+    read_only = SqliteLedger.existing(tmp_path)
+    assert read_only is not None
+    with closing(read_only):
+        assert read_only.segment_counts(324) == {}  # not upgraded by a reader
+    with closing(SqliteLedger.open(tmp_path)) as ledger:
+        counts = ledger.segment_counts(324)
+        assert {s: c[PENDING] for s, c in counts.items()} == {"ai": 1, "": 1}
+        assert {s: c[PENDING] for s, c in ledger.segment_counts(325).items()} == {"": 1}
 
 
 # SQLite only: a half-created SQLite file.

@@ -28,7 +28,7 @@ from weekly.store.hits import CLICK, HUMAN, MACHINE, OPEN, Hit
 from weekly.store.location import shown
 from weekly.store.postgres.crew import PostgresCrew
 from weekly.store.postgres.database import Database, migrate_database
-from weekly.store.postgres.schema import LATEST, migrate
+from weekly.store.postgres.schema import LATEST, MIGRATIONS, migrate
 from weekly.store.schedules import Schedule
 
 
@@ -91,12 +91,34 @@ def test_migrate_refuses_a_schema_newer_than_this_weekly(run_weekly, pg_url: str
     )
 
 
+def test_the_segment_migration_fills_old_rows_from_the_segments_times(pg_url: str) -> None:
+    step = next(n for n, sql in enumerate(MIGRATIONS) if "ADD COLUMN segment" in sql)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE weekly_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO weekly_schema VALUES (%s)", (step,))
+        for sql in MIGRATIONS[:step]:
+            conn.execute(sql.encode())
+        conn.execute(
+            "INSERT INTO segments (issue, at, expression) VALUES"
+            " (324, '2026-01-01T09:00:00+00:00', 'ai'), (324, '2026-01-01T10:00:00+00:00', '')"
+        )
+        conn.execute(
+            "INSERT INTO deliveries (issue, recipient, email, state, created_at, updated_at)"
+            " VALUES (324, 'a', 'a', 'sent', '2026-01-01T09:00:00+00:00', 't'),"
+            " (324, 'b', 'b', 'sent', '2026-01-01T10:00:05+00:00', 't'),"
+            " (325, 'c', 'c', 'sent', '2026-01-01T09:30:00+00:00', 't')"
+        )
+        assert migrate(conn) == (step, LATEST)
+        rows = conn.execute("SELECT recipient, segment FROM deliveries ORDER BY recipient")
+        assert rows.fetchall() == [("a", "ai"), ("b", ""), ("c", "")]
+
+
 def fill(root: Path) -> None:
     """A ledger and a consent log with a bit of everything, through the protocols."""
     ledger = open_ledger(root)
     ledger.set_fingerprint(324, "abc")
     ledger.note_segment(324, "ai and not beta")
-    ledger.add(324, [(f"r{n}@example.com", f"R{n}@example.com") for n in range(50)])
+    ledger.add(324, [(f"r{n}@example.com", f"R{n}@example.com") for n in range(50)], "ai")
     ledger.mark_sending(324, "r1@example.com", "<1@x>")
     ledger.mark(324, "r1@example.com", "sent", "250 OK")
     ledger.mark_sending(324, "r2@example.com", "<2@x>")
@@ -224,7 +246,7 @@ class FailingSource:
 
     def rows(self, table: str) -> Iterator[Row]:
         if table == "deliveries":
-            yield (324, "r@example.com", "R@example.com", "pending", 0, "", "", "t", "t")
+            yield (324, "r@example.com", "R@example.com", "pending", 0, "", "", "t", "t", "")
             raise Broken
         yield from ()
 

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
 
 from weekly.audience.segments import Segment, SegmentError
 from weekly.audience.subscriber_list import Subscriber, open_list
+from weekly.stats.table import COLUMNS
 from weekly.tags import TagError, join_tags, parse_tags
 
 from .smtp import SECRET, Recorder, configure, smtp_server
@@ -157,6 +161,68 @@ def test_a_send_to_a_segment_then_a_wider_one_mails_each_reader_once(
     assert set(counts.values()) == {1}
     status = run_weekly("status", "324")
     assert "  segment           ai and not beta, then ai or policy\n" in status.output
+    assert (
+        "  per segment            sent    failed uncertain   pending opted out\n"
+        "  ai and not beta           2         0         0         0         0\n"
+        "  ai or policy              3         0         0         0         0\n"
+    ) in status.output
+
+
+class RefusingA7(Recorder):
+    """550 for a7@example.com, a reader of `ai or policy`; the rest is kept."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address == "a7@example.com":
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytestmark_store
+def test_status_and_stats_count_each_row_in_the_segment_that_first_mailed_it(
+    listed: Path, run_weekly: Run
+) -> None:
+    with smtp_server(RefusingA7()) as port:
+        configure(listed, port)
+        first = run_weekly("send", "324", "--segment", "ai and not beta", "--yes")
+        assert first.exit_code == 0, first.output
+        wider = run_weekly("send", "324", "--segment", "ai or policy", "--yes")
+        assert "Sent 2, failed 1 (1 mailbox" in wider.output  # exit 1: a failure to see
+        everyone = run_weekly("send", "324", "--yes")  # the rest of the list
+    assert everyone.exit_code == 0, everyone.output
+    status = run_weekly("status", "324")
+    assert status.exit_code == 0, status.output
+    assert "  segment           ai and not beta, then ai or policy, then everyone\n" in (
+        status.output
+    )
+    assert (
+        "  per segment            sent    failed uncertain   pending opted out\n"
+        "  ai and not beta           2         0         0         0         0\n"
+        "  ai or policy              2         1         0         0         0\n"
+        "  everyone                  4         0         0         0         0\n"
+    ) in status.output
+    stats = run_weekly("stats", "324")
+    assert stats.exit_code == 0, stats.output
+    lines = stats.output.splitlines()
+    assert "  delivered              8" in lines
+    assert "  failed                 1" in lines
+    assert "  segment                2 delivered, 0 failed: ai and not beta" in lines
+    assert "  segment                2 delivered, 1 failed: ai or policy" in lines
+    assert "  segment                4 delivered, 0 failed: everyone" in lines
+    table = run_weekly("stats", "324", "--csv")
+    assert table.exit_code == 0, table.output
+    assert table.output.splitlines()[0] == ",".join(COLUMNS)
+    rows = [r for r in csv.DictReader(io.StringIO(table.output)) if not r["link"]]
+    assert [(r["segment"], r["delivered"], r["failed"]) for r in rows] == [
+        ("", "8", "1"),
+        ("ai and not beta", "2", "0"),
+        ("ai or policy", "2", "1"),
+        ("everyone", "4", "0"),
+    ]
+    overview = run_weekly("stats", "--csv")  # all issues: a row per issue, no segments
+    assert [r["segment"] for r in csv.DictReader(io.StringIO(overview.output))] == [""]
 
 
 @pytestmark_store

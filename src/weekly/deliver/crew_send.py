@@ -85,10 +85,11 @@ class SharedRun:
         self.recording = GroupCommit(crew)  # every mark fenced by this sender's hold on the row
         self.sent = 0
 
-    def join(self, recipients: Callable[[], Iterator[tuple[str, str, str]]]) -> None:
-        """Take a seat; load `recipients()` (key, email, payload) if no live sender has."""
+    def join(self, recipients: Callable[[], Iterator[tuple[str, str, str]]], segment: str) -> None:
+        """Take a seat; load `recipients()` (key, email, payload), new ones in `segment`, if
+        no live sender has."""
         if self._crew.join():
-            self._crew.load(recipients())
+            self._crew.load(recipients(), segment)
 
     def counted(self, progress: Callable[[int], None]) -> Callable[[int], None]:
         """`progress`, counting what this sender finished for its heartbeat."""

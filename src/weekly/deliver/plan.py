@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weekly.audience.subscriber_list import ListReport
-from weekly.store.deliveries import FAILED_TEMPORARY, PENDING, RETRYING, SENDING, STATES
+from weekly.store.deliveries import (
+    FAILED_TEMPORARY,
+    PENDING,
+    RETRYING,
+    SENDING,
+    STATES,
+    shown_segment,
+)
 
 BATCH = 500  # list rows looked up in (and added to) the ledger at a time
 
@@ -119,11 +126,6 @@ class Plan:
                 f"Earlier:  this issue went to {went}; every reader gets it once, so only "
                 "those not yet mailed are sent it now"
             )
-
-
-def shown_segment(expression: str) -> str:
-    """A recorded segment as the plan and the status show it ("": everyone)."""
-    return expression or "everyone"
 
 
 def messages(count: int) -> str:

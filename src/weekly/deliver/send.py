@@ -278,7 +278,8 @@ class Send:
         ledger.note_segment(self.number, self.segment.expression)
         walked = self.audience.walk(self.list_path, stamp)
         self._shared.join(
-            lambda: ((s.key, s.email, payload(s)) for s, _ in self._candidates(walked))
+            lambda: ((s.key, s.email, payload(s)) for s, _ in self._candidates(walked)),
+            self.segment.expression,
         )
         return self._shared.claimed()
 
@@ -286,6 +287,7 @@ class Send:
         self, ledger: Ledger, candidates: Iterator[tuple[Subscriber, str | None]]
     ) -> Iterator[Subscriber]:
         """The eligible `candidates`, each batch's new rows added to `ledger` as pending."""
+        expression = self.segment.expression  # the segment each new row belongs to
         fresh: list[Subscriber] = []
         chosen: list[Subscriber] = []
         for subscriber, state in candidates:
@@ -294,10 +296,10 @@ class Send:
             if self.options.eligible(state):
                 chosen.append(subscriber)
             if len(chosen) >= BATCH or len(fresh) >= BATCH:
-                ledger.add(self.number, [(s.key, s.email) for s in fresh])
+                ledger.add(self.number, [(s.key, s.email) for s in fresh], expression)
                 yield from chosen
                 fresh, chosen = [], []
-        ledger.add(self.number, [(s.key, s.email) for s in fresh])
+        ledger.add(self.number, [(s.key, s.email) for s in fresh], expression)
         yield from chosen
 
     def dry_run(self) -> tuple[int, int]:

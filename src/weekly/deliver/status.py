@@ -10,7 +10,6 @@ from datetime import UTC
 from pathlib import Path
 from typing import TextIO
 
-from weekly.deliver.plan import shown_segment
 from weekly.errors import WeeklyError
 from weekly.store import Ledger, existing_ledger, senders
 from weekly.store.deliveries import (
@@ -23,6 +22,7 @@ from weekly.store.deliveries import (
     SENDING,
     SENT,
     Delivery,
+    shown_segment,
 )
 
 FAILED_COLUMNS = tuple(f.name for f in fields(Delivery))
@@ -40,6 +40,15 @@ LABELS = {
 }
 # What `--failed` lists: every row that did not get its message and is not simply waiting.
 NOT_DELIVERED = (FAILED_PERMANENT, FAILED_MESSAGE, FAILED_TEMPORARY, RETRYING, SENDING)
+# The columns of the per-segment lines and the states each sums (retrying rows, like
+# pending ones, are still to be mailed).
+SEGMENT_COLUMNS = {
+    "sent": (SENT,),
+    "failed": (FAILED_PERMANENT, FAILED_MESSAGE, FAILED_TEMPORARY),
+    "uncertain": (SENDING,),
+    "pending": (PENDING, RETRYING),
+    "opted out": (OPTED_OUT,),
+}
 
 
 @contextmanager
@@ -62,12 +71,14 @@ def status_lines(root: Path, number: int) -> Iterator[str]:
     with _sent(root, number) as (ledger, counts):
         fingerprint = ledger.fingerprint(number)
         segments = ledger.segments(number)
+        per_segment = ledger.segment_counts(number) if any(segments) else {}
     yield f"issue {number} (composed content {fingerprint})"
     if any(segments):  # only when some run mailed part of the list
         yield f"  {'segment':<17} {', then '.join(shown_segment(s) for s in segments)}"
     for state, label in LABELS.items():
         yield f"  {label:<17} {counts[state]:>9,}"
     yield f"  {'total':<17} {sum(counts.values()):>9,}"
+    yield from segment_lines(per_segment)
     for sender in senders(root, number):  # a shared store: who took part, and how fast
         seen = sender.heartbeat.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         yield (
@@ -79,6 +90,19 @@ def status_lines(root: Path, number: int) -> Iterator[str]:
             f"{counts[SENDING]:,} uncertain: a run stopped while sending them; "
             "`weekly send --resend-uncertain` sends them again"
         )
+
+
+def segment_lines(per_segment: dict[str, dict[str, int]]) -> Iterator[str]:
+    """A line per segment with its rows' counts (each row counts in the segment of the run
+    that added it), under a header; nothing when no run mailed a segment."""
+    if not per_segment:
+        return
+    names = {segment: shown_segment(segment) for segment in per_segment}
+    width = max(17, *(len(name) for name in names.values()))
+    yield f"  {'per segment':<{width}}" + "".join(f" {label:>9}" for label in SEGMENT_COLUMNS)
+    for segment, counts in per_segment.items():
+        cells = (sum(counts[state] for state in states) for states in SEGMENT_COLUMNS.values())
+        yield f"  {names[segment]:<{width}}" + "".join(f" {cell:>9,}" for cell in cells)
 
 
 def write_failed(root: Path, number: int, out: TextIO) -> None:

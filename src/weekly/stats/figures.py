@@ -15,10 +15,11 @@ from pathlib import Path
 from weekly.config import Config
 from weekly.errors import WeeklyError
 from weekly.render.links import TrackedLink, links_of
-from weekly.store import existing_send_reports, open_hit_log
+from weekly.store import existing_ledger, existing_send_reports, open_hit_log
 from weekly.store.consent import parse_time
+from weekly.store.deliveries import SENT
 from weekly.store.hits import BOT, CLICK, HUMAN, MACHINE, OPEN, Tally
-from weekly.store.outcomes import SendOutcome
+from weekly.store.outcomes import FAILED, SendOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +57,24 @@ class Opens:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentFigures:
+    """The messages of one segment's run of an issue ("": everyone) delivered and failed for
+    good; a reader counts in the segment of the run that first took them on."""
+
+    segment: str
+    delivered: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
 class IssueFigures:
-    """How one issue did; `opens` or `clicks` is None when they were not tracked."""
+    """How one issue did; `opens` or `clicks` is None when they were not tracked; `segments`
+    is filled for one issue whose runs mailed segments."""
 
     outcome: SendOutcome
     opens: Opens | None
     clicks: Clicks | None
+    segments: tuple[SegmentFigures, ...] = ()
 
     @property
     def number(self) -> int:
@@ -143,11 +156,28 @@ def _outcomes(root: Path, number: int | None) -> list[SendOutcome]:
     return outcomes
 
 
+def _segments(root: Path, number: int) -> tuple[SegmentFigures, ...]:
+    """Issue `number`'s messages delivered and failed per segment, when a run mailed one."""
+    ledger = existing_ledger(root)
+    if ledger is None:
+        return ()
+    with closing(ledger):
+        if not any(ledger.segments(number)):
+            return ()
+        counts = ledger.segment_counts(number)
+    return tuple(
+        SegmentFigures(segment, states[SENT], sum(states[s] for s in FAILED))
+        for segment, states in counts.items()
+    )
+
+
 def issue_figures(config: Config, number: int) -> IssueFigures:
-    """How issue `number` did, with its clicks per link; an error if it was never sent."""
+    """How issue `number` did, per segment and with its clicks per link; an error if it was
+    never sent."""
     outcome = _outcomes(config.root, number)[0]
+    segments = _segments(config.root, number)
     with closing(open_hit_log(config.root)) as hits:
-        figures = _figures(config, outcome, hits.totals(number))
+        figures = replace(_figures(config, outcome, hits.totals(number)), segments=segments)
         if figures.clicks is None:
             return figures
         per_link = hits.tallies(number)

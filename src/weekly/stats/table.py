@@ -1,5 +1,5 @@
 """The stats as text for the terminal and as CSV: one fixed header for one issue and for all,
-a row per issue and, for one issue, a row per link below it."""
+a row per issue and, for one issue, a row per segment and a row per link below it."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import csv
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from weekly.stats.figures import IssueFigures, LinkFigures
+from weekly.stats.figures import IssueFigures, LinkFigures, SegmentFigures
+from weekly.store.deliveries import shown_segment
 
 NOT_TRACKED = "not tracked"
 COLUMNS = (
     "issue",
     "date",
+    "segment",
     "link",
     "text",
     "target",
@@ -75,12 +77,25 @@ def _link_row(f: IssueFigures, link: LinkFigures) -> dict[str, object]:
     }
 
 
+def _segment_row(f: IssueFigures, segment: SegmentFigures) -> dict[str, object]:
+    return {
+        "issue": f.number,
+        "date": f.sent_on or "",
+        "segment": shown_segment(segment.segment),
+        "delivered": segment.delivered,
+        "failed": segment.failed,
+    }
+
+
 def write_csv(figures: Sequence[IssueFigures], out: TextIO) -> None:
-    """`figures` as CSV on `out`: each issue's row, then its links' rows (if it has them)."""
+    """`figures` as CSV on `out`: each issue's row, then its segments' and its links' rows
+    (if it has them)."""
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
     writer.writeheader()
     for f in figures:
         writer.writerow(_issue_row(f))
+        for segment in f.segments:
+            writer.writerow(_segment_row(f, segment))
         for link in f.clicks.links if f.clicks else ():
             writer.writerow(_link_row(f, link))
 
@@ -96,6 +111,11 @@ def issue_lines(f: IssueFigures) -> Iterator[str]:
         ("complained", o.complained),
     ):
         yield f"  {label:<14} {count:>9,}"
+    for segment in f.segments:
+        yield (
+            f"  {'segment':<14} {segment.delivered:>9,} delivered, {segment.failed:,} failed:"
+            f" {shown_segment(segment.segment)}"
+        )
     if f.opens is None:
         yield f"  {'opens':<14} {NOT_TRACKED}"
     else:

@@ -38,6 +38,7 @@ TABLES = {
         "message_id",
         "created_at",
         "updated_at",
+        "segment",
     ),
     "events": (
         "id",

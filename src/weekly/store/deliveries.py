@@ -3,6 +3,7 @@ status report lists it, the same whichever store keeps them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -25,6 +26,34 @@ STATES = (
     FAILED_MESSAGE,
     OPTED_OUT,
 )
+
+# Rows added before deliveries recorded their segment (a best guess at the second: the last
+# segment the issue's runs noted at or before the row's creation, else everyone), run once
+# when a store gains the column. Both stores speak this SQL; `order` names the segments
+# table's insertion order (rowid in SQLite, id in PostgreSQL).
+BACKFILL_SEGMENT = """
+UPDATE deliveries SET segment = coalesce((SELECT s.expression FROM segments s
+    WHERE s.issue = deliveries.issue AND s.at {collate} <= deliveries.created_at {collate}
+    ORDER BY s.at {collate} DESC, s.{order} DESC LIMIT 1), '')
+WHERE issue IN (SELECT issue FROM segments WHERE expression <> '')
+"""
+
+
+def by_segment(
+    rows: Iterable[tuple[str, str, int]], order: Iterable[str]
+) -> dict[str, dict[str, int]]:
+    """(segment, state, count) rows as each segment's count per state (every state), the
+    segments in `order` (as first used) and any others after them by name."""
+    found: dict[str, dict[str, int]] = {}
+    for segment, state, count in rows:
+        found.setdefault(segment, dict.fromkeys(STATES, 0))[state] = int(count)
+    ranked = [s for s in dict.fromkeys(order) if s in found]
+    return {s: found[s] for s in [*ranked, *sorted(found.keys() - set(ranked))]}
+
+
+def shown_segment(expression: str) -> str:
+    """A recorded segment as the plan, the status and the stats show it ("": everyone)."""
+    return expression or "everyone"
 
 
 class Mark(NamedTuple):

@@ -32,8 +32,9 @@ class Ledger(Protocol):
     def states(self, issue: int, keys: Sequence[str]) -> dict[str, str]:
         """The state of each of `keys` that has a row (at most 500 keys at a time)."""
 
-    def add(self, issue: int, recipients: Sequence[tuple[str, str]]) -> None:
-        """Rows in `pending` for (key, email) pairs not yet in the ledger, all or none."""
+    def add(self, issue: int, recipients: Sequence[tuple[str, str]], segment: str = "") -> None:
+        """Rows in `pending` for (key, email) pairs not yet in the ledger, all or none, each
+        belonging to `segment` (the expression of the run adding it; "": everyone)."""
 
     def mark_sending(self, issue: int, key: str, message_id: str) -> None:
         """Right before the end of data: from here on a crash leaves the row uncertain. The
@@ -44,6 +45,10 @@ class Ledger(Protocol):
 
     def counts(self, issue: int) -> dict[str, int]:
         """How many rows of `issue` are in each state (every state, zeros included)."""
+
+    def segment_counts(self, issue: int) -> dict[str, dict[str, int]]:
+        """How many rows of `issue` each segment added, per state, segments in the order first
+        used (empty for a ledger too old to know, opened read-only)."""
 
     def rows(self, issue: int, states: Sequence[str]) -> Iterator[Delivery]:
         """Rows of `issue` in any of `states`, by recipient key."""
@@ -153,8 +158,9 @@ class Crew(Protocol):
     def join(self) -> bool:
         """Take a seat with a lease; True when this sender must load the list."""
 
-    def load(self, rows: Iterable[tuple[str, str, str]]) -> None:
-        """(key, email, payload) of every recipient of this run, streamed into the store."""
+    def load(self, rows: Iterable[tuple[str, str, str]], segment: str = "") -> None:
+        """(key, email, payload) of every recipient of this run, streamed into the store; new
+        rows belong to `segment`, the run's expression ("": everyone)."""
 
     def claim(self, limit: int, states: Sequence[str]) -> list[tuple[str, str]]:
         """Up to `limit` free rows of this run in `states`, now held here: (key, payload)."""

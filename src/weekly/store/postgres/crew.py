@@ -77,9 +77,10 @@ class PostgresCrew:
             ).fetchone()
         return live is None
 
-    def load(self, rows: Iterable[tuple[str, str, str]]) -> None:
+    def load(self, rows: Iterable[tuple[str, str, str]], segment: str = "") -> None:
         """(key, email, payload) of every recipient of this run, streamed in with COPY: new
-        rows pending, known ones marked as this run's; then the send is marked loaded."""
+        rows pending in `segment`, known ones marked as this run's (keeping the segment that
+        added them); then the send is marked loaded."""
         now = stamp()
         with self._db.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOAD_LOCK, self.issue))
@@ -91,10 +92,11 @@ class PostgresCrew:
                     copy.write_row(row)
             conn.execute(
                 "INSERT INTO deliveries (issue, recipient, email, state, created_at, updated_at,"
-                " loaded_by, payload) SELECT %s, key, email, 'pending', %s, %s, %s, payload"
+                " loaded_by, payload, segment)"
+                " SELECT %s, key, email, 'pending', %s, %s, %s, payload, %s"
                 " FROM incoming ON CONFLICT (issue, recipient) DO UPDATE"
                 " SET loaded_by = excluded.loaded_by, payload = excluded.payload",
-                (self.issue, now, now, self.sender),
+                (self.issue, now, now, self.sender, segment),
             )
             conn.execute(
                 "UPDATE sends SET loaded_by = %s WHERE issue = %s", (self.sender, self.issue)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from weekly.clock import stamp
-from weekly.store.deliveries import FAILED_PERMANENT, SENDING, STATES, Delivery
+from weekly.store.deliveries import FAILED_PERMANENT, SENDING, STATES, Delivery, by_segment
 from weekly.store.postgres.database import Database
 
 
@@ -58,17 +58,20 @@ class PostgresLedger:
             ).fetchall()
         return {key: state for key, state in rows}
 
-    def add(self, issue: int, recipients: Sequence[tuple[str, str]]) -> None:
-        """Rows in `pending` for (key, email) pairs not yet in the ledger, in one transaction."""
+    def add(self, issue: int, recipients: Sequence[tuple[str, str]], segment: str = "") -> None:
+        """Rows in `pending` for (key, email) pairs not yet in the ledger, in one transaction,
+        each belonging to `segment`."""
         if not recipients:
             return
         now = stamp()
+        keys, emails = [k for k, _ in recipients], [e for _, e in recipients]
         with self._db.connection() as conn, conn.transaction():
             conn.execute(
-                "INSERT INTO deliveries (issue, recipient, email, state, created_at, updated_at)"
-                " SELECT %s, key, email, 'pending', %s, %s FROM unnest(%s::text[], %s::text[])"
-                " AS fresh (key, email) ON CONFLICT DO NOTHING",
-                (issue, now, now, [k for k, _ in recipients], [e for _, e in recipients]),
+                "INSERT INTO deliveries"
+                " (issue, recipient, email, state, created_at, updated_at, segment)"
+                " SELECT %s, key, email, 'pending', %s, %s, %s"
+                " FROM unnest(%s::text[], %s::text[]) AS fresh (key, email) ON CONFLICT DO NOTHING",
+                (issue, now, now, segment, keys, emails),
             )
 
     def mark_sending(self, issue: int, key: str, message_id: str) -> None:
@@ -97,6 +100,16 @@ class PostgresLedger:
             ).fetchall()
         found = {state: int(n) for state, n in rows}
         return {state: found.get(state, 0) for state in STATES}
+
+    def segment_counts(self, issue: int) -> dict[str, dict[str, int]]:
+        """How many rows of `issue` each segment added, per state, in the order first used."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT segment, state, count(*) FROM deliveries WHERE issue = %s"
+                " GROUP BY segment, state",
+                (issue,),
+            ).fetchall()
+        return by_segment(rows, self.segments(issue))
 
     def rows(self, issue: int, states: Sequence[str]) -> Iterator[Delivery]:
         """Rows of `issue` in any of `states`, by recipient key (byte order, as SQLite)."""

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from weekly.store.consent import KINDS
-from weekly.store.deliveries import STATES
+from weekly.store.deliveries import BACKFILL_SEGMENT, STATES
 from weekly.store.hits import AGENTS, HIT_KINDS
 from weekly.store.schedules import STATES as SCHEDULE_STATES
 
@@ -134,6 +134,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX hits_by_agent ON hits (issue, kind, agent, visitor);
     DROP INDEX hits_by_issue;
     """,
+    # 8 (issue 16): each delivery row names the segment of the run that added it, so status
+    # and stats count per segment; older rows are filled in from the segments' times.
+    """
+    ALTER TABLE deliveries ADD COLUMN segment TEXT NOT NULL DEFAULT '';
+    """
+    + BACKFILL_SEGMENT.format(collate='COLLATE "C"', order="id")
+    + ";",
 )
 LATEST = len(MIGRATIONS)
 

@@ -17,7 +17,14 @@ from pathlib import Path
 from weekly.clock import stamp
 from weekly.errors import WeeklyError
 from weekly.project import STATE_DIR
-from weekly.store.deliveries import FAILED_PERMANENT, SENDING, STATES, Delivery
+from weekly.store.deliveries import (
+    BACKFILL_SEGMENT,
+    FAILED_PERMANENT,
+    SENDING,
+    STATES,
+    Delivery,
+    by_segment,
+)
 
 LEDGER_NAME = "ledger.sqlite"
 
@@ -32,6 +39,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     message_id TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    segment TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (issue, recipient)
 ) WITHOUT ROWID;
 """
@@ -91,18 +99,29 @@ class SqliteLedger:
             raise WeeklyError(f"{path}: not a readable send ledger ({exc})") from None
 
     def _create(self) -> None:
-        """The tables, and the deliveries table rebuilt when it predates a state."""
+        """The tables, and an older file's deliveries brought up to date: rebuilt when the
+        table predates a state, given the segment column (filled in) when it predates that."""
         row = self._db.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
         ).fetchone()
+        columns = self._columns()
         if row is not None and f"'{STATES[-1]}'" not in row[0]:
             self._db.execute("ALTER TABLE deliveries RENAME TO deliveries_old")
             self._db.execute(_DELIVERIES)
-            self._db.execute("INSERT INTO deliveries SELECT * FROM deliveries_old")
+            kept = ", ".join(columns)
+            self._db.execute(f"INSERT INTO deliveries ({kept}) SELECT {kept} FROM deliveries_old")
             self._db.execute("DROP TABLE deliveries_old")
+        elif row is not None and "segment" not in columns:
+            self._db.execute("ALTER TABLE deliveries ADD COLUMN segment TEXT NOT NULL DEFAULT ''")
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 self._db.execute(statement)
+        if row is not None and "segment" not in columns:
+            self._db.execute(BACKFILL_SEGMENT.format(collate="", order="rowid"))
+
+    def _columns(self) -> list[str]:
+        """The deliveries table's columns (none when it is not there yet)."""
+        return [row[1] for row in self._db.execute("PRAGMA table_info(deliveries)")]
 
     @classmethod
     def open(cls, root: Path) -> SqliteLedger:
@@ -161,15 +180,16 @@ class SqliteLedger:
         )
         return dict(rows)
 
-    def add(self, issue: int, recipients: Sequence[tuple[str, str]]) -> None:
-        """Rows in `pending` for (key, email) pairs not yet in the ledger, in one transaction."""
+    def add(self, issue: int, recipients: Sequence[tuple[str, str]], segment: str = "") -> None:
+        """Rows in `pending` for (key, email) pairs not yet in the ledger, in one transaction,
+        each belonging to `segment`."""
         now = stamp()
         with self._transaction():
             self._db.executemany(
                 "INSERT OR IGNORE INTO deliveries"
-                " (issue, recipient, email, state, created_at, updated_at)"
-                " VALUES (?, ?, ?, 'pending', ?, ?)",
-                [(issue, key, email, now, now) for key, email in recipients],
+                " (issue, recipient, email, state, created_at, updated_at, segment)"
+                " VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                [(issue, key, email, now, now, segment) for key, email in recipients],
             )
 
     def mark_sending(self, issue: int, key: str, message_id: str) -> None:
@@ -196,6 +216,17 @@ class SqliteLedger:
         )
         found = dict(rows)
         return {state: found.get(state, 0) for state in STATES}
+
+    def segment_counts(self, issue: int) -> dict[str, dict[str, int]]:
+        """How many rows of `issue` each segment added, per state, in the order first used."""
+        if "segment" not in self._columns():
+            return {}  # a ledger from before the column, opened read-only
+        rows = self._db.execute(
+            "SELECT segment, state, count(*) FROM deliveries WHERE issue = ?"
+            " GROUP BY segment, state",
+            (issue,),
+        )
+        return by_segment(rows, self.segments(issue))
 
     def rows(self, issue: int, states: Sequence[str]) -> Iterator[Delivery]:
         """Rows of `issue` in any of `states`, by address."""

@@ -21,6 +21,7 @@ class Row(NamedTuple):
     message_id: str
     created_at: str
     updated_at: str
+    segment: str  # the expression of the run that added the row ("": everyone)
 
 
 def rows(root: Path, table: str) -> list[tuple[Any, ...]]:

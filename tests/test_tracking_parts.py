@@ -20,7 +20,7 @@ from weekly.render.compose import compose_to_build
 from weekly.render.composed import load_composed
 from weekly.store.consent import UNSUBSCRIBED, Event
 from weekly.store.hits import BOT, CLICK, HUMAN, MACHINE, OPEN, Hit
-from weekly.web.group_commit import GroupCommit
+from weekly.web.grouped_consent import GroupedConsentLog
 from weekly.web.hit_agents import classify
 from weekly.web.hit_writer import HitWriter
 from weekly.web.tracking import LinkTargets
@@ -210,7 +210,7 @@ def joined(address: str, signal: threading.Event) -> Iterator[Event]:
 @pytest.mark.parametrize("fails", [False, True])
 def test_requests_arriving_during_a_commit_share_the_next(fails: bool) -> None:
     store = BatchLog()
-    commit = GroupCommit(store)  # type: ignore[arg-type]
+    commit = GroupedConsentLog(store)  # type: ignore[arg-type]
     outcomes: dict[str, object] = {}
 
     def call(address: str, events: Iterator[Event] | None = None) -> None:

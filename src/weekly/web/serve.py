@@ -47,7 +47,7 @@ from weekly.render.jinja import environment, render
 from weekly.store import ConsentLog, open_consent_log, open_ledger
 from weekly.store.consent import CONFIRMED, Event
 from weekly.web.confirm_mail import confirmation_mail, deliver
-from weekly.web.group_commit import GroupCommit
+from weekly.web.grouped_consent import GroupedConsentLog
 from weekly.web.hooks import Hooks
 from weekly.web.signup_tags import chosen_tags, offered_tags
 from weekly.web.stats_page import stats_routes
@@ -130,7 +130,7 @@ class Service:
             signer=signer,
             backend=backend,
             # last: a settings error leaves no state file
-            store=GroupCommit(open_consent_log(root)),
+            store=GroupedConsentLog(open_consent_log(root)),
             per_ip=RateLimiter(config.serve.signups_per_hour, HOUR, clock),
             per_address=RateLimiter(MAILS_PER_ADDRESS, HOUR, clock),
         )

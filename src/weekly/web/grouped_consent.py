@@ -23,7 +23,7 @@ class _Batch:
         self.error: BaseException | None = None
 
 
-class GroupCommit:
+class GroupedConsentLog:
     """A `ConsentLog` whose `record` may be called from many threads at once: the first
     caller commits, the others queue their events for the commit after it."""
 
@@ -72,7 +72,7 @@ class GroupCommit:
     def close(self) -> None:
         self._log.close()
 
-    def __enter__(self) -> GroupCommit:
+    def __enter__(self) -> GroupedConsentLog:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -116,8 +116,8 @@ class Service:
     welcomer: Welcomer | None = None  # when [welcome] is enabled
 
     @classmethod
-    def open(cls, root: Path, clock: Callable[[], float] = time.monotonic) -> Service:
-        config = load_config(root)
+    def open(cls, config: Config, clock: Callable[[], float] = time.monotonic) -> Service:
+        root = config.root
         if confirm_url(config) == config.unsubscribe.url:
             raise WeeklyError(f"{config.path}: set serve.confirm_url (a link with {{token}})")
         check_settings(config.delivery, insecure=False)
@@ -180,8 +180,9 @@ def client_ip(request: Request) -> str:
 
 def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starlette:
     """The ASGI application for the newsletter at `root`; `clock` times the rate limits."""
-    hooks = Hooks(load_config(root).hooks)
-    service = Service.open(root, clock)
+    config = load_config(root)
+    hooks = Hooks(config.hooks)  # its secrets are checked before any state is opened
+    service = Service.open(config, clock)
     tracking = Tracking(service.config, service.secret)
 
     async def unsubscribe_page(request: Request) -> HTMLResponse:

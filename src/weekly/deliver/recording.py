@@ -67,6 +67,7 @@ class GroupCommit:
         self._arrived = threading.Condition()
         self._waiting: _Waiting = []
         self._closing = False
+        self._switch_interval = sys.getswitchinterval()  # the process's own, put back at close
 
     def sending(self, key: str, message_id: str) -> asyncio.Future[None]:
         return self._submit(Mark(key, SENDING, "", message_id, 1))
@@ -81,7 +82,7 @@ class GroupCommit:
             self._thread.start()
             # The writer waits on the store, then briefly needs the GIL to hand the result
             # back; by default a busy event loop keeps it for up to 5 ms, which would keep
-            # every row that long in `sending` after its reply came.
+            # every row that long in `sending` after its reply came. Only while it runs.
             sys.setswitchinterval(SWITCH_SECONDS)
         future = self._loop.create_future()
         with self._arrived:
@@ -122,6 +123,7 @@ class GroupCommit:
             self._closing = True
             self._arrived.notify()
         await asyncio.to_thread(self._thread.join)
+        sys.setswitchinterval(self._switch_interval)
 
 
 def _settle(group: _Waiting, fenced: set[str], failure: Exception | None) -> None:

@@ -84,7 +84,7 @@ class SharedRun:
         self._poll = min(0.25, config.store.lease_seconds / 4)
         self._beat = config.store.lease_seconds / 3
         self.pacer = SharedPacer(crew, config)
-        self.recording = GroupCommit(crew)  # every mark fenced by this sender's hold on the row
+        self.recording = GroupCommit(crew.marks())  # each mark fenced by the hold on its row
         self.sent = 0
 
     def join(self, recipients: Callable[[], Iterator[tuple[str, str, str]]], segment: str) -> None:

@@ -291,28 +291,36 @@ class Dispatcher:
     async def _send(self, connection: DeliveryBackend, job: _Job) -> None:
         subscriber = job.subscriber
         built = self._factory.build(subscriber)
+        recording = self._recording
+        # `sending` must be committed before the end of data goes out. The own SQLite ledger
+        # commits right before it, with no await in between; a shared store's commit is asked
+        # for now and awaited there, so its round trip overlaps the envelope and the body (a
+        # kill meanwhile leaves an uncertain row the server may never have got: reported,
+        # never resent silently).
+        ahead = None
+        if recording is not None and recording.ahead:
+            ahead = recording.sending(subscriber.key, built.message_id)
         ended = False
 
-        # Right before the end of data, which must not go out before `sending` is committed:
-        # the own SQLite ledger commits here, with no await before the end of data; a shared
-        # store returns its group commit, awaited first (a kill in that gap leaves an
-        # uncertain row the server never got: reported, never resent silently).
         def before_end() -> Awaitable[None] | None:
             nonlocal ended
             ended = True
-            if self._recording is None:
-                return None
-            return self._recording.sending(subscriber.key, built.message_id)
+            if ahead is not None or recording is None:
+                return ahead
+            return recording.sending(subscriber.key, built.message_id)
 
         try:
             result = await connection.deliver(
                 self._factory.sender, subscriber.address, built.data, before_end
             )
+            if ahead is not None and not ended:  # refused before the end: still its commit
+                await ahead
         except Fenced as fenced:  # the row is another sender's now: nothing to record
             self._fail(fenced)
             self._release()
             return
-        self._record(job, result, attempt=not ended)
+        # The `sending` mark counted this try once it was asked for.
+        self._record(job, result, attempt=not ended and ahead is None)
 
     def _mark(
         self,

@@ -19,7 +19,16 @@ from weekly.store.postgres.ledger import PostgresLedger
 from weekly.store.postgres.lock import issue_lock as postgres_issue_lock
 from weekly.store.postgres.outcomes import PostgresSendReports
 from weekly.store.postgres.schedules import PostgresSchedules
-from weekly.store.protocols import ConsentLog, Crew, HitLog, HookLog, Ledger, Schedules, SendReports
+from weekly.store.protocols import (
+    ConsentLog,
+    Crew,
+    HitLog,
+    HookLog,
+    Ledger,
+    MarkWriter,
+    Schedules,
+    SendReports,
+)
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.hits import SqliteHitLog
 from weekly.store.sqlite.hooks import SqliteHookLog
@@ -34,6 +43,7 @@ __all__ = [
     "HitLog",
     "HookLog",
     "Ledger",
+    "MarkWriter",
     "Schedules",
     "SendReports",
     "existing_consent_log",

@@ -144,6 +144,17 @@ class Pace(Protocol):
         """Halve every sender's pace (down to `slowest` of it) for `period` seconds."""
 
 
+class MarkWriter(Protocol):
+    """A shared send's marks, written from the event loop (a store a round trip away)."""
+
+    async def record(self, marks: Sequence[Mark]) -> set[str]:
+        """Apply `marks` (one per key) all or none, each only to a row this sender still
+        holds; returns the keys it no longer holds (another sender took them over)."""
+
+    async def close(self) -> None:
+        """Release the connection."""
+
+
 class Crew(Protocol):
     """This process's seat among the senders sharing one issue's send (a shared store only)."""
 
@@ -165,9 +176,8 @@ class Crew(Protocol):
     def claim(self, limit: int, states: Sequence[str]) -> list[tuple[str, str]]:
         """Up to `limit` free rows of this run in `states`, now held here: (key, payload)."""
 
-    def record(self, marks: Sequence[Mark]) -> set[str]:
-        """Apply `marks` (one per key) all or none, each only to a row this sender still
-        holds; returns the keys it no longer holds (another sender took them over)."""
+    def marks(self) -> MarkWriter:
+        """The writer of this sender's marks, for the event loop that sends."""
 
     def held_elsewhere(self, states: Sequence[str]) -> int:
         """Rows of this run in `states` that other live senders hold."""

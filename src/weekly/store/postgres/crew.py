@@ -10,24 +10,13 @@ from collections.abc import Iterable, Sequence
 
 from weekly.clock import stamp
 from weekly.processes import running
-from weekly.store.deliveries import PENDING, RETRYING, Mark, Sender
+from weekly.store.deliveries import PENDING, RETRYING, Sender
 from weekly.store.postgres.database import Database
+from weekly.store.postgres.marks import PostgresMarks
 from weekly.store.postgres.pace import PostgresPace
 
 _LOAD_LOCK = 7_140_200  # (class, issue) advisory lock held while a sender loads the list
 _LIVE = "lease_until > clock_timestamp()"
-
-# Many rows' state changes in one statement (autocommit: one round trip, one commit), each
-# only while this sender still holds the row: a sender whose lease ran out and whose rows
-# another took over changes none of them, and learns which.
-_RECORD = """
-UPDATE deliveries d SET state = m.state, last_reply = m.reply, updated_at = %(now)s,
-    message_id = coalesce(m.message_id, d.message_id), attempts = d.attempts + m.tries
-FROM unnest(%(keys)s::text[], %(states)s::text[], %(replies)s::text[], %(ids)s::text[],
-            %(tries)s::int[]) AS m (key, state, reply, message_id, tries)
-WHERE d.issue = %(issue)s AND d.recipient = m.key AND d.claimed_by = %(sender)s
-RETURNING d.recipient
-"""
 
 
 class PostgresCrew:
@@ -121,25 +110,9 @@ class PostgresCrew:
             ).fetchall()
         return [(key, payload) for key, payload in rows]
 
-    def record(self, marks: Sequence[Mark]) -> set[str]:
-        """Apply `marks` (one per key) in one transaction; the keys this sender no longer
-        holds, whose marks were not applied."""
-        keys = [m.key for m in marks]
-        with self._db.connection() as conn:
-            done = conn.execute(
-                _RECORD,
-                {
-                    "now": stamp(),
-                    "keys": keys,
-                    "states": [m.state for m in marks],
-                    "replies": [m.reply for m in marks],
-                    "ids": [m.message_id for m in marks],
-                    "tries": [m.tries for m in marks],
-                    "issue": self.issue,
-                    "sender": self.sender,
-                },
-            ).fetchall()
-        return set(keys).difference(key for (key,) in done)
+    def marks(self) -> PostgresMarks:
+        """A writer of this sender's marks for its event loop, on a connection of its own."""
+        return PostgresMarks(self._db.url, self.issue, lambda: self.sender)
 
     def held_elsewhere(self, states: Sequence[str]) -> int:
         """Rows of this run in `states` that other live senders still hold."""

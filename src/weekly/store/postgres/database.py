@@ -40,7 +40,22 @@ def connect(url: str) -> Connection:
             application_name=application_name(),
         )
     except psycopg.Error as exc:
-        raise WeeklyError(f"store {shown(url)}: cannot connect: {_first_line(exc)}") from None
+        raise store_error(url, exc, "cannot connect: ") from None
+
+
+async def connect_async(url: str) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+    """One autocommit connection to `url` for an event loop; psycopg's errors pass through."""
+    return await psycopg.AsyncConnection.connect(
+        url,
+        autocommit=True,
+        connect_timeout=CONNECT_SECONDS,
+        application_name=application_name(),
+    )
+
+
+def store_error(url: str, exc: BaseException, doing: str = "") -> WeeklyError:
+    """A database error as the one line an editor sees: the store, then the server's words."""
+    return WeeklyError(f"store {shown(url)}: {doing}{_first_line(exc)}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -83,7 +98,7 @@ class Database:
             with self._pool.connection(timeout=CONNECT_SECONDS) as conn:
                 yield conn
         except psycopg.Error as exc:
-            raise WeeklyError(f"store {shown(self.url)}: {_first_line(exc)}") from None
+            raise store_error(self.url, exc) from None
 
     def close(self) -> None:
         self._pool.close()

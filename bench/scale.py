@@ -7,8 +7,10 @@ PostgreSQL's initdb and pg_ctl (`sudo apt-get install postgresql`); the benchmar
 its own throwaway cluster on 127.0.0.1, as the tests do. Every load goes to 127.0.0.1.
 
 Per run: messages/s from the first start to the last exit, and the store's committed
-transactions per message (pg_stat_database.xact_commit before and after). Rounds run the
-configurations back to back because this shared machine's speed drifts between minutes.
+transactions per message (pg_stat_database.xact_commit before and after). Each run gets a
+fresh database whose schema is made before the clock starts, as `weekly store migrate`
+makes it once per store. Rounds run the configurations back to back because this shared
+machine's speed drifts between minutes.
 Then 3 senders with `delivery.rate` set below what they reach: the global rate they held,
 from the ledger's outcome times (whole seconds, the first and last left out).
 Targets: the PostgreSQL single sender >= 0.8 x the SQLite one; the paced rate within 10 %.
@@ -42,6 +44,7 @@ from send import (  # bench/send.py, beside this file
 )
 
 from weekly.render.compose import compose_to_build
+from weekly.store.postgres.database import migrate_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.pgcluster import binaries, fresh_database, temporary_cluster
@@ -149,6 +152,7 @@ def main() -> None:
                 line = [f"sqlite x1 {args.recipients / wall:,.0f}/s"]
                 for count in counts:
                     url = fresh_database(admin, f"scale_{number}_{count}")
+                    migrate_database(url)
                     before = commits(url)
                     wall = run_senders(root, count, url, args.recipients)
                     tx = (commits(url) - before) / args.recipients

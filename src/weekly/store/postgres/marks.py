@@ -16,12 +16,13 @@ from weekly.store.postgres.database import connect_async, store_error
 
 # Many rows' state changes in one statement (autocommit: one round trip, one commit), each
 # only while this sender still holds the row: a sender whose lease ran out and whose rows
-# another took over changes none of them, and learns which.
+# another took over changes none of them, and learns which. The arrays travel in binary:
+# psycopg's text form checks every element against a pattern, a fifth of the statement's CPU.
 _RECORD = """
 UPDATE deliveries d SET state = m.state, last_reply = m.reply, updated_at = %(now)s,
     message_id = coalesce(m.message_id, d.message_id), attempts = d.attempts + m.tries
-FROM unnest(%(keys)s::text[], %(states)s::text[], %(replies)s::text[], %(ids)s::text[],
-            %(tries)s::int[]) AS m (key, state, reply, message_id, tries)
+FROM unnest(%(keys)b::text[], %(states)b::text[], %(replies)b::text[], %(ids)b::text[],
+            %(tries)b::int[]) AS m (key, state, reply, message_id, tries)
 WHERE d.issue = %(issue)s AND d.recipient = m.key AND d.claimed_by = %(sender)s
 RETURNING d.recipient
 """

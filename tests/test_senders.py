@@ -225,9 +225,9 @@ def test_group_commit_fences_rows_another_sender_took_and_reports_a_lost_store(
 
     async def mark() -> None:
         writer = GroupCommit(mine.marks())
-        await writer.sending("k1", "<1@x>")
+        await writer.begin("k1", "<1@x>")()
         with pytest.raises(Fenced):
-            await writer.sending("k2", "<2@x>")
+            await writer.begin("k2", "<2@x>")()
         await writer.outcome(Mark("k1", "sent", "250 OK", None, 0))
         with psycopg.connect(pg_url, autocommit=True) as conn:  # the store out of reach
             conn.execute(
@@ -236,7 +236,7 @@ def test_group_commit_fences_rows_another_sender_took_and_reports_a_lost_store(
                 (f"weekly pid {os.getpid()} %",),
             )
         with pytest.raises(WeeklyError, match="store postgresql://"):
-            await writer.sending("k3", "<3@x>")
+            await writer.begin("k3", "<3@x>")()
         await writer.close()
 
     asyncio.run(mark())

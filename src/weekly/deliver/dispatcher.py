@@ -289,38 +289,26 @@ class Dispatcher:
             await connection.close()
 
     async def _send(self, connection: DeliveryBackend, job: _Job) -> None:
-        subscriber = job.subscriber
+        subscriber, recording = job.subscriber, self._recording
         built = self._factory.build(subscriber)
-        recording = self._recording
-        # `sending` must be committed before the end of data goes out. The own SQLite ledger
-        # commits right before it, with no await in between; a shared store's commit is asked
-        # for now and awaited there, so its round trip overlaps the envelope and the body (a
-        # kill meanwhile leaves an uncertain row the server may never have got: reported,
-        # never resent silently).
-        ahead = None
-        if recording is not None and recording.ahead:
-            ahead = recording.sending(subscriber.key, built.message_id)
+        begun = None if recording is None else recording.begin(subscriber.key, built.message_id)
         ended = False
 
         def before_end() -> Awaitable[None] | None:
             nonlocal ended
             ended = True
-            if ahead is not None or recording is None:
-                return ahead
-            return recording.sending(subscriber.key, built.message_id)
+            return None if begun is None else begun()
 
         try:
             result = await connection.deliver(
                 self._factory.sender, subscriber.address, built.data, before_end
             )
-            if ahead is not None and not ended:  # refused before the end: still its commit
-                await ahead
         except Fenced as fenced:  # the row is another sender's now: nothing to record
             self._fail(fenced)
             self._release()
             return
-        # The `sending` mark counted this try once it was asked for.
-        self._record(job, result, attempt=not ended and ahead is None)
+        counted = ended or (recording is not None and recording.ahead)  # by the `sending` mark
+        self._record(job, result, attempt=not counted)
 
     def _mark(
         self,

@@ -6,9 +6,9 @@ under way (group commit): several messages' marks share one round trip."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Protocol
 
+from weekly.deliver.backend import BeforeEnd
 from weekly.errors import WeeklyError
 from weekly.store import Ledger, MarkWriter
 from weekly.store.deliveries import SENDING, Mark
@@ -30,13 +30,12 @@ class Recording(Protocol):
 
     @property
     def ahead(self) -> bool:
-        """True when `sending` is asked for as the transaction starts, its commit running
-        while the envelope and body go out (a store a round trip away); False when it is
-        asked for right before the end of data and commits at once."""
+        """True when `begin` already asks for the `sending` mark (and so counts the try)."""
 
-    def sending(self, key: str, message_id: str) -> Awaitable[None] | None:
-        """Mark `key` `sending`; what it returns (if anything) must be awaited before the end
-        of data goes out. Fenced, now or when awaited, when the row is another sender's."""
+    def begin(self, key: str, message_id: str) -> BeforeEnd:
+        """A transaction for `key` starts; what it returns runs right before the end of data
+        goes out, and what that returns (if anything) is awaited first: `sending` committed.
+        Fenced, when awaited, when the row is another sender's."""
 
     def outcome(self, mark: Mark) -> asyncio.Future[None] | None:
         """Record an outcome: None when it is already durable, else a future that is done
@@ -55,8 +54,9 @@ class LedgerRecording:
         self._ledger = ledger
         self._issue = issue
 
-    def sending(self, key: str, message_id: str) -> None:
-        self._ledger.mark_sending(self._issue, key, message_id)
+    def begin(self, key: str, message_id: str) -> BeforeEnd:
+        """`sending` committed right before the end of data, with no await in between."""
+        return lambda: self._ledger.mark_sending(self._issue, key, message_id)
 
     def outcome(self, mark: Mark) -> None:
         self._ledger.mark(self._issue, mark.key, mark.state, mark.reply, attempt=bool(mark.tries))
@@ -78,8 +78,12 @@ class GroupCommit:
         self._waiting: _Waiting = []
         self._closing = False
 
-    def sending(self, key: str, message_id: str) -> asyncio.Future[None]:
-        return self._submit(Mark(key, SENDING, "", message_id, 1))
+    def begin(self, key: str, message_id: str) -> BeforeEnd:
+        """`sending` asked for now, its commit running while the envelope and body go out.
+        Refused before the end of data, the row's outcome follows it (and is fenced too)."""
+        future = self._submit(Mark(key, SENDING, "", message_id, 1))
+        future.add_done_callback(_retrieved)
+        return lambda: future
 
     def outcome(self, mark: Mark) -> asyncio.Future[None]:
         return self._submit(mark)
@@ -128,6 +132,12 @@ class GroupCommit:
             self._arrived.set()
             await self._task
         await self._writer.close()
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """A mark's failure is also its outcome's: not to be logged as never retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _settle(group: _Waiting, fenced: set[str], failure: Exception | None) -> None:

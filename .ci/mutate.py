@@ -7,6 +7,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,8 +28,10 @@ def main(names: list[str]) -> int:
     bin_dir = Path(sys.executable).parent
     load = os.getloadavg()[0]
     start = time.monotonic()
-    with temporary_cluster() as url:
-        env = {**os.environ, "WEEKLY_TEST_PG_CLUSTER": url}
+    # pytest's tmp_path folders of thousands of runs go to a folder of their own, removed at the
+    # end: in the shared one each run also scanned and pruned other sessions' folders.
+    with temporary_cluster() as url, tempfile.TemporaryDirectory(prefix="weekly-mutate-") as tmp:
+        env = {**os.environ, "WEEKLY_TEST_PG_CLUSTER": url, "PYTEST_DEBUG_TEMPROOT": tmp}
         command = [str(bin_dir / "mutmut"), "run", "--max-children", "2", *names]
         code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     used = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -35,8 +35,10 @@ def results() -> dict[str, str]:
 
 
 # SQL reads keywords and unquoted names in any case: a mutant that only changes the case of
-# an SQL string is equivalent, and is counted apart.
+# an SQL string is equivalent, and is counted apart, unless the change reaches a part whose
+# case counts: a quoted value or name, or a placeholder (`%S` is no placeholder to psycopg).
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|CREATE|BEGIN|COMMIT|ROLLBACK)\b")
+CASED = re.compile(r"'[^']*'|\"[^\"]*\"|%\(\w+\)[sbt]|%[sbt]")
 
 
 def _functions(module: str) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -79,7 +81,9 @@ def sql_case_only(
     if original is None or changed is None or _shape(original) != _shape(changed):
         return False
     pairs = [(a, b) for a, b in zip(_strings(original), _strings(changed), strict=True) if a != b]
-    return bool(pairs) and all(SQL.search(a) for a, _ in pairs)
+    return bool(pairs) and all(
+        SQL.search(a) and CASED.findall(a) == CASED.findall(b) for a, b in pairs
+    )
 
 
 def equivalents(statuses: dict[str, str]) -> set[str]:

@@ -1,7 +1,7 @@
 """pytest plugin for `make mutate` only ([tool.mutmut] loads it): a mutant of a module runs only
-the test files [tool.weekly.mutation.tests] names for that module, not every slow end-to-end
-test that happens to pass through it, within a time budget; the CLI's subprocesses import the
-mutated copy."""
+the tests of the files [tool.weekly.mutation.tests] names for that module, fastest first within
+a time budget, and only those files are collected; a test that hangs is stopped soon after the
+time it takes without the mutant; the CLI's subprocesses import the mutant."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ import pytest
 
 # Where mutmut keeps each test's duration from its stats pass (mutmut runs tests in mutants/).
 DURATIONS = "mutmut-stats.json"
-# Wall time after which a mutant's test run counts as hung.
-WALL_SECONDS = 60
+# A test under a mutant may take HANG_FACTOR times the time mutmut measured for it plus
+# HANG_SECONDS (its setup and teardown, a loaded machine) before it counts as hung, a kill;
+# collection and the session's end get HANG_SECONDS. docs/mutation.md says how they were set.
+HANG_SECONDS = 10.0
+HANG_FACTOR = 10.0
 
 
 def module_of(mutant: str) -> str:
@@ -31,14 +34,21 @@ def files_for(mapping: dict[str, list[str]], module: str) -> set[str]:
     return set(mapping[max(keys, key=len)]) if keys else set()
 
 
-def within(items: list[pytest.Item], seconds: dict[str, float], budget: float) -> int:
-    """How many of `items`, in order, fit in `budget` seconds (always the first one)."""
+def chosen(
+    tests: list[str], files: set[str], seconds: dict[str, float], budget: float
+) -> list[str]:
+    """The node ids of `tests` in `files`, fastest first, as many as fit in `budget` seconds
+    (always the first one)."""
+    kept = sorted(
+        (test for test in tests if test.partition("::")[0] in files),
+        key=lambda test: seconds.get(test, 0.0),
+    )
     spent = 0.0
-    for count, item in enumerate(items):
-        spent += seconds.get(item.nodeid, 0.0)
+    for count, test in enumerate(kept):
+        spent += seconds.get(test, 0.0)
         if count and spent > budget:
-            return count
-    return len(items)
+            return kept[:count]
+    return kept
 
 
 def _settings(root: Path) -> dict[str, Any]:
@@ -47,42 +57,68 @@ def _settings(root: Path) -> dict[str, Any]:
     return table
 
 
+def _durations(root: Path) -> dict[str, float]:
+    stats = root / DURATIONS
+    if not stats.exists():
+        return {}
+    seconds: dict[str, float] = json.loads(stats.read_text(encoding="utf-8"))["duration_by_test"]
+    return seconds
+
+
 def _mutant() -> str | None:
     """The mutant under test; None in mutmut's own passes (stats, listing, forced failure)."""
     name = os.environ.get("MUTANT_UNDER_TEST", "")
     return name if "__mutmut_" in name else None
 
 
+class Hung(BaseException):
+    """A test under a mutant ran far over its measured time. Not an Exception, so no
+    `except Exception` or `except TimeoutError` of the code under test takes it for its own."""
+
+
 def _overran(signum: int, frame: object) -> None:
-    raise TimeoutError(f"a mutant's tests ran over {WALL_SECONDS} s: it hangs, a kill")
+    raise Hung("a test under a mutant ran far over its measured time: it hangs, a kill")
+
+
+def _allow(seconds: float) -> None:
+    """SIGALRM in `seconds` and every second after, so cleanup that hangs too is cut short."""
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+
+
+_measured = pytest.StashKey[dict[str, float]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _mutant() is None:
+    mutant = _mutant()
+    if mutant is None:
         return
     # A mutant that makes a test wait forever uses no CPU, so mutmut's CPU limit never
     # fires and its own wall limit scales with every test that reached the function.
     signal.signal(signal.SIGALRM, _overran)
-    signal.alarm(WALL_SECONDS)
+    _allow(HANG_SECONDS)
     # mutmut runs the tests in mutants/, whose src/ holds the mutated copy: a `weekly`
     # subprocess started by a test then runs the mutant too (MUTANT_UNDER_TEST is inherited).
     source = str(config.rootpath / "src")
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [source, *filter(None, [os.environ.get("PYTHONPATH")])]
     )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    mutant = _mutant()
-    if mutant is None:
-        return
+    # mutmut names every test that reached the function, from any file; choosing among the
+    # node ids before collection spares collecting files none of whose tests will run.
     settings = _settings(config.rootpath)
     files = files_for(settings["tests"], module_of(mutant))
-    keep = [item for item in items if item.path.relative_to(config.rootpath).as_posix() in files]
-    stats = config.rootpath / DURATIONS
-    if stats.exists():
-        seconds = json.loads(stats.read_text(encoding="utf-8"))["duration_by_test"]
-        keep.sort(key=lambda item: seconds.get(item.nodeid, 0.0))
-        keep = keep[: within(keep, seconds, float(settings["seconds-per-mutant"]))]
-    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
-    items[:] = keep
+    budget = float(settings["seconds-per-mutant"])
+    config.stash[_measured] = seconds = _durations(config.rootpath)
+    config.args[:] = chosen(config.args, files, seconds, budget)
+    if not config.args:  # without node ids pytest would collect all of testpaths
+        pytest.exit("no test of the mutant's module reaches it", pytest.ExitCode.NO_TESTS_COLLECTED)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    if _mutant() is None:
+        return (yield)
+    _allow(HANG_SECONDS + HANG_FACTOR * item.config.stash[_measured].get(item.nodeid, 0.0))
+    try:
+        return (yield)
+    finally:
+        _allow(HANG_SECONDS)

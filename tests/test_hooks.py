@@ -1,4 +1,4 @@
-"""Provider webhooks on a real `weekly serve` (uvicorn in its own process), each payload
+"""Provider webhooks on `weekly serve`'s app (real uvicorn, in a thread here), each payload
 signed here with test keys: accepted ones land in the consent log, in either store; a
 tampered, replayed or unsigned one gets 401 and records nothing."""
 
@@ -19,7 +19,7 @@ from weekly.store import open_consent_log
 from weekly.store.consent import BOUNCED, COMPLAINED, CONFIRMED
 
 from . import hook_signing as sign
-from .serve_process import LogLines, serve_process
+from .serving import LogLines, serve_in_thread
 from .smtp import SECRET
 
 
@@ -86,7 +86,7 @@ def hooked(
                 f'postmark_user = "{sign.POSTMARK_USER}"\nmailgun = true\n'
                 f'sendgrid_public_key = "{sendgrid_key[1]}"\n'
             )
-        with serve_process(newsletter) as (url, log), httpx.Client(base_url=url) as client:
+        with serve_in_thread(newsletter) as (url, log), httpx.Client(base_url=url) as client:
             yield Hooked(
                 newsletter,
                 client,

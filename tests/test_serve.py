@@ -7,7 +7,6 @@ import email
 import email.policy
 import logging
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,16 +17,16 @@ from typing import Any
 import dkim
 import httpx
 import pytest
-import uvicorn
 
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import SignUp, confirm_token, make_token
 from weekly.clock import stamp
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
-from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, RateLimiter, create_app, server_config
+from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, RateLimiter
 
 from .serve_process import serve_process
+from .serving import Clock, Serving
 from .smtp import Recorder, configure, make_build, smtp_server, write_list
 
 # Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
@@ -98,57 +97,9 @@ def serve_log() -> Iterator[LogWait]:
         logger.removeHandler(handler)
 
 
-class Clock:
-    """The rate limits' clock: it moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-class Serving:
-    """`weekly serve`'s app under uvicorn on a socket already listening (connections wait in
-    its backlog until uvicorn takes them): call it for a client, stop() to end it."""
-
-    def __init__(self, root: Path, clock: Clock) -> None:
-        self.root, self.clock = root, clock
-        self.listening = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listening.getsockname()[1]
-        self.running: tuple[uvicorn.Server, threading.Thread] | None = None
-        self.clients: list[httpx.Client] = []
-
-    def __call__(self, **headers: str) -> httpx.Client:
-        if self.running is None:
-            app = create_app(self.root, self.clock)
-            server = uvicorn.Server(server_config(app, "127.0.0.1", self.port))
-            server.config.log_level = "warning"
-            thread = threading.Thread(target=server.run, args=([self.listening],), daemon=True)
-            thread.start()
-            self.running = server, thread
-        client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers=headers)
-        self.clients.append(client)
-        return client
-
-    def stop(self) -> None:
-        """Shut uvicorn down the way Ctrl-C does: it finishes the answers and the background
-        mail first."""
-        for client in self.clients:
-            client.close()
-        if self.running is not None:
-            server, thread = self.running
-            server.should_exit = True
-            thread.join(timeout=20)
-            assert not thread.is_alive()
-            self.running = None
-        self.clients.clear()
-        self.listening.close()
 
 
 @pytest.fixture

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import _thread
+import http.client
 import re
 import socket
+import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import CodeType, FrameType
 
 import pytest
 
 from weekly.errors import WeeklyError
-from weekly.web.preview import Previewer
-from weekly.web.preview_http import PreviewServer
+from weekly.web.preview import Previewer, dark_variant, run_preview
+from weekly.web.preview_http import SCRIPT, PreviewServer
 
 
 def get(url: str) -> tuple[int, str]:
@@ -139,3 +144,97 @@ def test_busy_port_is_a_clear_error(newsletter: Path) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(WeeklyError, match=f"127.0.0.1:{port}: the port is in use"):
             PreviewServer(Previewer(newsletter, 324), port)
+
+
+def answer(server: PreviewServer, path: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of one GET, redirects not followed."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.httpd.server_address[1], 5)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_each_route_says_its_type_and_length_and_is_never_cached(server: PreviewServer) -> None:
+    snapshot = server.previewer.snapshot
+    shown = {
+        "/": ("text/html", snapshot.page),
+        "/email.html": ("text/html", snapshot.email_html),
+        "/email.html?scheme=light": ("text/html", snapshot.email_html),
+        "/email.html?scheme=dark": ("text/html", dark_variant(snapshot.email_html)),
+        "/preview.js": ("text/javascript", SCRIPT.read_text(encoding="utf-8")),
+    }
+    for path, (kind, text) in shown.items():
+        status, headers, body = answer(server, path)
+        assert status == 200, path
+        assert headers["Content-Type"] == f"{kind}; charset=utf-8", path
+        assert headers["Content-Length"] == str(len(body)) and body.decode("utf-8") == text, path
+        assert headers["Cache-Control"] == "no-store", path
+    status, headers, _ = answer(server, "/site")
+    assert (status, headers["Location"], headers["Cache-Control"]) == (301, "/site/", "no-store")
+    status, headers, body = answer(server, "/site/324/index.html")
+    archive = server.previewer.site_dir / "324" / "index.html"
+    assert status == 200 and body == archive.read_bytes() and headers["Cache-Control"] == "no-store"
+    status, headers, _ = answer(server, "/site/324/nothing-here.png")
+    assert status == 404 and headers["Cache-Control"] == "no-store"
+
+
+def test_dark_mode_turns_dark_queries_on_and_light_ones_off() -> None:
+    css = (
+        "@media (prefers-color-scheme: dark){a{}}"
+        "@media (PREFERS-COLOR-SCHEME:LIGHT){b{}}"
+        "@media (prefers-color-scheme  :  Dark){c{}}"
+    )
+    assert dark_variant(css) == (
+        "@media (min-width: 0px){a{}}@media (max-width: 0px){b{}}@media (min-width: 0px){c{}}"
+    )
+
+
+def test_a_page_that_gives_no_version_hears_the_current_one_at_once(server: PreviewServer) -> None:
+    for query in ("", "?since=", "?since=0"):
+        with urllib.request.urlopen(f"{server.url}events{query}", timeout=5) as events:
+            assert events.headers["Content-Type"] == "text/event-stream"
+            line = events.readline().decode()
+        assert line == f"data: {server.previewer.snapshot.version}\n", query
+
+
+def test_weekly_preview_announces_its_address_opens_the_browser_and_stops_on_ctrl_c(
+    newsletter: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = tmp_path / "opened"
+    browser = tmp_path / "browser.py"
+    browser.write_text(
+        f"import sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n"
+    )
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {browser} %s")
+    said: list[str] = []
+    main = threading.main_thread().ident
+
+    def serving() -> None:
+        """Fetch the page once the preview waits for Ctrl-C, then press it."""
+        while PreviewServer.wait.__code__ not in _codes(sys._current_frames()[main]):
+            threading.Event().wait(0.01)
+        status, page = get(said[0].split()[2])
+        assert status == 200 and "소넷 4.5" in page
+        _thread.interrupt_main()
+
+    def announce(line: str) -> None:
+        said.append(line)
+        threading.Thread(target=serving, daemon=True).start()
+
+    try:
+        run_preview(newsletter, 324, 0, True, announce)
+    except KeyboardInterrupt:  # would end the whole pytest session
+        pytest.fail("Ctrl-C came out of weekly preview instead of stopping it")
+    (line,) = said
+    assert re.fullmatch(r"Previewing at http://127\.0\.0\.1:\d+/ \(Ctrl-C stops\)", line)
+    assert opened.read_text() == line.split()[2]  # the browser command has run
+
+
+def _codes(frame: FrameType | None) -> Iterator[CodeType]:
+    """The code of each function on a thread's stack, innermost first."""
+    while frame is not None:
+        yield frame.f_code
+        frame = frame.f_back

@@ -6,7 +6,10 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+import os
 import re
+import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,13 +24,15 @@ import pytest
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import SignUp, confirm_token, make_token
 from weekly.clock import stamp
+from weekly.errors import WeeklyError
+from weekly.listen import listening_socket
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
-from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, RateLimiter
+from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, RateLimiter, serve
 
 from .serve_process import serve_process
 from .serving import Clock, Serving
-from .smtp import Recorder, configure, make_build, smtp_server, write_list
+from .smtp import Recorder, configure, free_port, make_build, smtp_server, write_list
 
 # Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
 pytestmark = pytest.mark.usefixtures("store")
@@ -368,3 +373,56 @@ def test_the_rate_limiter_forgets_stale_keys_once_it_holds_many() -> None:
     clock.now += 10
     assert limiter.allow("192.0.2.1")  # over 10,000 keys: the stale ones go first
     assert len(limiter._seen) == 1
+
+
+def serve_until_ctrl_c(root: Path, host: str | None, port: int | None, url: str) -> httpx.Response:
+    """Run `weekly serve`'s serve() here, in the main thread whose signals it takes as the
+    command does, until a GET of /subscribe at `url` is answered; then press Ctrl-C."""
+    answers: list[httpx.Response] = []
+
+    def reader() -> None:
+        try:  # the request waits in the socket's backlog until uvicorn takes it
+            answers.append(httpx.get(f"{url}/subscribe", timeout=30))
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=reader, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):  # uvicorn stops in order, then re-raises Ctrl-C
+        serve(root, host, port)
+    (answer,) = answers
+    return answer
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_serve_listens_where_it_is_told_else_where_the_settings_say(
+    newsletter: Path, settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, other = free_port(), free_port()
+    settings(f'\n[serve]\nhost = "127.0.0.2"\nport = {port}\n')
+    answer = serve_until_ctrl_c(newsletter, None, None, f"http://127.0.0.2:{port}")
+    assert answer.status_code == 200 and "server" not in answer.headers
+    said = capsys.readouterr().err
+    assert f"weekly serve on http://127.0.0.2:{port}\n" in said
+    assert "/subscribe" not in said  # no access log: its URLs hold tokens
+    answer = serve_until_ctrl_c(newsletter, "127.0.0.1", other, f"http://127.0.0.1:{other}")
+    assert answer.status_code == 200
+    assert f"weekly serve on http://127.0.0.1:{other}\n" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_port_in_use_stops_serve_before_any_state_is_made(newsletter: Path, settings) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(WeeklyError, match=f"127.0.0.1:{port}: the port is in use"):
+            serve(newsletter, "127.0.0.1", port)
+    assert not (newsletter / ".weekly").exists()
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_settings_that_stop_serve_let_its_port_go(newsletter: Path, settings, monkeypatch) -> None:
+    monkeypatch.delenv("WEEKLY_POSTMARK_PASSWORD", raising=False)
+    settings('\n[hooks]\npostmark_user = "hooks"\n')
+    port = free_port()
+    with pytest.raises(WeeklyError, match="WEEKLY_POSTMARK_PASSWORD"):
+        serve(newsletter, "127.0.0.1", port)
+    listening_socket("127.0.0.1", port).close()  # free again: bound, listening, closed

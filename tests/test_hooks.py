@@ -15,6 +15,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from weekly.audience.provider_events import provider_time
 from weekly.store import open_consent_log
 from weekly.store.consent import BOUNCED, COMPLAINED, CONFIRMED
 
@@ -306,6 +307,70 @@ def test_sendgrid_needs_an_ecdsa_signature_over_time_and_body(hooked: Hooked) ->
     signed_junk = sign.sendgrid_request(key, [])
     assert hooked.post("/hooks/sendgrid", b"{", signed_junk[1]) == 401  # the body is signed
     assert hooked.cursor() == cursor
+
+
+def test_each_provider_records_its_own_words_time_and_id(hooked: Hooked) -> None:
+    """What the editor reads in an address's history: the provider's time, reason and id."""
+    ses = json.loads(sign.ses_bounce("Ses@Example.com", feedback="fb-9"))
+    ses["bounce"]["bouncedRecipients"].append({"emailAddress": "bare@example.com"})
+    ses_complaint = json.loads(sign.ses_complaint("sesc@example.com", feedback=""))
+    for message in (ses, ses_complaint):
+        assert hooked.post_json("/hooks/ses", hooked.sns(Message=json.dumps(message))) == 200
+    postmark = json.loads(sign.postmark_bounce("pm@example.com", "ManuallyDeactivated", 77))
+    postmark_body = json.dumps({**postmark, "Details": None}).encode()
+    assert hooked.post("/hooks/postmark", postmark_body, sign.postmark_auth()) == 200
+    mailgun = sign.mailgun_event("mg@example.com")
+    mailgun_plain = {**sign.mailgun_event("mg2@example.com"), "reason": None}
+    del mailgun_plain["delivery-status"]
+    for event in (mailgun, mailgun_plain):
+        assert hooked.post("/hooks/mailgun", sign.mailgun_body(event)) == 200
+    sendgrid = sign.sendgrid_event("sg@example.com", "dropped", status="", reason="Bounced")
+    request = sign.sendgrid_request(hooked.sendgrid_key, [sendgrid])
+    assert hooked.post("/hooks/sendgrid", *request) == 200
+
+    def last(address: str) -> tuple[str, str, str, str, str]:
+        with open_consent_log(hooked.root) as log:
+            event = log.history(address)[-1]
+        return event.at, event.kind, event.source, event.detail, event.ref
+
+    bounce, complaint = ses["bounce"], ses_complaint["complaint"]
+    assert last("ses@example.com") == (
+        provider_time(bounce["timestamp"]),
+        BOUNCED,
+        "ses",
+        "5.1.1 smtp; 550",
+        "ses:fb-9:ses@example.com",
+    )
+    assert last("bare@example.com")[3:] == ("Permanent/General", "ses:fb-9:bare@example.com")
+    assert last("sesc@example.com") == (
+        provider_time(complaint["timestamp"]),
+        COMPLAINED,
+        "ses",
+        "complaint: abuse",  # no feedback type given: a complaint all the same
+        f"ses:{complaint['feedbackId']}:sesc@example.com",
+    )
+    assert last("pm@example.com") == (
+        provider_time("2026-11-30T09:00:00.1234567Z"),
+        BOUNCED,
+        "postmark",
+        "ManuallyDeactivated: The server was unable to deliver your message.",
+        "postmark:77",
+    )
+    assert last("mg@example.com") == (
+        provider_time(mailgun["timestamp"]),
+        BOUNCED,
+        "mailgun",
+        "bounce: 550 5.1.1 no such user",
+        f"mailgun:{mailgun['id']}",
+    )
+    assert last("mg2@example.com")[3:] == ("failed:", f"mailgun:{mailgun_plain['id']}")
+    assert last("sg@example.com") == (
+        provider_time(1764493200),
+        BOUNCED,
+        "sendgrid",
+        "dropped:  Bounced",
+        f"sendgrid:{sendgrid['sg_event_id']}",
+    )
 
 
 def _confirmed(address: str) -> Any:

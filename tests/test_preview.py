@@ -214,7 +214,9 @@ def test_weekly_preview_announces_its_address_opens_the_browser_and_stops_on_ctr
 
     def serving() -> None:
         """Fetch the page once the preview waits for Ctrl-C, then press it."""
-        while PreviewServer.wait.__code__ not in _codes(sys._current_frames()[main]):
+        # inside PreviewServer.wait's try: joining the server thread (a mutated copy of
+        # wait itself may run under another code object)
+        while threading.Thread.join.__code__ not in _codes(sys._current_frames()[main]):
             threading.Event().wait(0.01)
         status, page = get(said[0].split()[2])
         assert status == 200 and "소넷 4.5" in page

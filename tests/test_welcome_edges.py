@@ -5,14 +5,18 @@ issue skips drafts, older SQLite files gain the new columns and tables, settings
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import json
 import logging
 from pathlib import Path
 
 import pytest
 
+from weekly.addresses import list_id_of
+from weekly.audience.tokens import make_token
 from weekly.config import load_config
-from weekly.errors import ConfigError
+from weekly.errors import ConfigError, TemplateError
 from weekly.files import replace_folder
 from weekly.project import build_dir
 from weekly.render.composed import META_FILE
@@ -121,3 +125,45 @@ def test_a_welcome_while_another_serve_holds_the_store_waits_for_the_retry(
         welcomer.close()
     assert recorder.accepted() == {"w@example.com": 1}
     assert _states(newsletter) == {"w@example.com": "sent"}
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_welcome_is_one_text_part_with_the_lists_headers(newsletter: Path, store: str) -> None:
+    meta(newsletter, 7, subject="Seven, by its subject")
+    welcomer = _welcomer(newsletter)
+    try:
+        message_id, data = welcomer.build("New@Example.com", "새 독자")
+        _, anonymous = welcomer.build("anon@example.com", "")
+    finally:
+        welcomer.close()
+    mail = email.message_from_bytes(data, policy=email.policy.default)
+    sender = "AI 주간 동향 <weekly@news.example.com>"
+    token = make_token(SECRET.encode(), list_id_of(sender), "new@example.com")
+    assert mail["Message-ID"] == message_id and message_id.endswith("@news.example.com>")
+    assert (mail["From"], mail["To"]) == (sender, "새 독자 <New@example.com>")  # the domain folded
+    assert mail["Subject"] == "AI 주간 동향에 오신 것을 환영합니다"
+    assert mail["Auto-Submitted"] == "auto-generated" and mail["Date"]
+    assert mail["List-Id"] == f"<{list_id_of(sender)}>"
+    assert mail["List-Unsubscribe"] == (
+        f"<{SITE}/unsubscribe/{token}>,"
+        f" <mailto:unsubscribe@news.example.com?subject=unsubscribe%20{token}>"
+    )
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail.get_content_type() == "text/plain"
+    text = mail.get_content()
+    assert text.startswith("새 독자 님, 안녕하세요.\n\n")
+    assert f"\nSeven, by its subject\n{SITE}/7/\n" in text
+    assert f"\n{SITE}/unsubscribe/{token}\n" in text
+    plain = email.message_from_bytes(anonymous, policy=email.policy.default)
+    assert plain["To"] == "anon@example.com"
+    assert plain.get_content().startswith("안녕하세요.\n\n")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("subject", ["42", '"  "', '"two\\nlines"', "[a]"])
+def test_a_welcome_needs_a_one_line_subject(newsletter: Path, store: str, subject: str) -> None:
+    own = newsletter / "templates" / "welcome.md"
+    own.write_text(f"---\nsubject: {subject}\n---\nHi\n", encoding="utf-8")
+    with pytest.raises(TemplateError) as caught:
+        _welcomer(newsletter)
+    assert caught.value.message == f"{own}:2: subject: the front matter needs a one-line subject"

@@ -3,6 +3,7 @@ a password (404), 401 without the right one, the figures and an inline chart wit
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -37,7 +38,11 @@ def test_the_right_password_shows_the_figures(known: Path, monkeypatch) -> None:
     with serve_in_thread(known) as (url, _):
         bare = httpx.get(f"{url}/stats/")
         assert bare.status_code == 401
-        assert bare.headers["www-authenticate"].startswith("Basic ")
+        assert bare.headers["www-authenticate"] == 'Basic realm="weekly stats", charset="UTF-8"'
+        # any user name, the scheme in any case, blanks around the credentials
+        given = base64.b64encode(f":{PASSWORD}".encode()).decode()
+        for header in (f"basic {given}", f"BASIC  {given}"):
+            assert httpx.get(f"{url}/stats/", headers={"Authorization": header}).status_code == 200
         assert httpx.get(f"{url}/stats/", auth=("editor", "wrong")).status_code == 401
         assert httpx.get(f"{url}/stats/324", auth=("editor", PASSWORD[:-1])).status_code == 401
         for header in ("Bearer token", "Basic not-base64!", "Basic"):
@@ -51,6 +56,7 @@ def test_the_right_password_shows_the_figures(known: Path, monkeypatch) -> None:
     rows = re.findall(r"<tr><td><a href=\"(\d+)\">.*?</tr>", overview.text)
     assert rows == ["323", "324"]
     assert "28.6 %" in overview.text and "<svg" in overview.text
+    assert "<?xml" not in overview.text and "<!DOCTYPE svg" not in overview.text
     assert one.status_code == 200
     text = re.sub(r"<[^>]+>", " ", one.text.split("<figure>")[0])
     assert "독자 3명 (열람 4회)" in text  # readers who opened, with machines apart below

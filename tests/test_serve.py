@@ -24,10 +24,13 @@ import pytest
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import SignUp, confirm_token, make_token
 from weekly.clock import stamp
+from weekly.config import load_config
 from weekly.errors import WeeklyError
 from weekly.listen import listening_socket
+from weekly.render.jinja import environment
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
+from weekly.web.confirm_mail import confirmation_mail
 from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, RateLimiter, serve
 
 from .serve_process import serve_process
@@ -307,8 +310,11 @@ def test_a_confirmation_mail_that_fails_is_logged_and_the_answer_unchanged(
     (record,) = serve_log.wait(1)
     assert record.levelno == logging.WARNING and record.exc_info is None
     message = record.getMessage()
-    assert message.startswith("confirmation mail to kim@example.com failed: ")
-    assert "550" in message and "relaying denied" in message
+    assert re.fullmatch(
+        "confirmation mail to kim@example.com failed: "
+        "the relay did not take the confirmation mail: 550.*relaying denied",
+        message,
+    ), message
     assert inbox[0].messages == []
 
 
@@ -426,3 +432,27 @@ def test_settings_that_stop_serve_let_its_port_go(newsletter: Path, settings, mo
     with pytest.raises(WeeklyError, match="WEEKLY_POSTMARK_PASSWORD"):
         serve(newsletter, "127.0.0.1", port)
     listening_socket("127.0.0.1", port).close()  # free again: bound, listening, closed
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_confirmation_mail_says_who_asked_for_what_and_how_long_the_link_works(
+    newsletter: Path, store: str
+) -> None:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n[serve]\nconfirm_hours = 1.5\n")
+    config = load_config(newsletter)
+    link = "https://news.example.com/weekly/confirm/tok"
+    asked = SignUp("Park@Example.com", "박 지민", 0)
+    data = confirmation_mail(config, environment(newsletter, "ko"), asked, link, None)
+    mail = email.message_from_bytes(data, policy=email.policy.default)
+    assert (mail["From"], mail["To"]) == (SENDER, "박 지민 <Park@example.com>")
+    assert mail["Subject"] == "AI 주간 동향 구독을 확인해 주세요"
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail["Message-ID"].endswith("@news.example.com>") and mail["Date"]
+    assert mail.get_content() == (
+        "누군가(아마 본인)가 Park@Example.com 주소로 AI 주간 동향 뉴스레터 구독을\n"
+        "신청했습니다.\n\n"
+        f"구독을 확인하려면 1.5시간 안에 이 링크를 여세요:\n{link}\n\n"
+        "직접 신청하지 않으셨다면 이 메일을 무시하세요. 구독되지 않습니다.\n\n"
+        "--\nAI 주간 동향\n서울특별시 중구 세종대로 110, 04524\n"
+    )

@@ -31,7 +31,7 @@ from weekly.render.jinja import environment
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 from weekly.web.confirm_mail import confirmation_mail
-from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, RateLimiter, serve
+from weekly.web.serve import HEADERS, HOUR, MAILS_PER_ADDRESS, NAME_LIMIT, RateLimiter, serve
 
 from .serve_process import serve_process
 from .serving import Clock, Serving
@@ -164,7 +164,7 @@ def test_get_only_asks_and_the_button_unsubscribes(newsletter: Path, service) ->
     assert page.status_code == 200
     assert re.search(r'<form method="post">\s*<button type="submit">수신 거부</button>', page.text)
     assert "lee@example.com" in page.text
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert {name: page.headers[name] for name in HEADERS} == HEADERS  # nothing cached or sent on
     assert history(newsletter, "lee@example.com") == []
     assert client.post(url).status_code == 200  # the page's button: an empty form
     assert history(newsletter, "lee@example.com") == [(UNSUBSCRIBED, "link")]
@@ -196,10 +196,15 @@ def confirmation_link(message: Message) -> str:
     return link.removeprefix("https://news.example.com/weekly")
 
 
-def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
+def test_double_opt_in_end_to_end(newsletter: Path, inbox, settings, service) -> None:
+    settings('\n[serve]\nsignup_tags = "policy;ai"\n')
     handler, _ = inbox
     client = service(**{"X-Forwarded-For": "203.0.113.9"})
-    response = client.post("/subscribe", data={"email": "Park@Example.com", "name": "박 지민"})
+    form = client.get("/subscribe").text
+    assert form.index('value="ai"') < form.index('value="policy"')  # offered in order
+    tags = ["AI", "evil", " policy ", "ai"]  # only what is offered is kept, once
+    data = {"email": "Park@Example.com", "name": "박 지민", "tags": tags}
+    response = client.post("/subscribe", data=data)
     assert response.status_code == 200
     assert "받은편지함을 확인해 주세요" in response.text
     assert "48" in response.text  # how long the link works (serve.confirm_hours)
@@ -218,7 +223,8 @@ def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
         (event,) = store.history("park@example.com")
         standing = store.standings()["park@example.com"]
     assert (event.kind, event.source, event.name) == (CONFIRMED, "web", "박 지민")
-    assert event.ip == "203.0.113.9"
+    assert event.ip == "203.0.113.9" and event.tags == "ai;policy"
+    assert event.ref == "confirm:" + link.rpartition(".")[2]
     assert re.fullmatch(r"double opt-in, asked 20\d\d-\d\d-\d\dT[0-9:]+\+00:00", event.detail)
     assert not standing.suppressed and standing.name == "박 지민"
     assert client.get(link).status_code == 200  # clicking twice records nothing new
@@ -330,6 +336,29 @@ def test_bad_address_is_shown_back_with_the_form(service) -> None:
     assert 'value="not an address"' in response.text and 'value="김 x"' in response.text
     assert '<form method="post" action="/subscribe">' in response.text
     assert service().post("/subscribe", data={"name": "x"}).status_code == 400  # no email
+
+
+def test_a_long_name_is_cut_to_the_limit(newsletter: Path, inbox, service) -> None:
+    client = service()
+    long_name = "가" * (NAME_LIMIT + 50)
+    assert client.post("/subscribe", data={"email": "n@example.com", "name": long_name}).is_success
+    ((_, message),) = wait_for(inbox[0], 1)
+    assert client.get(confirmation_link(message)).status_code == 200
+    with open_consent_log(newsletter) as store:
+        assert store.standings()["n@example.com"].name == "가" * NAME_LIMIT
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_confirmation_link_like_the_unsubscribe_link_is_refused(
+    newsletter: Path, settings, store: str
+) -> None:
+    settings('\n[serve]\nconfirm_url = "https://news.example.com/weekly/unsubscribe/{token}"\n')
+    with pytest.raises(WeeklyError) as caught:
+        Serving(newsletter).start()
+    assert caught.value.message == (
+        f"{newsletter / 'weekly.toml'}: set serve.confirm_url (a link with {{token}})"
+    )
+    assert not (newsletter / ".weekly").exists()  # said before any state is made
 
 
 def test_pages_speak_english_and_can_be_overridden(newsletter: Path, service) -> None:

@@ -373,6 +373,33 @@ def test_each_provider_records_its_own_words_time_and_id(hooked: Hooked) -> None
     )
 
 
+def test_every_answer_says_what_happened_and_the_log_one_line_each(hooked: Hooked) -> None:
+    event = sign.mailgun_event("kim@example.com")
+    now = time.time()
+    answers = {
+        "ok": sign.mailgun_body(event),
+        "too large": b" " * (4 * 1024 * 1024 + 1),
+        "unauthorized": sign.mailgun_body(event, key="another-key"),
+        "bad payload": sign.mailgun_body({**event, "id": 7}),
+    }
+    for text, body in answers.items():
+        answer = hooked.client.post("/hooks/mailgun", content=body)
+        assert answer.text == text and answer.headers["content-type"].startswith("text/plain")
+        if text == "unauthorized":
+            assert answer.headers["www-authenticate"] == 'Basic realm="weekly hooks"'
+        else:
+            assert "www-authenticate" not in answer.headers
+    # signed just inside the window either way counts; just outside, in the past or the
+    # future, is refused
+    for moment, code in ((now - 880, 200), (now + 880, 200), (now - 920, 401), (now + 920, 401)):
+        body = sign.mailgun_body(sign.mailgun_event("lee@example.com"), timestamp=moment)
+        assert hooked.post("/hooks/mailgun", body) == code, moment - now
+    assert hooked.log.wait("/hooks/mailgun: 1 reports, 1 new events")
+    assert hooked.log.wait("/hooks/mailgun: refused: bad signature")
+    assert hooked.log.wait("/hooks/mailgun: unreadable: mailgun: no event-data with an id")
+    assert hooked.log.wait("/hooks/mailgun: refused: signed too long ago (or in the future)")
+
+
 def _confirmed(address: str) -> Any:
     from weekly.store.consent import Event
 

@@ -84,6 +84,19 @@ def test_broken_other_issue_does_not_hide_this_email(newsletter: Path) -> None:
     assert snapshot.error is not None and "issues/323/issue.md" in snapshot.error
 
 
+def test_a_broken_page_template_leaves_a_bare_page_that_still_reloads(newsletter: Path) -> None:
+    own = newsletter / "templates" / "preview" / "page.html"
+    own.parent.mkdir(parents=True)
+    own.write_text("{% if %}<b>", encoding="utf-8")
+    snapshot = Previewer(newsletter, 324).refresh()
+    assert snapshot.error is None and "소라 2" in snapshot.text  # the email is fine
+    assert snapshot.page == (
+        '<!doctype html><meta charset="utf-8"><meta name="weekly-version" content="1">'
+        f'<title>weekly preview</title><pre role="alert">{own}:1: Expected an expression, '
+        'got &#x27;end of statement block&#x27;</pre><script src="/preview.js"></script>'
+    )
+
+
 def test_server_routes(server: PreviewServer) -> None:
     status, page = get(server.url)
     assert status == 200 and 'id="desktop"' in page and 'id="phone"' in page

@@ -56,6 +56,10 @@ def test_snapshot_has_the_email_ready_to_show(newsletter: Path) -> None:
     assert snapshot.preheader.startswith("코딩 에이전트부터")
     assert "%%" not in snapshot.email_html and "%%" not in snapshot.text
     assert 'src="/site/324/sora-timeline.png"' in snapshot.email_html, "images from the preview"
+    assert "https://news.example.com/weekly/" not in snapshot.email_html  # all of it local
+    # a sample reader's copy: their address and an unsubscribe link that names no one
+    assert "reader@example.com 주소로" in snapshot.text
+    assert "https://news.example.com/weekly/unsubscribe/preview\n" in snapshot.text
     assert snapshot.subject in snapshot.page and "소라 2" in snapshot.text
     assert (newsletter / ".weekly/preview/site/324/index.html").is_file()
 

@@ -10,6 +10,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
 from types import CodeType, FrameType
@@ -218,14 +219,20 @@ def test_a_page_that_gives_no_version_hears_the_current_one_at_once(server: Prev
 
 
 def test_weekly_preview_announces_its_address_opens_the_browser_and_stops_on_ctrl_c(
-    newsletter: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    newsletter: Path, tmp_path: Path
 ) -> None:
     opened = tmp_path / "opened"
     browser = tmp_path / "browser.py"
     browser.write_text(
         f"import sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n"
     )
-    monkeypatch.setenv("BROWSER", f"{sys.executable} {browser} %s")
+    # registered, not named in BROWSER: webbrowser reads that once a process
+    webbrowser.register(
+        "weekly-test",
+        None,
+        webbrowser.GenericBrowser([sys.executable, str(browser), "%s"]),
+        preferred=True,
+    )
     said: list[str] = []
     main = threading.main_thread().ident
 

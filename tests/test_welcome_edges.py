@@ -22,7 +22,7 @@ from weekly.project import build_dir
 from weekly.render.composed import META_FILE
 from weekly.store import existing_ledger, hold_issue, open_consent_log, open_ledger
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
-from weekly.web.welcome import WELCOME_ISSUE, Welcomer, latest_issue
+from weekly.web.welcome import WELCOME_ISSUE, Welcomer, latest_issue, retry_welcomes
 
 from .smtp import SECRET, Recorder, configure, smtp_server
 
@@ -167,3 +167,35 @@ def test_a_welcome_needs_a_one_line_subject(newsletter: Path, store: str, subjec
     with pytest.raises(TemplateError) as caught:
         _welcomer(newsletter)
     assert caught.value.message == f"{own}:2: subject: the front matter needs a one-line subject"
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_serve_sends_waiting_welcomes_as_it_starts(newsletter: Path, store: str) -> None:
+    with open_consent_log(newsletter) as log:
+        log.record([Event("2026-01-01T00:00:00+00:00", "w@example.com", CONFIRMED, "web")])
+    ledger = open_ledger(newsletter)
+    ledger.add(WELCOME_ISSUE, [("w@example.com", "w@example.com")])
+    ledger.close()
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(newsletter, port)
+        welcomer = _welcomer(newsletter)
+
+        async def serving() -> dict[str, str]:
+            async with retry_welcomes(welcomer):  # the retry runs at once, not a period later
+                for _ in range(2000):  # until the ledger says so (20 s at most)
+                    if _states(newsletter).get("w@example.com") == "sent":
+                        break
+                    await asyncio.sleep(0.01)
+            return _states(newsletter)
+
+        assert asyncio.run(serving()) == {"w@example.com": "sent"}
+    assert recorder.accepted() == {"w@example.com": 1}
+
+
+def test_serve_without_welcomes_runs_no_retries() -> None:
+    async def serving() -> str:
+        async with retry_welcomes(None):
+            return "served"
+
+    assert asyncio.run(serving()) == "served"

@@ -307,6 +307,16 @@ def test_sendgrid_needs_an_ecdsa_signature_over_time_and_body(hooked: Hooked) ->
     signed_junk = sign.sendgrid_request(key, [])
     assert hooked.post("/hooks/sendgrid", b"{", signed_junk[1]) == 401  # the body is signed
     assert hooked.cursor() == cursor
+    # SendGrid sends the same events again, signed at another time: taken (and not counted
+    # twice), as the key is the signed time with the body
+    again = sign.sendgrid_request(key, events, timestamp=time.time() + 1)
+    assert hooked.post("/hooks/sendgrid", *again) == 200
+    assert hooked.cursor() == cursor
+    not_base64 = {**headers, "X-Twilio-Email-Event-Webhook-Signature": "%%%" + "A" * 60}
+    assert hooked.post("/hooks/sendgrid", body, not_base64) == 401
+    said = [line.removeprefix("/hooks/sendgrid: refused: ") for line in hooked.log.lines]
+    # no headers, a signature not in base64; a body (twice), a timestamp or the key changed
+    assert said.count("no signature or timestamp") == 2 and said.count("bad signature") == 4
 
 
 def test_each_provider_records_its_own_words_time_and_id(hooked: Hooked) -> None:

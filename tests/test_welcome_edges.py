@@ -199,3 +199,71 @@ def test_serve_without_welcomes_runs_no_retries() -> None:
             return "served"
 
     assert asyncio.run(serving()) == "served"
+
+
+class Watching(Recorder):
+    """A relay that notes the welcome's ledger row when a message's data ends, then answers
+    with `reply` (None: it keeps the message)."""
+
+    def __init__(self, root: Path, reply: str | None = None) -> None:
+        super().__init__()
+        self.root, self.reply, self.seen = root, reply, []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        ledger = existing_ledger(self.root)
+        assert ledger is not None
+        try:
+            self.seen.append(ledger.states(WELCOME_ISSUE, ["new@example.com"]))
+        finally:
+            ledger.close()
+        if self.reply is not None:
+            return self.reply
+        return await super().handle_DATA(server, session, envelope)
+
+
+def welcome_row(root: Path) -> tuple[str, int, str]:
+    """The welcome's row: its state, attempts and the relay's last reply."""
+    ledger = existing_ledger(root)
+    assert ledger is not None
+    try:
+        (row,) = ledger.rows(WELCOME_ISSUE, ("sent", "retrying"))
+        return row.state, row.attempts, row.last_reply
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("reply", "row", "said"),
+    [
+        (None, ("sent", 1), "welcome mail to New@Example.com: sent"),
+        (
+            "451 4.3.0 try again later",
+            ("retrying", 1),
+            "welcome mail to New@Example.com deferred: 451 4.3.0 try again later",
+        ),
+    ],
+)
+def test_a_welcome_is_marked_sending_as_its_data_ends_then_sent_or_left_to_retry(
+    newsletter: Path,
+    store: str,
+    caplog: pytest.LogCaptureFixture,
+    reply: str | None,
+    row: tuple[str, int],
+    said: str,
+) -> None:
+    relay = Watching(newsletter, reply)
+    with smtp_server(relay) as port:
+        configure(newsletter, port)
+        welcomer = _welcomer(newsletter)
+        with caplog.at_level(logging.INFO, "weekly.web.welcome"):
+            asyncio.run(welcomer.greet("New@Example.com", "새 독자"))
+        welcomer.close()
+    assert relay.seen == [{"new@example.com": "sending"}]
+    state, attempts, last_reply = welcome_row(newsletter)
+    assert (state, attempts) == row  # one try, counted once
+    assert last_reply == (reply or "250 2.0.0 OK: queued")
+    assert [r.getMessage() for r in caplog.records if r.name == "weekly.web.welcome"] == [said]
+    if reply is None:
+        (mail,) = relay.parsed().values()
+        assert mail.get_content().startswith("새 독자 님, 안녕하세요.")

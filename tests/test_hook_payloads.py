@@ -160,15 +160,16 @@ def sendgrid(event: str, **more: Any) -> dict[str, Any]:
 def test_sendgrid_event_kinds() -> None:
     events = [
         sendgrid("bounce"),
-        sendgrid("bounce", type="blocked"),
+        sendgrid("open", sg_event_id=None),  # not acted on: its shape is not checked
+        sendgrid("bounce", type="blocked", reason=None),
         sendgrid("dropped"),
         sendgrid("spamreport"),
-        sendgrid("delivered"),
-        sendgrid("open", sg_event_id=None),  # not acted on: its shape is not checked
         sendgrid("processed"),
+        sendgrid("delivered"),
     ]
     reports = SendGrid(SETTINGS).reports(Signed(events, "k"))
     assert [r.kind for r in reports] == [BOUNCED, SOFT_BOUNCED, BOUNCED, COMPLAINED, DELIVERED]
+    assert reports[1].detail == "bounce: 5.1.1"
     first = reports[0]
     assert first == Report(
         "sendgrid",

@@ -4,6 +4,7 @@ tampered, replayed or unsigned one gets 401 and records nothing."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from weekly.audience.provider_events import provider_time
@@ -182,6 +184,10 @@ def test_postmark_bounces_and_complaints_need_the_basic_auth_credentials(hooked:
     assert hooked.post("/hooks/postmark", hard, sign.postmark_auth(password="wrong")) == 401
     assert hooked.post("/hooks/postmark", hard) == 401
     assert hooked.post("/hooks/postmark", hard, {"Authorization": "Basic %%%"}) == 401
+    # the right credentials with a stray character are not base64: not taken
+    stray = {"Authorization": auth["Authorization"].replace("Basic ", "Basic %")}
+    assert hooked.post("/hooks/postmark", hard, stray) == 401
+    assert hooked.log.wait("/hooks/postmark: refused: no or wrong Basic auth credentials")
     assert hooked.cursor() == 0
     assert hooked.post("/hooks/postmark", hard, auth) == 200
     assert hooked.post("/hooks/postmark", hard, auth) == 401  # the same request again
@@ -304,6 +310,14 @@ def test_sendgrid_needs_an_ecdsa_signature_over_time_and_body(hooked: Hooked) ->
     no_id = {k: v for k, v in events[0].items() if k != "sg_event_id"}
     for malformed in ([no_id], [1], {"not": "a list"}):
         assert hooked.post("/hooks/sendgrid", *sign.sendgrid_request(key, malformed)) == 400
+    stamp = str(int(time.time()))
+    not_json = b"not json"
+    junk_signature = key.sign(stamp.encode() + not_json, ec.ECDSA(hashes.SHA256()))
+    junk_headers = {
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(junk_signature).decode(),
+        "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
+    }
+    assert hooked.post("/hooks/sendgrid", not_json, junk_headers) == 400  # signed, unreadable
     signed_junk = sign.sendgrid_request(key, [])
     assert hooked.post("/hooks/sendgrid", b"{", signed_junk[1]) == 401  # the body is signed
     assert hooked.cursor() == cursor

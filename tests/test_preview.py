@@ -18,6 +18,7 @@ from types import CodeType, FrameType
 import pytest
 
 from weekly.errors import WeeklyError
+from weekly.web import preview_http
 from weekly.web.preview import Previewer, dark_variant, run_preview
 from weekly.web.preview_http import SCRIPT, PreviewServer
 
@@ -264,3 +265,17 @@ def _codes(frame: FrameType | None) -> Iterator[CodeType]:
     while frame is not None:
         yield frame.f_code
         frame = frame.f_back
+
+
+def test_an_open_page_hears_each_new_version_and_a_heartbeat_between(
+    server: PreviewServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preview_http, "HEARTBEAT_SECONDS", 0.05)
+    current = server.previewer.snapshot.version
+    with urllib.request.urlopen(f"{server.url}events?since={current}", timeout=5) as events:
+        assert events.readline() == b": still here\n"  # nothing new yet: only a heartbeat
+        server.previewer.refresh()
+        line = events.readline()
+        while line in (b"\n", b": still here\n"):
+            line = events.readline()
+    assert line == f"data: {current + 1}\n".encode()  # the new version, not the one it had

@@ -22,7 +22,7 @@ from weekly.project import build_dir
 from weekly.render.composed import META_FILE
 from weekly.store import existing_ledger, hold_issue, open_consent_log, open_ledger
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
-from weekly.web.welcome import WELCOME_ISSUE, Welcomer, latest_issue, retry_welcomes
+from weekly.web.welcome import WELCOME_ISSUE, Latest, Welcomer, latest_issue, retry_welcomes
 
 from .smtp import SECRET, Recorder, configure, smtp_server
 
@@ -35,11 +35,14 @@ def meta(root: Path, number: int, **values: object) -> None:
 
 def test_the_latest_issue_skips_drafts_and_unreadable_builds(newsletter: Path) -> None:
     assert latest_issue(load_config(newsletter)) is None
+    meta(newsletter, 6, title="Six")
     meta(newsletter, 7, title="Seven", draft=False)
     meta(newsletter, 8, title="Eight (draft)", draft=True)
     replace_folder(build_dir(newsletter, 9), {META_FILE: "{not json"})
     latest = latest_issue(load_config(newsletter))
     assert latest is not None and (latest.title, latest.url) == ("Seven", f"{SITE}/7/")
+    meta(newsletter, 10)  # neither title nor subject
+    assert latest_issue(load_config(newsletter)) == Latest("", f"{SITE}/10/")
 
 
 def _welcomer(root: Path) -> Welcomer:

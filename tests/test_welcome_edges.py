@@ -10,13 +10,15 @@ import email.policy
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
+import dkim
 import pytest
 
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import make_token
 from weekly.config import load_config
-from weekly.errors import ConfigError, TemplateError
+from weekly.errors import ConfigError, TemplateError, WeeklyError
 from weekly.files import replace_folder
 from weekly.project import build_dir
 from weekly.render.composed import META_FILE
@@ -84,6 +86,14 @@ def test_retries_welcome_those_still_here_and_drop_those_who_left(newsletter: Pa
         welcomer.close()
     assert recorder.accepted() == {"stay@example.com": 1}
     assert _states(newsletter) == {"stay@example.com": "sent", "left@example.com": "opted_out"}
+    assert recorder.parsed()["stay@example.com"].get_content().startswith("Stay 님, 안녕하세요.")
+    ledger = existing_ledger(newsletter)
+    assert ledger is not None
+    try:
+        (left,) = ledger.rows(WELCOME_ISSUE, ("opted_out",))
+    finally:
+        ledger.close()
+    assert left.last_reply == "left before"
 
 
 @pytest.mark.usefixtures("store")
@@ -97,7 +107,7 @@ def test_a_template_broken_after_start_is_logged_and_left_to_retry(
         with caplog.at_level(logging.ERROR, "weekly.web.welcome"):
             asyncio.run(welcomer.greet("x@example.com", ""))
         welcomer.close()
-    assert "welcome mail to x@example.com failed" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == ["welcome mail to x@example.com failed"]
     assert _states(newsletter) == {"x@example.com": "pending"}
 
 
@@ -121,7 +131,10 @@ def test_a_welcome_while_another_serve_holds_the_store_waits_for_the_retry(
         welcomer = _welcomer(newsletter)
         with hold_issue(newsletter, WELCOME_ISSUE), caplog.at_level(logging.WARNING):
             asyncio.run(welcomer.greet("w@example.com", ""))
-        assert "welcome mail to w@example.com waits for a retry" in caplog.text
+        (said,) = [r.getMessage() for r in caplog.records if r.name == "weekly.web.welcome"]
+        assert said.startswith(
+            "welcome mail to w@example.com waits for a retry: issue 0 is already being sent by "
+        )
         assert recorder.accepted() == {} and _states(newsletter) == {"w@example.com": "pending"}
         assert asyncio.run(welcomer.retry()) == 1
         asyncio.run(welcomer.greet("w@example.com", ""))  # a later click: already welcomed
@@ -270,3 +283,34 @@ def test_a_welcome_is_marked_sending_as_its_data_ends_then_sent_or_left_to_retry
     if reply is None:
         (mail,) = relay.parsed().values()
         assert mail.get_content().startswith("새 독자 님, 안녕하세요.")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_welcome_is_dkim_signed_and_names_the_address(
+    newsletter: Path, store: str, dkim_dns: Any
+) -> None:
+    welcomer = _welcomer(newsletter)
+    try:
+        _, data = welcomer.build("New@Example.com", "")
+    finally:
+        welcomer.close()
+    assert dkim.verify(data, dnsfunc=dkim_dns)
+    text = email.message_from_bytes(data, policy=email.policy.default).get_content()
+    assert "New@Example.com" in " ".join(text.split())  # the address it comes to, as given
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_an_own_welcome_loses_only_its_leading_blank_lines(newsletter: Path, store: str) -> None:
+    own = newsletter / "templates" / "welcome.md"
+    own.write_text("---\nsubject: Hi\n---\n\n\n  indented\n\n", encoding="utf-8")
+    welcomer = _welcomer(newsletter)
+    try:
+        _, data = welcomer.build("a@example.com", "")
+    finally:
+        welcomer.close()
+    mail = email.message_from_bytes(data, policy=email.policy.default)
+    assert mail.get_content() == "  indented\n\n"
+    own.write_text("---\nsubject: [\n---\nHi\n", encoding="utf-8")
+    with pytest.raises(WeeklyError) as caught:  # the error names the newsletter's own file
+        _welcomer(newsletter)
+    assert caught.value.message.startswith(f"{own}:3: invalid YAML front matter")

@@ -94,6 +94,8 @@ def test_postmark_deliveries_lists_and_refusals() -> None:
     delivered["DeliveredAt"] = AT
     (report,) = postmark.reports(Signed(delivered, "k"))
     assert report == Report("postmark", "a@example.com", DELIVERED, AT, "postmark:delivery:m1", "")
+    (bare,) = postmark.reports(Signed(bounce("HardBounce", Description=None), "k"))
+    assert bare.detail == "HardBounce:  smtp;550"
     two = [bounce("HardBounce", ID="x1"), bounce("SoftBounce", Email="b@example.com")]
     assert [(r.kind, r.ref) for r in postmark.reports(Signed(two, "k"))] == [
         (BOUNCED, "postmark:x1"),

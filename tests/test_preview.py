@@ -22,6 +22,8 @@ from weekly.web import preview_http
 from weekly.web.preview import Previewer, dark_variant, run_preview
 from weekly.web.preview_http import SCRIPT, PreviewServer
 
+from .smtp import free_port
+
 
 def get(url: str) -> tuple[int, str]:
     try:
@@ -236,6 +238,7 @@ def test_weekly_preview_announces_its_address_opens_the_browser_and_stops_on_ctr
     )
     said: list[str] = []
     main = threading.main_thread().ident
+    port = free_port()
 
     def serving() -> None:
         """Fetch the page once the preview waits for Ctrl-C, then press it."""
@@ -244,7 +247,7 @@ def test_weekly_preview_announces_its_address_opens_the_browser_and_stops_on_ctr
         while threading.Thread.join.__code__ not in _codes(sys._current_frames()[main]):
             threading.Event().wait(0.01)
         status, page = get(said[0].split()[2])
-        assert status == 200 and "소넷 4.5" in page
+        assert status == 200 and "100억 달러 동맹" in page  # the issue asked for
         _thread.interrupt_main()
 
     def announce(line: str) -> None:
@@ -252,11 +255,11 @@ def test_weekly_preview_announces_its_address_opens_the_browser_and_stops_on_ctr
         threading.Thread(target=serving, daemon=True).start()
 
     try:
-        run_preview(newsletter, 324, 0, True, announce)
+        run_preview(newsletter, 323, port, True, announce)
     except KeyboardInterrupt:  # would end the whole pytest session
         pytest.fail("Ctrl-C came out of weekly preview instead of stopping it")
     (line,) = said
-    assert re.fullmatch(r"Previewing at http://127\.0\.0\.1:\d+/ \(Ctrl-C stops\)", line)
+    assert line == f"Previewing at http://127.0.0.1:{port}/ (Ctrl-C stops)"
     assert opened.read_text() == line.split()[2]  # the browser command has run
 
 

@@ -235,6 +235,15 @@ def test_mailgun_needs_its_hmac_a_fresh_token_and_a_recent_time_and_counts_soft_
     for request in refused:
         assert hooked.post("/hooks/mailgun", request) == 401, request
     assert hooked.cursor() == 0
+    assert [line.removeprefix("/hooks/mailgun: refused: ") for line in hooked.log.lines] == [
+        "bad signature",
+        "bad signature",
+        "signature or timestamp unreadable",
+        "no signature",
+        "bad signature",
+        "signed too long ago (or in the future)",
+        "not JSON",
+    ]
     assert hooked.post("/hooks/mailgun", body) == 200
     assert hooked.post("/hooks/mailgun", body) == 401  # the token was used
     # Mailgun retries with a fresh token: the event is recorded once all the same.

@@ -1,13 +1,20 @@
-"""What each provider's webhook payload reports, read without a server (fast enough for
-mutation testing to run for every mutant of the hooks): the kind each documented record
-type means, the address, time, reference and detail kept, and the shapes refused."""
+"""Each provider's webhook without a server (fast enough for mutation testing to run for
+every mutant of the hooks): how a request is proven or refused, and what its payload
+reports: the kind each documented record type means, the address, time, reference and
+detail kept, and the shapes refused."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from starlette.requests import Request
 
 from weekly.audience.provider_events import DELIVERED, Report, ReportError, provider_time
 from weekly.config import HooksSettings
@@ -15,9 +22,9 @@ from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED
 from weekly.web.hooks import providers
 from weekly.web.hooks.mailgun import Mailgun
 from weekly.web.hooks.postmark import Postmark
-from weekly.web.hooks.sendgrid import SendGrid
+from weekly.web.hooks.sendgrid import SIGNATURE, TIMESTAMP, SendGrid
 from weekly.web.hooks.ses import Ses
-from weekly.web.hooks.shared import Signed
+from weekly.web.hooks.shared import Refused, Signed, body_digest
 
 from . import hook_signing as sign
 
@@ -266,3 +273,108 @@ def test_ses_notifications_not_in_their_documented_shape(
     with pytest.raises(ReportError) as caught:
         Ses(SETTINGS).reports(ses(notification))
     assert caught.value.message == error
+
+
+def request(**headers: str) -> Request:
+    """A POST as starlette hands it to a route (the body is passed on its own)."""
+    pairs = [
+        (name.replace("_", "-").lower().encode(), value.encode()) for name, value in headers.items()
+    ]
+    return Request({"type": "http", "method": "POST", "path": "/", "headers": pairs})
+
+
+def proven(provider: Any, body: bytes, **headers: str) -> Signed:
+    result: Signed = asyncio.run(provider.verify(request(**headers), body))
+    return result
+
+
+def refused(provider: Any, body: bytes, **headers: str) -> str:
+    with pytest.raises(Refused) as caught:
+        proven(provider, body, **headers)
+    return str(caught.value)
+
+
+def test_mailgun_proof_is_the_hmac_of_its_time_and_token() -> None:
+    event = {"id": "e1", "event": "failed"}
+    body = sign.mailgun_body(event)
+    document = json.loads(body)
+    signature = document["signature"]
+    assert proven(Mailgun(), body) == Signed(
+        document, f"mailgun:{signature['token']}", float(signature["timestamp"])
+    )
+
+    def altered(**fields: Any) -> bytes:
+        return json.dumps({**document, "signature": {**signature, **fields}}).encode()
+
+    assert refused(Mailgun(), b"not json") == "not JSON"
+    assert refused(Mailgun(), json.dumps({"event-data": event}).encode()) == "no signature"
+    assert refused(Mailgun(), altered(token=7)) == "no signature"
+    assert refused(Mailgun(), altered(signature="zz")) == "signature or timestamp unreadable"
+    assert refused(Mailgun(), altered(timestamp="noon")) == "signature or timestamp unreadable"
+    assert refused(Mailgun(), altered(token="f" * 50)) == "bad signature"
+
+
+def test_postmark_proof_is_its_basic_credentials() -> None:
+    postmark = Postmark(SETTINGS)
+    body = sign.postmark_bounce("kim@example.com").encode()
+    good = sign.postmark_auth()["Authorization"]
+    signed = proven(postmark, body, authorization=good)
+    assert signed == Signed(json.loads(body), f"postmark:{body_digest(body)}", None)
+    assert proven(postmark, body, authorization=good.replace("Basic", "basic")) == signed
+    wrong = "no or wrong Basic auth credentials"
+    assert refused(postmark, body) == wrong
+    assert refused(postmark, body, authorization=good.replace("Basic ", "Basic %")) == wrong
+    assert refused(postmark, body, authorization=good.replace("Basic", "Bearer")) == wrong
+    other = sign.postmark_auth(password="wrong")["Authorization"]
+    assert refused(postmark, body, authorization=other) == wrong
+    with pytest.raises(ReportError, match=r"^not JSON$"):
+        proven(postmark, b"{", authorization=good)
+
+
+def test_sendgrid_proof_is_an_ecdsa_signature_over_time_and_body() -> None:
+    key, public = sign.sendgrid_keys()
+    sendgrid = SendGrid(HooksSettings(sendgrid_public_key=public))
+    body, headers = sign.sendgrid_request(key, [sendgrid("bounce")])
+    given = {"signature": headers[SIGNATURE], "timestamp": headers[TIMESTAMP]}
+    stamp = given["timestamp"]
+    assert proven(sendgrid, body, **{SIGNATURE: given["signature"], TIMESTAMP: stamp}) == Signed(
+        json.loads(body), f"sendgrid:{body_digest(stamp.encode(), body)}", float(stamp)
+    )
+    unread = "no signature or timestamp"
+    assert refused(sendgrid, body, **{SIGNATURE: given["signature"]}) == unread
+    assert refused(sendgrid, body, **{TIMESTAMP: stamp}) == "bad signature"  # empty
+    junk = "%" + given["signature"]
+    assert refused(sendgrid, body, **{SIGNATURE: junk, TIMESTAMP: stamp}) == unread
+    later = str(int(stamp) + 1)
+    assert refused(sendgrid, body, **{SIGNATURE: given["signature"], TIMESTAMP: later}) == (
+        "bad signature"
+    )
+    stamp_only = str(int(stamp))
+    raw = key.sign(stamp_only.encode() + b"not json", ec.ECDSA(hashes.SHA256()))
+    with pytest.raises(ReportError, match=r"^not JSON$"):
+        proven(
+            sendgrid,
+            b"not json",
+            **{SIGNATURE: base64.b64encode(raw).decode(), TIMESTAMP: stamp_only},
+        )
+
+
+def test_ses_proof_is_an_sns_signature_on_its_topic() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    with sign.cert_server() as certs:
+        certs.files["/cert.pem"] = sign.self_signed(key)
+        ses_hook = Ses(
+            HooksSettings(ses_topic_arn=f"arn:other {sign.TOPIC}", ses_test_hosts=certs.host)
+        )
+        message = sign.sns_message(key, certs.url("/cert.pem"), "Notification", Message="{}")
+        body = json.dumps(message).encode()
+        at = datetime.fromisoformat(message["Timestamp"]).timestamp()
+        assert proven(ses_hook, body) == Signed(message, f"ses:{message['MessageId']}", at)
+        assert refused(ses_hook, b"\xff") == "not JSON"
+        assert refused(ses_hook, b"[1]") == "not an SNS message"
+        other = json.dumps({**message, "TopicArn": "arn:x"}).encode()
+        assert refused(ses_hook, other) == "topic 'arn:x' is not in hooks.ses_topic_arn"
+        noon = sign.sign_sns(key, {**message, "Timestamp": "noon"})
+        with pytest.raises(ReportError) as caught:
+            proven(ses_hook, json.dumps(noon).encode())
+        assert caught.value.message == "SNS Timestamp is not an ISO time"

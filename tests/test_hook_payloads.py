@@ -333,27 +333,27 @@ def test_postmark_proof_is_its_basic_credentials() -> None:
 
 def test_sendgrid_proof_is_an_ecdsa_signature_over_time_and_body() -> None:
     key, public = sign.sendgrid_keys()
-    sendgrid = SendGrid(HooksSettings(sendgrid_public_key=public))
+    provider = SendGrid(HooksSettings(sendgrid_public_key=public))
     body, headers = sign.sendgrid_request(key, [sendgrid("bounce")])
     given = {"signature": headers[SIGNATURE], "timestamp": headers[TIMESTAMP]}
     stamp = given["timestamp"]
-    assert proven(sendgrid, body, **{SIGNATURE: given["signature"], TIMESTAMP: stamp}) == Signed(
+    assert proven(provider, body, **{SIGNATURE: given["signature"], TIMESTAMP: stamp}) == Signed(
         json.loads(body), f"sendgrid:{body_digest(stamp.encode(), body)}", float(stamp)
     )
     unread = "no signature or timestamp"
-    assert refused(sendgrid, body, **{SIGNATURE: given["signature"]}) == unread
-    assert refused(sendgrid, body, **{TIMESTAMP: stamp}) == "bad signature"  # empty
+    assert refused(provider, body, **{SIGNATURE: given["signature"]}) == unread
+    assert refused(provider, body, **{TIMESTAMP: stamp}) == "bad signature"  # empty
     junk = "%" + given["signature"]
-    assert refused(sendgrid, body, **{SIGNATURE: junk, TIMESTAMP: stamp}) == unread
+    assert refused(provider, body, **{SIGNATURE: junk, TIMESTAMP: stamp}) == unread
     later = str(int(stamp) + 1)
-    assert refused(sendgrid, body, **{SIGNATURE: given["signature"], TIMESTAMP: later}) == (
+    assert refused(provider, body, **{SIGNATURE: given["signature"], TIMESTAMP: later}) == (
         "bad signature"
     )
     stamp_only = str(int(stamp))
     raw = key.sign(stamp_only.encode() + b"not json", ec.ECDSA(hashes.SHA256()))
     with pytest.raises(ReportError, match=r"^not JSON$"):
         proven(
-            sendgrid,
+            provider,
             b"not json",
             **{SIGNATURE: base64.b64encode(raw).decode(), TIMESTAMP: stamp_only},
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -359,7 +360,7 @@ def test_sendgrid_proof_is_an_ecdsa_signature_over_time_and_body() -> None:
         )
 
 
-def test_ses_proof_is_an_sns_signature_on_its_topic() -> None:
+def test_ses_proof_is_an_sns_signature_on_its_topic(caplog: pytest.LogCaptureFixture) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     with sign.cert_server() as certs:
         certs.files["/cert.pem"] = sign.self_signed(key)
@@ -378,3 +379,19 @@ def test_ses_proof_is_an_sns_signature_on_its_topic() -> None:
         with pytest.raises(ReportError) as caught:
             proven(ses_hook, json.dumps(noon).encode())
         assert caught.value.message == "SNS Timestamp is not an ISO time"
+        # a subscription is confirmed by fetching its SubscribeURL; a notification fetches nothing
+        confirm = sign.sns_message(
+            key,
+            certs.url("/cert.pem"),
+            "SubscriptionConfirmation",
+            Message="m",
+            Token="t",
+            SubscribeURL=certs.url("/confirm?Token=t"),
+        )
+        with caplog.at_level(logging.INFO, "weekly.web.hooks"):
+            asyncio.run(ses_hook.follow_up(proven(ses_hook, json.dumps(message).encode())))
+            asyncio.run(ses_hook.follow_up(proven(ses_hook, json.dumps(confirm).encode())))
+        assert certs.fetched == ["/cert.pem", "/confirm?Token=t"]  # the certificate once
+        assert [r.getMessage() for r in caplog.records] == [
+            f"/hooks/ses: confirmed the subscription to {sign.TOPIC}"
+        ]

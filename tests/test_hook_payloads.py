@@ -248,6 +248,9 @@ def test_ses_bounces_complaints_and_deliveries() -> None:
         Report("ses", "b@example.com", DELIVERED, AT, "ses:delivery:b@example.com", ""),
     ]
     assert reader.reports(ses({"notificationType": "Received"})) == []
+    unreadable = Signed({"Type": "Notification", "Message": "not json"}, "k")
+    with pytest.raises(ReportError, match=r"^not JSON$"):
+        reader.reports(unreadable)
     assert reader.reports(ses(ses_bounce("Permanent"), "SubscriptionConfirmation")) == []
 
 

@@ -282,3 +282,10 @@ def test_an_open_page_hears_each_new_version_and_a_heartbeat_between(
         while line in (b"\n", b": still here\n"):
             line = events.readline()
     assert line == f"data: {current + 1}\n".encode()  # the new version, not the one it had
+
+
+def test_a_page_hears_nothing_until_the_email_changes(server: PreviewServer) -> None:
+    current = server.previewer.snapshot.version
+    with urllib.request.urlopen(f"{server.url}events?since={current}", timeout=5) as events:
+        server.previewer.refresh()
+        assert events.readline() == f"data: {current + 1}\n".encode()  # no heartbeat before

@@ -302,15 +302,37 @@ def test_the_welcome_is_dkim_signed_and_names_the_address(
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_an_own_welcome_loses_only_its_leading_blank_lines(newsletter: Path, store: str) -> None:
     own = newsletter / "templates" / "welcome.md"
-    own.write_text("---\nsubject: Hi\n---\n\n\n  indented\n\n", encoding="utf-8")
-    welcomer = _welcomer(newsletter)
-    try:
-        _, data = welcomer.build("a@example.com", "")
-    finally:
-        welcomer.close()
-    mail = email.message_from_bytes(data, policy=email.policy.default)
-    assert mail.get_content() == "  indented\n\n"
+    for body in ("  indented\n\n", "X marks the spot\n"):
+        own.write_text(f"---\nsubject: Hi\n---\n\n\n{body}", encoding="utf-8")
+        welcomer = _welcomer(newsletter)
+        try:
+            _, data = welcomer.build("a@example.com", "")
+        finally:
+            welcomer.close()
+        mail = email.message_from_bytes(data, policy=email.policy.default)
+        assert mail.get_content() == body
     own.write_text("---\nsubject: [\n---\nHi\n", encoding="utf-8")
     with pytest.raises(WeeklyError) as caught:  # the error names the newsletter's own file
         _welcomer(newsletter)
     assert caught.value.message.startswith(f"{own}:3: invalid YAML front matter")
+
+
+class Deferring(Recorder):
+    """Defers every recipient with a 451, before any data."""
+
+    async def handle_RCPT(self, *args: object) -> str:
+        return "451 4.3.0 try again later"
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_welcome_deferred_before_its_data_counts_one_attempt(
+    newsletter: Path, store: str
+) -> None:
+    relay = Deferring()
+    with smtp_server(relay) as port:
+        configure(newsletter, port)
+        welcomer = _welcomer(newsletter)
+        asyncio.run(welcomer.greet("New@Example.com", ""))
+        welcomer.close()
+    assert relay.messages == []
+    assert welcome_row(newsletter) == ("retrying", 1, "451 4.3.0 try again later")

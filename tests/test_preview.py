@@ -289,3 +289,14 @@ def test_a_page_hears_nothing_until_the_email_changes(server: PreviewServer) -> 
     with urllib.request.urlopen(f"{server.url}events?since={current}", timeout=5) as events:
         server.previewer.refresh()
         assert events.readline() == f"data: {current + 1}\n".encode()  # no heartbeat before
+
+
+def test_an_open_page_is_let_go_when_the_preview_stops(newsletter: Path) -> None:
+    previewer = Previewer(newsletter, 324)
+    previewer.refresh()
+    with PreviewServer(previewer, 0) as server:
+        since = previewer.snapshot.version
+        events = urllib.request.urlopen(f"{server.url}events?since={since}", timeout=5)
+    with events:
+        # the stream ends with the preview (its last word a heartbeat), not at a timeout
+        assert events.read() == b": still here\n\n"

@@ -298,5 +298,5 @@ def test_an_open_page_is_let_go_when_the_preview_stops(newsletter: Path) -> None
         since = previewer.snapshot.version
         events = urllib.request.urlopen(f"{server.url}events?since={since}", timeout=5)
     with events:
-        # the stream ends with the preview (its last word a heartbeat), not at a timeout
-        assert events.read() == b": still here\n\n"
+        # the stream ends with the preview (perhaps with a last heartbeat), not at a timeout
+        assert events.read() in (b"", b": still here\n\n")

@@ -421,9 +421,14 @@ def serve_until_ctrl_c(root: Path, host: str | None, port: int | None, url: str)
         finally:
             os.kill(os.getpid(), signal.SIGINT)
 
+    # Ctrl-C as a terminal gives it, whatever handler the running test tool put in place
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=reader, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):  # uvicorn stops in order, then re-raises Ctrl-C
-        serve(root, host, port)
+    try:
+        with pytest.raises(KeyboardInterrupt):  # uvicorn stops in order, then re-raises Ctrl-C
+            serve(root, host, port)
+    finally:
+        signal.signal(signal.SIGINT, before)
     (answer,) = answers
     return answer
 

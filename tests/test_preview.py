@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import http.client
 import re
+import signal
 import socket
 import sys
 import threading
@@ -254,10 +255,14 @@ def test_weekly_preview_announces_its_address_opens_the_browser_and_stops_on_ctr
         said.append(line)
         threading.Thread(target=serving, daemon=True).start()
 
+    # Ctrl-C as a terminal gives it, whatever handler the running test tool put in place
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run_preview(newsletter, 323, port, True, announce)
     except KeyboardInterrupt:  # would end the whole pytest session
         pytest.fail("Ctrl-C came out of weekly preview instead of stopping it")
+    finally:
+        signal.signal(signal.SIGINT, before)
     (line,) = said
     assert line == f"Previewing at http://127.0.0.1:{port}/ (Ctrl-C stops)"
     assert opened.read_text() == line.split()[2]  # the browser command has run

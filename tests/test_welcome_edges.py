@@ -27,6 +27,7 @@ from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 from weekly.web.welcome import WELCOME_ISSUE, Latest, Welcomer, latest_issue, retry_welcomes
 
 from .smtp import SECRET, Recorder, configure, smtp_server
+from .test_welcome import Busy
 
 SITE = "https://news.example.com/weekly"
 
@@ -317,18 +318,11 @@ def test_an_own_welcome_loses_only_its_leading_blank_lines(newsletter: Path, sto
     assert caught.value.message.startswith(f"{own}:3: invalid YAML front matter")
 
 
-class Deferring(Recorder):
-    """Defers every recipient with a 451, before any data."""
-
-    async def handle_RCPT(self, *args: object) -> str:
-        return "451 4.3.0 try again later"
-
-
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_a_welcome_deferred_before_its_data_counts_one_attempt(
     newsletter: Path, store: str
 ) -> None:
-    relay = Deferring()
+    relay = Busy()  # defers every recipient, before any data
     with smtp_server(relay) as port:
         configure(newsletter, port)
         welcomer = _welcomer(newsletter)

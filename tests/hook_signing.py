@@ -100,7 +100,8 @@ class CertServer:
 @contextmanager
 def cert_server() -> Iterator[CertServer]:
     server = CertServer()
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    # polled often: shutdown() waits for the next poll (half a second by default)
+    thread = threading.Thread(target=server.httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield server

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from weekly.web.hooks.shared import Refused
-from weekly.web.hooks.sns import SnsVerifier
+from weekly.web.hooks.sns import SnsVerifier, canonical
 
 from . import hook_signing as sign
 from .smtp import SECRET, free_port
@@ -99,3 +99,36 @@ def test_a_certificate_must_be_a_current_pem_rsa_one() -> None:
         # A redirect could lead off the allowed hosts: it is not followed.
         assert "302" in refusal(verifier, certs.url("/redirect"))
         assert certs.fetched[-1] == "/redirect"
+
+
+def test_the_text_sns_signs_lists_each_types_fields_in_order() -> None:
+    note = {"Type": "Notification", "Message": "m", "MessageId": "i", "Timestamp": "t"}
+    note |= {"TopicArn": "a", "Signature": "not signed", "Token": "not a notification's"}
+    assert (
+        canonical(note)
+        == b"Message\nm\nMessageId\ni\nTimestamp\nt\nTopicArn\na\nType\nNotification\n"
+    )
+    with_subject = canonical({**note, "Subject": "s"})
+    assert with_subject.startswith(b"Message\nm\nMessageId\ni\nSubject\ns\nTimestamp\n")
+    for kind in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
+        confirm = {**note, "Type": kind, "SubscribeURL": "u", "Token": "k", "Subject": "s"}
+        assert canonical(confirm) == (
+            b"Message\nm\nMessageId\ni\nSubscribeURL\nu\nTimestamp\nt\nToken\nk\n"
+            b"TopicArn\na\nType\n" + kind.encode() + b"\n"
+        )
+    refusals = {
+        "SNS message without Token": {
+            **note,
+            "Type": "SubscriptionConfirmation",
+            "SubscribeURL": "u",
+            "Token": None,
+        },
+        "SNS message without Subject": {**note, "Subject": 7},
+        "SNS message without Message": {k: v for k, v in note.items() if k != "Message"},
+        "unknown SNS message type 'Other'": {**note, "Type": "Other"},
+        "unknown SNS message type None": {k: v for k, v in note.items() if k != "Type"},
+    }
+    for words, message in refusals.items():
+        with pytest.raises(Refused) as caught:
+            canonical(message)
+        assert str(caught.value) == words

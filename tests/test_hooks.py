@@ -1,9 +1,10 @@
-"""Provider webhooks on a real `weekly serve` (uvicorn in its own process), each payload
+"""Provider webhooks on `weekly serve`'s app (real uvicorn, in a thread here), each payload
 signed here with test keys: accepted ones land in the consent log, in either store; a
 tampered, replayed or unsigned one gets 401 and records nothing."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -13,13 +14,15 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from weekly.audience.provider_events import provider_time
 from weekly.store import open_consent_log
 from weekly.store.consent import BOUNCED, COMPLAINED, CONFIRMED
 
 from . import hook_signing as sign
-from .serve_process import LogLines, serve_process
+from .serving import LogLines, serve_in_thread
 from .smtp import SECRET
 
 
@@ -86,7 +89,7 @@ def hooked(
                 f'postmark_user = "{sign.POSTMARK_USER}"\nmailgun = true\n'
                 f'sendgrid_public_key = "{sendgrid_key[1]}"\n'
             )
-        with serve_process(newsletter) as (url, log), httpx.Client(base_url=url) as client:
+        with serve_in_thread(newsletter) as (url, log), httpx.Client(base_url=url) as client:
             yield Hooked(
                 newsletter,
                 client,
@@ -181,6 +184,10 @@ def test_postmark_bounces_and_complaints_need_the_basic_auth_credentials(hooked:
     assert hooked.post("/hooks/postmark", hard, sign.postmark_auth(password="wrong")) == 401
     assert hooked.post("/hooks/postmark", hard) == 401
     assert hooked.post("/hooks/postmark", hard, {"Authorization": "Basic %%%"}) == 401
+    # the right credentials with a stray character are not base64: not taken
+    stray = {"Authorization": auth["Authorization"].replace("Basic ", "Basic %")}
+    assert hooked.post("/hooks/postmark", hard, stray) == 401
+    assert hooked.log.wait("/hooks/postmark: refused: no or wrong Basic auth credentials")
     assert hooked.cursor() == 0
     assert hooked.post("/hooks/postmark", hard, auth) == 200
     assert hooked.post("/hooks/postmark", hard, auth) == 401  # the same request again
@@ -228,6 +235,15 @@ def test_mailgun_needs_its_hmac_a_fresh_token_and_a_recent_time_and_counts_soft_
     for request in refused:
         assert hooked.post("/hooks/mailgun", request) == 401, request
     assert hooked.cursor() == 0
+    assert [line.removeprefix("/hooks/mailgun: refused: ") for line in hooked.log.lines] == [
+        "bad signature",
+        "bad signature",
+        "signature or timestamp unreadable",
+        "no signature",
+        "bad signature",
+        "signed too long ago (or in the future)",
+        "not JSON",
+    ]
     assert hooked.post("/hooks/mailgun", body) == 200
     assert hooked.post("/hooks/mailgun", body) == 401  # the token was used
     # Mailgun retries with a fresh token: the event is recorded once all the same.
@@ -303,9 +319,118 @@ def test_sendgrid_needs_an_ecdsa_signature_over_time_and_body(hooked: Hooked) ->
     no_id = {k: v for k, v in events[0].items() if k != "sg_event_id"}
     for malformed in ([no_id], [1], {"not": "a list"}):
         assert hooked.post("/hooks/sendgrid", *sign.sendgrid_request(key, malformed)) == 400
+    stamp = str(int(time.time()))
+    not_json = b"not json"
+    junk_signature = key.sign(stamp.encode() + not_json, ec.ECDSA(hashes.SHA256()))
+    junk_headers = {
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(junk_signature).decode(),
+        "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
+    }
+    assert hooked.post("/hooks/sendgrid", not_json, junk_headers) == 400  # signed, unreadable
     signed_junk = sign.sendgrid_request(key, [])
     assert hooked.post("/hooks/sendgrid", b"{", signed_junk[1]) == 401  # the body is signed
     assert hooked.cursor() == cursor
+    # SendGrid sends the same events again, signed at another time: taken (and not counted
+    # twice), as the key is the signed time with the body
+    again = sign.sendgrid_request(key, events, timestamp=time.time() + 1)
+    assert hooked.post("/hooks/sendgrid", *again) == 200
+    assert hooked.cursor() == cursor
+    not_base64 = {**headers, "X-Twilio-Email-Event-Webhook-Signature": "%%%" + "A" * 60}
+    assert hooked.post("/hooks/sendgrid", body, not_base64) == 401
+    said = [line.removeprefix("/hooks/sendgrid: refused: ") for line in hooked.log.lines]
+    # no headers, a signature not in base64; a body (twice), a timestamp or the key changed
+    assert said.count("no signature or timestamp") == 2 and said.count("bad signature") == 4
+
+
+def test_each_provider_records_its_own_words_time_and_id(hooked: Hooked) -> None:
+    """What the editor reads in an address's history: the provider's time, reason and id."""
+    ses = json.loads(sign.ses_bounce("Ses@Example.com", feedback="fb-9"))
+    ses["bounce"]["bouncedRecipients"].append({"emailAddress": "bare@example.com"})
+    ses_complaint = json.loads(sign.ses_complaint("sesc@example.com", feedback=""))
+    for message in (ses, ses_complaint):
+        assert hooked.post_json("/hooks/ses", hooked.sns(Message=json.dumps(message))) == 200
+    postmark = json.loads(sign.postmark_bounce("pm@example.com", "ManuallyDeactivated", 77))
+    postmark_body = json.dumps({**postmark, "Details": None}).encode()
+    assert hooked.post("/hooks/postmark", postmark_body, sign.postmark_auth()) == 200
+    mailgun = sign.mailgun_event("mg@example.com")
+    mailgun_plain = {**sign.mailgun_event("mg2@example.com"), "reason": None}
+    del mailgun_plain["delivery-status"]
+    for event in (mailgun, mailgun_plain):
+        assert hooked.post("/hooks/mailgun", sign.mailgun_body(event)) == 200
+    sendgrid = sign.sendgrid_event("sg@example.com", "dropped", status="", reason="Bounced")
+    request = sign.sendgrid_request(hooked.sendgrid_key, [sendgrid])
+    assert hooked.post("/hooks/sendgrid", *request) == 200
+
+    def last(address: str) -> tuple[str, str, str, str, str]:
+        with open_consent_log(hooked.root) as log:
+            event = log.history(address)[-1]
+        return event.at, event.kind, event.source, event.detail, event.ref
+
+    bounce, complaint = ses["bounce"], ses_complaint["complaint"]
+    assert last("ses@example.com") == (
+        provider_time(bounce["timestamp"]),
+        BOUNCED,
+        "ses",
+        "5.1.1 smtp; 550",
+        "ses:fb-9:ses@example.com",
+    )
+    assert last("bare@example.com")[3:] == ("Permanent/General", "ses:fb-9:bare@example.com")
+    assert last("sesc@example.com") == (
+        provider_time(complaint["timestamp"]),
+        COMPLAINED,
+        "ses",
+        "complaint: abuse",  # no feedback type given: a complaint all the same
+        f"ses:{complaint['feedbackId']}:sesc@example.com",
+    )
+    assert last("pm@example.com") == (
+        provider_time("2026-11-30T09:00:00.1234567Z"),
+        BOUNCED,
+        "postmark",
+        "ManuallyDeactivated: The server was unable to deliver your message.",
+        "postmark:77",
+    )
+    assert last("mg@example.com") == (
+        provider_time(mailgun["timestamp"]),
+        BOUNCED,
+        "mailgun",
+        "bounce: 550 5.1.1 no such user",
+        f"mailgun:{mailgun['id']}",
+    )
+    assert last("mg2@example.com")[3:] == ("failed:", f"mailgun:{mailgun_plain['id']}")
+    assert last("sg@example.com") == (
+        provider_time(1764493200),
+        BOUNCED,
+        "sendgrid",
+        "dropped:  Bounced",
+        f"sendgrid:{sendgrid['sg_event_id']}",
+    )
+
+
+def test_every_answer_says_what_happened_and_the_log_one_line_each(hooked: Hooked) -> None:
+    event = sign.mailgun_event("kim@example.com")
+    now = time.time()
+    answers = {
+        "ok": sign.mailgun_body(event),
+        "too large": b" " * (4 * 1024 * 1024 + 1),
+        "unauthorized": sign.mailgun_body(event, key="another-key"),
+        "bad payload": sign.mailgun_body({**event, "id": 7}),
+    }
+    for text, body in answers.items():
+        answer = hooked.client.post("/hooks/mailgun", content=body)
+        assert answer.text == text and answer.headers["content-type"].startswith("text/plain")
+        if text == "unauthorized":
+            assert answer.headers["www-authenticate"] == 'Basic realm="weekly hooks"'
+        else:
+            assert "www-authenticate" not in answer.headers
+    # signed just inside the window either way counts; just outside, in the past or the
+    # future, is refused
+    for moment, code in ((now - 880, 200), (now + 880, 200), (now - 920, 401), (now + 920, 401)):
+        body = sign.mailgun_body(sign.mailgun_event("lee@example.com"), timestamp=moment)
+        assert hooked.post("/hooks/mailgun", body) == code, moment - now
+    assert hooked.log.wait("/hooks/mailgun: 1 reports, 1 new events")
+    assert hooked.log.wait("/hooks/mailgun: refused: bad signature")
+    assert hooked.log.wait("/hooks/mailgun: unreadable: mailgun: no event-data with an id")
+    assert hooked.log.wait("/hooks/mailgun: refused: signed too long ago (or in the future)")
 
 
 def _confirmed(address: str) -> Any:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import _thread
+import http.client
 import re
+import signal
 import socket
+import sys
+import threading
 import urllib.error
 import urllib.request
+import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
+from types import CodeType, FrameType
 
 import pytest
 
 from weekly.errors import WeeklyError
-from weekly.web.preview import Previewer
-from weekly.web.preview_http import PreviewServer
+from weekly.web import preview_http
+from weekly.web.preview import Previewer, dark_variant, run_preview
+from weekly.web.preview_http import SCRIPT, PreviewServer
+
+from .smtp import free_port
 
 
 def get(url: str) -> tuple[int, str]:
@@ -51,6 +61,10 @@ def test_snapshot_has_the_email_ready_to_show(newsletter: Path) -> None:
     assert snapshot.preheader.startswith("코딩 에이전트부터")
     assert "%%" not in snapshot.email_html and "%%" not in snapshot.text
     assert 'src="/site/324/sora-timeline.png"' in snapshot.email_html, "images from the preview"
+    assert "https://news.example.com/weekly/" not in snapshot.email_html  # all of it local
+    # a sample reader's copy: their address and an unsubscribe link that names no one
+    assert "reader@example.com 주소로" in snapshot.text
+    assert "https://news.example.com/weekly/unsubscribe/preview\n" in snapshot.text
     assert snapshot.subject in snapshot.page and "소라 2" in snapshot.text
     assert (newsletter / ".weekly/preview/site/324/index.html").is_file()
 
@@ -77,6 +91,19 @@ def test_broken_other_issue_does_not_hide_this_email(newsletter: Path) -> None:
     snapshot = previewer.refresh()
     assert "새 문단." in snapshot.text, "the email is recomposed"
     assert snapshot.error is not None and "issues/323/issue.md" in snapshot.error
+
+
+def test_a_broken_page_template_leaves_a_bare_page_that_still_reloads(newsletter: Path) -> None:
+    own = newsletter / "templates" / "preview" / "page.html"
+    own.parent.mkdir(parents=True)
+    own.write_text("{% if %}<b>", encoding="utf-8")
+    snapshot = Previewer(newsletter, 324).refresh()
+    assert snapshot.error is None and "소라 2" in snapshot.text  # the email is fine
+    assert snapshot.page == (
+        '<!doctype html><meta charset="utf-8"><meta name="weekly-version" content="1">'
+        f'<title>weekly preview</title><pre role="alert">{own}:1: Expected an expression, '
+        'got &#x27;end of statement block&#x27;</pre><script src="/preview.js"></script>'
+    )
 
 
 def test_server_routes(server: PreviewServer) -> None:
@@ -139,3 +166,142 @@ def test_busy_port_is_a_clear_error(newsletter: Path) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(WeeklyError, match=f"127.0.0.1:{port}: the port is in use"):
             PreviewServer(Previewer(newsletter, 324), port)
+
+
+def answer(server: PreviewServer, path: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of one GET, redirects not followed."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.httpd.server_address[1], 5)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_each_route_says_its_type_and_length_and_is_never_cached(server: PreviewServer) -> None:
+    snapshot = server.previewer.snapshot
+    shown = {
+        "/": ("text/html", snapshot.page),
+        "/email.html": ("text/html", snapshot.email_html),
+        "/email.html?scheme=light": ("text/html", snapshot.email_html),
+        "/email.html?scheme=dark": ("text/html", dark_variant(snapshot.email_html)),
+        "/preview.js": ("text/javascript", SCRIPT.read_text(encoding="utf-8")),
+    }
+    for path, (kind, text) in shown.items():
+        status, headers, body = answer(server, path)
+        assert status == 200, path
+        assert headers["Content-Type"] == f"{kind}; charset=utf-8", path
+        assert headers["Content-Length"] == str(len(body)) and body.decode("utf-8") == text, path
+        assert headers["Cache-Control"] == "no-store", path
+    status, headers, _ = answer(server, "/site")
+    assert (status, headers["Location"], headers["Cache-Control"]) == (301, "/site/", "no-store")
+    status, headers, body = answer(server, "/site/324/index.html")
+    archive = server.previewer.site_dir / "324" / "index.html"
+    assert status == 200 and body == archive.read_bytes() and headers["Cache-Control"] == "no-store"
+    status, headers, _ = answer(server, "/site/324/nothing-here.png")
+    assert status == 404 and headers["Cache-Control"] == "no-store"
+
+
+def test_dark_mode_turns_dark_queries_on_and_light_ones_off() -> None:
+    css = (
+        "@media (prefers-color-scheme: dark){a{}}"
+        "@media (PREFERS-COLOR-SCHEME:LIGHT){b{}}"
+        "@media (prefers-color-scheme  :  Dark){c{}}"
+    )
+    assert dark_variant(css) == (
+        "@media (min-width: 0px){a{}}@media (max-width: 0px){b{}}@media (min-width: 0px){c{}}"
+    )
+
+
+def test_a_page_that_gives_no_version_hears_the_current_one_at_once(server: PreviewServer) -> None:
+    for query in ("", "?since=", "?since=0"):
+        with urllib.request.urlopen(f"{server.url}events{query}", timeout=5) as events:
+            assert events.headers["Content-Type"] == "text/event-stream"
+            line = events.readline().decode()
+        assert line == f"data: {server.previewer.snapshot.version}\n", query
+
+
+def test_weekly_preview_announces_its_address_opens_the_browser_and_stops_on_ctrl_c(
+    newsletter: Path, tmp_path: Path
+) -> None:
+    opened = tmp_path / "opened"
+    browser = tmp_path / "browser.py"
+    browser.write_text(
+        f"import sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n"
+    )
+    # registered, not named in BROWSER: webbrowser reads that once a process
+    webbrowser.register(
+        "weekly-test",
+        None,
+        webbrowser.GenericBrowser([sys.executable, str(browser), "%s"]),
+        preferred=True,
+    )
+    said: list[str] = []
+    main = threading.main_thread().ident
+    port = free_port()
+
+    def serving() -> None:
+        """Fetch the page once the preview waits for Ctrl-C, then press it."""
+        # inside PreviewServer.wait's try: joining the server thread (a mutated copy of
+        # wait itself may run under another code object)
+        while threading.Thread.join.__code__ not in _codes(sys._current_frames()[main]):
+            threading.Event().wait(0.01)
+        status, page = get(said[0].split()[2])
+        assert status == 200 and "100억 달러 동맹" in page  # the issue asked for
+        _thread.interrupt_main()
+
+    def announce(line: str) -> None:
+        said.append(line)
+        threading.Thread(target=serving, daemon=True).start()
+
+    # Ctrl-C as a terminal gives it, whatever handler the running test tool put in place
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        run_preview(newsletter, 323, port, True, announce)
+    except KeyboardInterrupt:  # would end the whole pytest session
+        pytest.fail("Ctrl-C came out of weekly preview instead of stopping it")
+    finally:
+        signal.signal(signal.SIGINT, before)
+    (line,) = said
+    assert line == f"Previewing at http://127.0.0.1:{port}/ (Ctrl-C stops)"
+    assert opened.read_text() == line.split()[2]  # the browser command has run
+
+
+def _codes(frame: FrameType | None) -> Iterator[CodeType]:
+    """The code of each function on a thread's stack, innermost first."""
+    while frame is not None:
+        yield frame.f_code
+        frame = frame.f_back
+
+
+def test_an_open_page_hears_each_new_version_and_a_heartbeat_between(
+    server: PreviewServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preview_http, "HEARTBEAT_SECONDS", 0.05)
+    current = server.previewer.snapshot.version
+    with urllib.request.urlopen(f"{server.url}events?since={current}", timeout=5) as events:
+        assert events.readline() == b": still here\n"  # nothing new yet: only a heartbeat
+        server.previewer.refresh()
+        line = events.readline()
+        while line in (b"\n", b": still here\n"):
+            line = events.readline()
+    assert line == f"data: {current + 1}\n".encode()  # the new version, not the one it had
+
+
+def test_a_page_hears_nothing_until_the_email_changes(server: PreviewServer) -> None:
+    current = server.previewer.snapshot.version
+    with urllib.request.urlopen(f"{server.url}events?since={current}", timeout=5) as events:
+        server.previewer.refresh()
+        assert events.readline() == f"data: {current + 1}\n".encode()  # no heartbeat before
+
+
+def test_an_open_page_is_let_go_when_the_preview_stops(newsletter: Path) -> None:
+    previewer = Previewer(newsletter, 324)
+    previewer.refresh()
+    with PreviewServer(previewer, 0) as server:
+        since = previewer.snapshot.version
+        events = urllib.request.urlopen(f"{server.url}events?since={since}", timeout=5)
+    with events:
+        # the stream ends with the preview (perhaps with a last heartbeat), not at a timeout
+        assert events.read() in (b"", b": still here\n\n")

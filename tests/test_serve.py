@@ -6,7 +6,9 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+import os
 import re
+import signal
 import socket
 import threading
 import time
@@ -18,17 +20,22 @@ from typing import Any
 import dkim
 import httpx
 import pytest
-import uvicorn
 
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import SignUp, confirm_token, make_token
 from weekly.clock import stamp
+from weekly.config import load_config
+from weekly.errors import WeeklyError
+from weekly.listen import listening_socket
+from weekly.render.jinja import environment
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
-from weekly.web.serve import HOUR, MAILS_PER_ADDRESS, RateLimiter, create_app, server_config
+from weekly.web.confirm_mail import confirmation_mail
+from weekly.web.serve import HEADERS, HOUR, MAILS_PER_ADDRESS, NAME_LIMIT, RateLimiter, serve
 
 from .serve_process import serve_process
-from .smtp import Recorder, configure, make_build, smtp_server, write_list
+from .serving import Clock, Serving
+from .smtp import Recorder, configure, free_port, make_build, smtp_server, write_list
 
 # Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
 pytestmark = pytest.mark.usefixtures("store")
@@ -98,57 +105,9 @@ def serve_log() -> Iterator[LogWait]:
         logger.removeHandler(handler)
 
 
-class Clock:
-    """The rate limits' clock: it moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-class Serving:
-    """`weekly serve`'s app under uvicorn on a socket already listening (connections wait in
-    its backlog until uvicorn takes them): call it for a client, stop() to end it."""
-
-    def __init__(self, root: Path, clock: Clock) -> None:
-        self.root, self.clock = root, clock
-        self.listening = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listening.getsockname()[1]
-        self.running: tuple[uvicorn.Server, threading.Thread] | None = None
-        self.clients: list[httpx.Client] = []
-
-    def __call__(self, **headers: str) -> httpx.Client:
-        if self.running is None:
-            app = create_app(self.root, self.clock)
-            server = uvicorn.Server(server_config(app, "127.0.0.1", self.port))
-            server.config.log_level = "warning"
-            thread = threading.Thread(target=server.run, args=([self.listening],), daemon=True)
-            thread.start()
-            self.running = server, thread
-        client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers=headers)
-        self.clients.append(client)
-        return client
-
-    def stop(self) -> None:
-        """Shut uvicorn down the way Ctrl-C does: it finishes the answers and the background
-        mail first."""
-        for client in self.clients:
-            client.close()
-        if self.running is not None:
-            server, thread = self.running
-            server.should_exit = True
-            thread.join(timeout=20)
-            assert not thread.is_alive()
-            self.running = None
-        self.clients.clear()
-        self.listening.close()
 
 
 @pytest.fixture
@@ -205,7 +164,7 @@ def test_get_only_asks_and_the_button_unsubscribes(newsletter: Path, service) ->
     assert page.status_code == 200
     assert re.search(r'<form method="post">\s*<button type="submit">수신 거부</button>', page.text)
     assert "lee@example.com" in page.text
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert {name: page.headers[name] for name in HEADERS} == HEADERS  # nothing cached or sent on
     assert history(newsletter, "lee@example.com") == []
     assert client.post(url).status_code == 200  # the page's button: an empty form
     assert history(newsletter, "lee@example.com") == [(UNSUBSCRIBED, "link")]
@@ -237,10 +196,15 @@ def confirmation_link(message: Message) -> str:
     return link.removeprefix("https://news.example.com/weekly")
 
 
-def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
+def test_double_opt_in_end_to_end(newsletter: Path, inbox, settings, service) -> None:
+    settings('\n[serve]\nsignup_tags = "policy;ai"\n')
     handler, _ = inbox
     client = service(**{"X-Forwarded-For": "203.0.113.9"})
-    response = client.post("/subscribe", data={"email": "Park@Example.com", "name": "박 지민"})
+    form = client.get("/subscribe").text
+    assert form.index('value="ai"') < form.index('value="policy"')  # offered in order
+    tags = ["AI", "evil", " policy ", "ai"]  # only what is offered is kept, once
+    data = {"email": "Park@Example.com", "name": "박 지민", "tags": tags}
+    response = client.post("/subscribe", data=data)
     assert response.status_code == 200
     assert "받은편지함을 확인해 주세요" in response.text
     assert "48" in response.text  # how long the link works (serve.confirm_hours)
@@ -259,7 +223,8 @@ def test_double_opt_in_end_to_end(newsletter: Path, inbox, service) -> None:
         (event,) = store.history("park@example.com")
         standing = store.standings()["park@example.com"]
     assert (event.kind, event.source, event.name) == (CONFIRMED, "web", "박 지민")
-    assert event.ip == "203.0.113.9"
+    assert event.ip == "203.0.113.9" and event.tags == "ai;policy"
+    assert event.ref == "confirm:" + link.rpartition(".")[2]
     assert re.fullmatch(r"double opt-in, asked 20\d\d-\d\d-\d\dT[0-9:]+\+00:00", event.detail)
     assert not standing.suppressed and standing.name == "박 지민"
     assert client.get(link).status_code == 200  # clicking twice records nothing new
@@ -351,8 +316,11 @@ def test_a_confirmation_mail_that_fails_is_logged_and_the_answer_unchanged(
     (record,) = serve_log.wait(1)
     assert record.levelno == logging.WARNING and record.exc_info is None
     message = record.getMessage()
-    assert message.startswith("confirmation mail to kim@example.com failed: ")
-    assert "550" in message and "relaying denied" in message
+    assert re.fullmatch(
+        "confirmation mail to kim@example.com failed: "
+        "the relay did not take the confirmation mail: 550.*relaying denied",
+        message,
+    ), message
     assert inbox[0].messages == []
 
 
@@ -368,6 +336,29 @@ def test_bad_address_is_shown_back_with_the_form(service) -> None:
     assert 'value="not an address"' in response.text and 'value="김 x"' in response.text
     assert '<form method="post" action="/subscribe">' in response.text
     assert service().post("/subscribe", data={"name": "x"}).status_code == 400  # no email
+
+
+def test_a_long_name_is_cut_to_the_limit(newsletter: Path, inbox, service) -> None:
+    client = service()
+    long_name = "가" * (NAME_LIMIT + 50)
+    assert client.post("/subscribe", data={"email": "n@example.com", "name": long_name}).is_success
+    ((_, message),) = wait_for(inbox[0], 1)
+    assert client.get(confirmation_link(message)).status_code == 200
+    with open_consent_log(newsletter) as store:
+        assert store.standings()["n@example.com"].name == "가" * NAME_LIMIT
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_confirmation_link_like_the_unsubscribe_link_is_refused(
+    newsletter: Path, settings, store: str
+) -> None:
+    settings('\n[serve]\nconfirm_url = "https://news.example.com/weekly/unsubscribe/{token}"\n')
+    with pytest.raises(WeeklyError) as caught:
+        Serving(newsletter).start()
+    assert caught.value.message == (
+        f"{newsletter / 'weekly.toml'}: set serve.confirm_url (a link with {{token}})"
+    )
+    assert not (newsletter / ".weekly").exists()  # said before any state is made
 
 
 def test_pages_speak_english_and_can_be_overridden(newsletter: Path, service) -> None:
@@ -417,3 +408,85 @@ def test_the_rate_limiter_forgets_stale_keys_once_it_holds_many() -> None:
     clock.now += 10
     assert limiter.allow("192.0.2.1")  # over 10,000 keys: the stale ones go first
     assert len(limiter._seen) == 1
+
+
+def serve_until_ctrl_c(root: Path, host: str | None, port: int | None, url: str) -> httpx.Response:
+    """Run `weekly serve`'s serve() here, in the main thread whose signals it takes as the
+    command does, until a GET of /subscribe at `url` is answered; then press Ctrl-C."""
+    answers: list[httpx.Response] = []
+
+    def reader() -> None:
+        try:  # the request waits in the socket's backlog until uvicorn takes it
+            answers.append(httpx.get(f"{url}/subscribe", timeout=30))
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    # Ctrl-C as a terminal gives it, whatever handler the running test tool put in place
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    threading.Thread(target=reader, daemon=True).start()
+    try:
+        with pytest.raises(KeyboardInterrupt):  # uvicorn stops in order, then re-raises Ctrl-C
+            serve(root, host, port)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    (answer,) = answers
+    return answer
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_serve_listens_where_it_is_told_else_where_the_settings_say(
+    newsletter: Path, settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, other = free_port(), free_port()
+    settings(f'\n[serve]\nhost = "127.0.0.2"\nport = {port}\n')
+    answer = serve_until_ctrl_c(newsletter, None, None, f"http://127.0.0.2:{port}")
+    assert answer.status_code == 200 and "server" not in answer.headers
+    said = capsys.readouterr().err
+    assert f"weekly serve on http://127.0.0.2:{port}\n" in said
+    assert "/subscribe" not in said  # no access log: its URLs hold tokens
+    answer = serve_until_ctrl_c(newsletter, "127.0.0.1", other, f"http://127.0.0.1:{other}")
+    assert answer.status_code == 200
+    assert f"weekly serve on http://127.0.0.1:{other}\n" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_port_in_use_stops_serve_before_any_state_is_made(newsletter: Path, settings) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(WeeklyError, match=f"127.0.0.1:{port}: the port is in use"):
+            serve(newsletter, "127.0.0.1", port)
+    assert not (newsletter / ".weekly").exists()
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_settings_that_stop_serve_let_its_port_go(newsletter: Path, settings, monkeypatch) -> None:
+    monkeypatch.delenv("WEEKLY_POSTMARK_PASSWORD", raising=False)
+    settings('\n[hooks]\npostmark_user = "hooks"\n')
+    port = free_port()
+    with pytest.raises(WeeklyError, match="WEEKLY_POSTMARK_PASSWORD"):
+        serve(newsletter, "127.0.0.1", port)
+    listening_socket("127.0.0.1", port).close()  # free again: bound, listening, closed
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_confirmation_mail_says_who_asked_for_what_and_how_long_the_link_works(
+    newsletter: Path, store: str
+) -> None:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n[serve]\nconfirm_hours = 1.5\n")
+    config = load_config(newsletter)
+    link = "https://news.example.com/weekly/confirm/tok"
+    asked = SignUp("Park@Example.com", "박 지민", 0)
+    data = confirmation_mail(config, environment(newsletter, "ko"), asked, link, None)
+    mail = email.message_from_bytes(data, policy=email.policy.default)
+    assert (mail["From"], mail["To"]) == (SENDER, "박 지민 <Park@example.com>")
+    assert mail["Subject"] == "AI 주간 동향 구독을 확인해 주세요"
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail["Message-ID"].endswith("@news.example.com>") and mail["Date"]
+    assert mail.get_content() == (
+        "누군가(아마 본인)가 Park@Example.com 주소로 AI 주간 동향 뉴스레터 구독을\n"
+        "신청했습니다.\n\n"
+        f"구독을 확인하려면 1.5시간 안에 이 링크를 여세요:\n{link}\n\n"
+        "직접 신청하지 않으셨다면 이 메일을 무시하세요. 구독되지 않습니다.\n\n"
+        "--\nAI 주간 동향\n서울특별시 중구 세종대로 110, 04524\n"
+    )

@@ -1,15 +1,16 @@
-"""The private stats page on a real `weekly serve` (uvicorn in its own process): off without
+"""The private stats page on `weekly serve`'s app (real uvicorn, in a thread here): off without
 a password (404), 401 without the right one, the figures and an inline chart with it."""
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .serve_process import serve_process
+from .serving import serve_in_thread
 from .statsdata import LINK_2, known_newsletter
 
 PASSWORD = "봄 여름 가을 겨울"  # not ASCII: the page compares UTF-8 bytes
@@ -23,7 +24,7 @@ def known(newsletter: Path, store: str) -> Path:
 
 def test_without_a_password_the_page_is_off(known: Path, monkeypatch) -> None:
     monkeypatch.delenv("WEEKLY_STATS_PASSWORD", raising=False)
-    with serve_process(known) as (url, _):
+    with serve_in_thread(known) as (url, _):
         answer = httpx.get(f"{url}/stats/", auth=("editor", PASSWORD))
         assert answer.status_code == 404
         assert "통계 페이지가 꺼져 있습니다" in answer.text
@@ -34,10 +35,14 @@ def test_the_right_password_shows_the_figures(known: Path, monkeypatch) -> None:
     with (known / "weekly.toml").open("a", encoding="utf-8") as toml:
         toml.write('\n[serve]\nstats_password_env = "NEWS_STATS"\n')
     monkeypatch.setenv("NEWS_STATS", PASSWORD)
-    with serve_process(known) as (url, _):
+    with serve_in_thread(known) as (url, _):
         bare = httpx.get(f"{url}/stats/")
         assert bare.status_code == 401
-        assert bare.headers["www-authenticate"].startswith("Basic ")
+        assert bare.headers["www-authenticate"] == 'Basic realm="weekly stats", charset="UTF-8"'
+        # any user name, the scheme in any case, blanks around the credentials
+        given = base64.b64encode(f":{PASSWORD}".encode()).decode()
+        for header in (f"basic {given}", f"BASIC  {given}"):
+            assert httpx.get(f"{url}/stats/", headers={"Authorization": header}).status_code == 200
         assert httpx.get(f"{url}/stats/", auth=("editor", "wrong")).status_code == 401
         assert httpx.get(f"{url}/stats/324", auth=("editor", PASSWORD[:-1])).status_code == 401
         for header in ("Bearer token", "Basic not-base64!", "Basic"):
@@ -51,6 +56,7 @@ def test_the_right_password_shows_the_figures(known: Path, monkeypatch) -> None:
     rows = re.findall(r"<tr><td><a href=\"(\d+)\">.*?</tr>", overview.text)
     assert rows == ["323", "324"]
     assert "28.6 %" in overview.text and "<svg" in overview.text
+    assert "<?xml" not in overview.text and "<!DOCTYPE svg" not in overview.text
     assert one.status_code == 200
     text = re.sub(r"<[^>]+>", " ", one.text.split("<figure>")[0])
     assert "독자 3명 (열람 4회)" in text  # readers who opened, with machines apart below

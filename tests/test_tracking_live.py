@@ -1,5 +1,5 @@
 """Tracking end to end: a real send to aiosmtpd, the delivered messages parsed, their tracked
-links and pixels followed over httpx against a running `weekly serve`, the hit log counted."""
+links and pixels followed over httpx against `weekly serve`'s app (uvicorn), the hit log counted."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from weekly.audience.tokens import read_visitor_mark
 from weekly.store import open_hit_log
 from weekly.store.hits import BOT, CLICK, HUMAN, MACHINE, OPEN
 
-from .serve_process import serve_process
+from .serving import serve_in_thread
 from .smtp import SECRET, Recorder, configure, smtp_server, write_list
 
 # Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
@@ -128,7 +128,7 @@ def test_followed_links_and_pixels_are_counted_exactly(
     assert len(clicks) == 30 and len(pixels) == len(messages) == 5
     pixels = pixels * 2  # each reader opens twice: 10 fetches
 
-    with serve_process(newsletter) as (base, _log), httpx.Client(base_url=base) as client:
+    with serve_in_thread(newsletter) as (base, _log), httpx.Client(base_url=base) as client:
         expected: Counter[int] = Counter()
         marks: dict[int, set[str]] = {}
         for url in clicks:
@@ -193,7 +193,7 @@ def test_a_forged_link_number_or_mark_gets_404_and_no_redirect(
         "/r/324/1/https%3A%2F%2Fevil.example%2F",
         pixel.replace(mac, flipped),
     ]
-    with serve_process(newsletter) as (base, _log), httpx.Client(base_url=base) as client:
+    with serve_in_thread(newsletter) as (base, _log), httpx.Client(base_url=base) as client:
         assert client.get(path).status_code == 302
         for url in forged:
             answer = client.get(url)

@@ -18,7 +18,8 @@ from weekly.deliver.tracking import Tracker
 from weekly.errors import WeeklyError
 from weekly.render.compose import compose_to_build
 from weekly.render.composed import load_composed
-from weekly.store.consent import UNSUBSCRIBED, Event
+from weekly.store import open_consent_log
+from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 from weekly.store.hits import BOT, CLICK, HUMAN, MACHINE, OPEN, Hit
 from weekly.web.grouped_consent import GroupedConsentLog
 from weekly.web.hit_agents import classify
@@ -291,3 +292,17 @@ def test_a_test_send_is_not_tracked(newsletter: Path) -> None:
     site = config.newsletter.site_url
     assert f"{site}r/324/" in tracked and f"{site}o/324/" in tracked
     assert f"{site}r/324/" not in editor and f"{site}o/324/" not in editor
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_grouped_log_answers_as_the_log_it_wraps(newsletter: Path, store: str) -> None:
+    with GroupedConsentLog(open_consent_log(newsletter)) as grouped:
+        assert grouped.record([event("a@example.com")]) == 1
+        cursor = grouped.cursor()
+        grouped.record([event("b@example.com")])
+        assert grouped.changed_since(cursor) == (grouped.cursor(), {"b@example.com"})
+        later = Event("2026-12-02T00:00:00+00:00", "c@example.com", CONFIRMED, "web")
+        standings = grouped.standings([later])
+        assert sorted(standings) == ["a@example.com", "b@example.com", "c@example.com"]
+        assert not standings["c@example.com"].suppressed
+        assert [e.kind for e in grouped.history("a@example.com")] == [UNSUBSCRIBED]

@@ -89,7 +89,7 @@ class _Handler(SimpleHTTPRequestHandler):
         elif url.path == "/preview.js":
             self._send("text/javascript", SCRIPT.read_text(encoding="utf-8"))
         elif url.path == "/events":
-            self._events(int((parse_qs(url.query).get("since") or ["0"])[0] or 0))
+            self._events(int((parse_qs(url.query).get("since") or ["0"])[0]))
         elif url.path == SITE_PREFIX.rstrip("/"):
             self.send_response(HTTPStatus.MOVED_PERMANENTLY)
             self.send_header("Location", SITE_PREFIX)

@@ -136,15 +136,18 @@ class Welcomer:
         if ledger.states(WELCOME_ISSUE, [key]).get(key) not in (PENDING, RETRYING):
             return  # sent, uncertain or refused for good: never a second welcome
         message_id, data = self.build(email, name)
+        ended = False
+
+        def before_end() -> None:
+            nonlocal ended
+            ended = True  # mark_sending counts this try
+            ledger.mark_sending(WELCOME_ISSUE, key, message_id)
+
         outcome = await hand_over(
-            self._backend(),
-            self.config.newsletter.sender,
-            email,
-            data,
-            lambda: ledger.mark_sending(WELCOME_ISSUE, key, message_id),
+            self._backend(), self.config.newsletter.sender, email, data, before_end
         )
-        final = FINAL.get(outcome.verdict)  # else a deferral before the end of data
-        ledger.mark(WELCOME_ISSUE, key, final or RETRYING, outcome.reply, attempt=final is None)
+        final = FINAL.get(outcome.verdict)  # else a deferral, before or at the end of data
+        ledger.mark(WELCOME_ISSUE, key, final or RETRYING, outcome.reply, attempt=not ended)
         if final is None:
             log.warning("welcome mail to %s deferred: %s", email, outcome.reply)
         else:

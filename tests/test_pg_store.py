@@ -67,6 +67,38 @@ def test_migrate_needs_a_postgres_store(run_weekly, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 2 and "WEEKLY_STORE_URL" in result.output
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql://ed:s3cret@db.example:5432/weekly",
+            "postgresql://ed:***@db.example:5432/weekly",
+        ),
+        ("postgresql://ed:pa:ss@db/weekly", "postgresql://ed:***@db/weekly"),
+        (
+            "postgresql://ed:pw@db/weekly?application_name=ed@home",
+            "postgresql://ed:***@db/weekly?application_name=ed@home",
+        ),
+        ("postgresql://ed@db/weekly", "postgresql://ed@db/weekly"),
+        ("postgres://db:5432/weekly", "postgres://db:5432/weekly"),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, expected: str) -> None:
+    assert shown(url) == expected
+
+
+def test_a_password_in_the_environment_s_url_stays_out_of_the_error(
+    run_weekly, pg_cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place = pg_cluster.rsplit("@", 1)[1].rsplit("/", 1)[0]
+    monkeypatch.setenv("WEEKLY_STORE_URL", f"postgresql://nobody:s3cret@{place}/weekly")
+    result = run_weekly("store", "migrate")
+    assert result.exit_code == 1
+    (line,) = result.output.splitlines()
+    assert line.startswith(f"Error: store postgresql://nobody:***@{place}/weekly: cannot connect: ")
+    assert "s3cret" not in line
+
+
 def test_unreachable_store_is_one_line(
     run_weekly, pg_cluster: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -259,3 +291,24 @@ def test_a_copy_into_sqlite_that_breaks_off_leaves_the_files_empty(tmp_path: Pat
     with pytest.raises(Broken):  # the source's own error, not one from the rollback
         into.load(FailingSource())
     assert {table: into.count(table) for table in TABLES} == dict.fromkeys(TABLES, 0)
+
+
+def test_the_store_url_sends_every_log_to_postgresql_and_none_to_the_folder(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same writes through the store's factories, once with no URL and once with a
+    PostgreSQL one, make as many rows of each kind: the second all in the database, no SQLite
+    file made (the times of the rows differ)."""
+    monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
+    files, shared = tmp_path / "files", tmp_path / "shared"
+    fill(files)
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    fill(shared)
+    assert not (shared / ".weekly").exists()
+    postgres = PostgresSide(pg_url)
+    try:
+        counts = {table: postgres.count(table) for table in TABLES}
+        assert counts == {table: SqliteSide(files).count(table) for table in TABLES}
+        assert all(counts.values())
+    finally:
+        postgres.close()

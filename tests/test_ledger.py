@@ -13,6 +13,7 @@ import pytest
 
 from weekly.errors import WeeklyError
 from weekly.store import existing_ledger, hold_issue, open_ledger
+from weekly.store.deliveries import STATES
 from weekly.store.postgres import schema
 from weekly.store.postgres.database import Database
 from weekly.store.sqlite.ledger import ledger_path
@@ -97,3 +98,23 @@ def test_store_migrate_is_versioned_and_idempotent(pg_url: str) -> None:
         conn.execute("UPDATE weekly_schema SET version = %s", (schema.LATEST + 1,))
     with pytest.raises(WeeklyError, match="newer than this weekly"):
         Database(pg_url)
+
+
+def test_segment_counts_list_every_state_in_the_order_the_segments_were_first_used(
+    tmp_path: Path, store: str
+) -> None:
+    ledger = open_ledger(tmp_path)
+    try:
+        for expression in ("zeta", "alpha", "zeta"):
+            ledger.note_segment(324, expression)
+        ledger.note_segment(325, "beta")
+        ledger.add(324, [("a", "a@example.com"), ("b", "b@example.com")], "zeta")
+        ledger.add(324, [("c", "c@example.com")], "alpha")
+        ledger.add(325, [("d", "d@example.com")], "beta")
+        ledger.mark(324, "b", "sent", "250 OK")
+        counts = ledger.segment_counts(324)
+    finally:
+        ledger.close()
+    assert list(counts) == ["zeta", "alpha"]  # first used, not by name
+    assert counts["zeta"] == {state: {"pending": 1, "sent": 1}.get(state, 0) for state in STATES}
+    assert counts["alpha"] == {state: int(state == "pending") for state in STATES}

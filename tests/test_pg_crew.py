@@ -189,3 +189,15 @@ def test_a_postgresql_store_seats_senders_with_the_lease_of_weekly_toml(
         assert senders(newsletter, ISSUE + 1) == []
     finally:
         crew.close()
+
+
+def test_the_shared_pace_says_how_long_to_wait_and_when_the_day_is_full(crews: Crews) -> None:
+    pace = crews.seat().pace
+    # No burst: nothing saved up, so the waits follow from the counts alone.
+    assert pace.take(0, rate=4.0, burst=0.0, cap=0) == 0.0
+    crews.query("UPDATE pace SET tokens = 0 RETURNING id")
+    assert pace.take(10, rate=4.0, burst=0.0, cap=0) == 2.5  # ten at four a second
+    crews.query("UPDATE pace SET tokens = 0, day_count = 0 RETURNING id")
+    pace.slow_down(60.0, 0.25)
+    assert pace.take(10, rate=4.0, burst=0.0, cap=12) == 5.0  # at half the pace
+    assert pace.take(3, rate=4.0, burst=0.0, cap=12) is None  # 13 would pass the day's 12

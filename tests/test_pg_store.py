@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from weekly.cli import main
 from weekly.errors import WeeklyError
 from weekly.store import (
+    existing_ledger,
     hold_issue,
     open_consent_log,
     open_hit_log,
@@ -27,7 +28,7 @@ from weekly.store.copy import TABLES, PostgresSide, Row, SqliteSide, copy_store
 from weekly.store.hits import CLICK, HUMAN, MACHINE, OPEN, Hit
 from weekly.store.location import shown
 from weekly.store.postgres.crew import PostgresCrew
-from weekly.store.postgres.database import Database, migrate_database
+from weekly.store.postgres.database import Database, application_name, migrate_database
 from weekly.store.postgres.schema import LATEST, MIGRATIONS, migrate
 from weekly.store.schedules import Schedule
 
@@ -211,6 +212,11 @@ def test_copy_to_postgresql_and_back_loses_nothing(
         main, ["store", "copy", "--from", pg_url, "--to", "sqlite", "--root", back]
     )
     assert home.exit_code == 0, home.output
+    full = runner.invoke(
+        main, ["store", "copy", "--from", pg_url, "--to", "sqlite", "--root", back]
+    )
+    assert full.exit_code == 1
+    assert full.output.startswith(f"Error: {back / '.weekly'} (SQLite) already holds sends, ")
     original, postgres = SqliteSide(first), PostgresSide(pg_url)
     try:
         assert dump(original) == dump(postgres) == dump(SqliteSide(back))
@@ -232,6 +238,7 @@ def test_copy_is_refused_while_a_send_is_in_flight_in_either_store(
     fill(first)
     runner = CliRunner()
     there = ["store", "copy", "--from", "sqlite", "--to", pg_url, "--root", str(first)]
+    (first / ".weekly" / "send-1a.lock").touch()  # no issue's: passed over, not a stop
     with hold_issue(first, 324):  # a SQLite send of issue 324 is running
         refused = runner.invoke(main, there)
     assert refused.exit_code == 1
@@ -312,3 +319,51 @@ def test_the_store_url_sends_every_log_to_postgresql_and_none_to_the_folder(
         assert all(counts.values())
     finally:
         postgres.close()
+
+
+def test_the_store_s_connections_name_this_process_and_a_lost_one_names_the_store(
+    pg_url: str,
+) -> None:
+    """An operator sees in pg_stat_activity which sender holds each connection; when the
+    server ends them (a restart, a failover) the error is one line naming the store."""
+    database = Database(pg_url)
+    try:
+        with database.connection() as conn:
+            row = conn.execute(
+                "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+            ).fetchone()
+            assert row == (application_name(),)
+            assert f"weekly pid {os.getpid()} on " in application_name()
+            conn.execute("CREATE TABLE kept (n INTEGER)")
+            conn.execute("INSERT INTO kept VALUES (1)")  # autocommit: no transaction left open
+            assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (application_name(),),
+            )
+        with pytest.raises(WeeklyError) as lost, database.connection() as conn:
+            conn.execute("SELECT 1")
+        assert str(lost.value).startswith(f"store {shown(pg_url)}: ")
+    finally:
+        database.close()
+
+
+def test_a_database_at_the_first_schema_version_counts_as_the_tool_s(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE weekly_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO weekly_schema VALUES (1)")
+        conn.execute(MIGRATIONS[0].encode())
+        conn.execute("INSERT INTO sends VALUES (324, 'abc', '2026-01-01T00:00:00+00:00')")
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    ledger = existing_ledger(tmp_path)  # brought up to date, not taken for someone else's
+    assert ledger is not None
+    try:
+        assert ledger.fingerprint(324) == "abc"
+    finally:
+        ledger.close()
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM weekly_schema").fetchone() == (LATEST,)

@@ -76,6 +76,26 @@ def test_same_ref_is_recorded_once(tmp_path: Path, store: str) -> None:
         assert log.changed_since(mark)[1] == {"kim@example.com"}
 
 
+def test_standings_count_extra_events_and_changes_move_the_cursor(
+    tmp_path: Path, store: str
+) -> None:
+    with open_consent_log(tmp_path) as log:
+        log.record([event("2026-01-01T00:00:00+00:00", CONFIRMED, tags="ai")])
+        mark = log.cursor()
+        lee = Event("2026-01-01T00:00:00+00:00", "lee@example.com", CONFIRMED, "web")
+        log.record([lee, event("2026-01-02T00:00:00+00:00", CONFIRMED)])
+        after = log.cursor()
+        assert after > mark
+        assert log.changed_since(mark) == (after, {"lee@example.com", "kim@example.com"})
+        # A 5xx reply the ledger knows counts as a bounce without being recorded.
+        extra = event("2026-01-03T00:00:00+00:00", BOUNCED, source="smtp")
+        counted = log.standings([extra])
+        assert counted["kim@example.com"].status == BOUNCED
+        assert counted["lee@example.com"].status == CONFIRMED
+        standing = log.standings()["kim@example.com"]
+        assert (standing.status, standing.tags) == (CONFIRMED, "ai")
+
+
 def test_unsubscribe_command_records_manual_event(newsletter: Path, run_weekly, store: str) -> None:
     result = run_weekly("unsubscribe", " Lee@Example.COM ")
     assert result.exit_code == 0, result.output

@@ -119,12 +119,14 @@ def test_unsubscribe_requests_mailed_to_the_mailto_address(
     box.add(f"{head}Subject: unsubscribe {token}\n\n")
     box.add(f"{head}Subject: unsubscribe {token[:-3]}xyz\n\nplease\n")  # forged
     box.add(f"{head}Subject: Re: stop\nContent-Type: text/plain\n\nunsubscribe {token}\n")
+    box.add(f"{head}Subject: {token}\nContent-Type: text/html\n\n<p>stop</p>\n")  # no text
+    box.add(f"{head}Subject: stop\n\nplease stop sending\n")  # no token at all
     result = run_weekly("unsubscribe", "--mailbox", str(newsletter / "unsubscribes"))
-    assert result.output == "Read 3 messages: 2 new unsubscribes, 1 without a valid token\n"
+    assert result.output == "Read 5 messages: 3 new unsubscribes, 2 without a valid token\n"
     again = run_weekly("unsubscribe", "--mailbox", str(newsletter / "unsubscribes"))
-    assert again.output == "Read 3 messages: 0 new unsubscribes, 1 without a valid token\n"
+    assert again.output == "Read 5 messages: 0 new unsubscribes, 2 without a valid token\n"
     with open_consent_log(newsletter) as log:
-        assert [e.source for e in log.history("kim@example.com")] == ["mailto", "mailto"]
+        assert [e.source for e in log.history("kim@example.com")] == ["mailto"] * 3
 
 
 def test_unsubscribe_needs_address_or_mailbox(run_weekly) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeAlias
 
@@ -12,6 +13,7 @@ import pytest
 
 from weekly.errors import WeeklyError
 from weekly.store import existing_ledger, open_consent_log
+from weekly.store.hits import CLICK, HUMAN, Hit, Tally
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.hits import SqliteHitLog, hits_path
 from weekly.store.sqlite.hooks import SqliteHookLog
@@ -92,3 +94,15 @@ def test_every_file_is_made_with_the_folders_it_needs(tmp_path: Path) -> None:
     reader = SqliteLedger.existing(tmp_path / "nor" / "here")  # read-only, through its URI
     assert reader is not None and reader.fingerprint(324) == "abc"
     reader.close()
+
+
+def test_a_log_opened_in_one_thread_is_written_from_another(tmp_path: Path) -> None:
+    """`weekly serve` opens the hit log, and its writer thread appends to it."""
+    log = SqliteHitLog.open(tmp_path)
+    try:
+        with ThreadPoolExecutor(1) as writer:
+            hit = Hit(324, CLICK, 1, HUMAN, "v", "2026-12-01T09:00:00+00:00")
+            writer.submit(log.record, [hit]).result()
+        assert log.tallies(324) == [Tally(324, CLICK, 1, HUMAN, 1, 1)]
+    finally:
+        log.close()

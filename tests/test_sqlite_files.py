@@ -12,7 +12,7 @@ from typing import TypeAlias
 import pytest
 
 from weekly.errors import WeeklyError
-from weekly.store import existing_ledger, open_consent_log
+from weekly.store import existing_ledger, existing_send_reports, open_consent_log
 from weekly.store.hits import CLICK, HUMAN, Hit, Tally
 from weekly.store.sqlite.consent import SqliteConsentLog, state_path
 from weekly.store.sqlite.hits import SqliteHitLog, hits_path
@@ -106,3 +106,21 @@ def test_a_log_opened_in_one_thread_is_written_from_another(tmp_path: Path) -> N
         assert log.tallies(324) == [Tally(324, CLICK, 1, HUMAN, 1, 1)]
     finally:
         log.close()
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_send_reports_of_a_ledger_that_is_no_database_are_one_line(
+    tmp_path: Path, store: str
+) -> None:
+    ledger_path(tmp_path).parent.mkdir()
+    ledger_path(tmp_path).write_bytes(b"garbage" * 200)
+    reports = existing_send_reports(tmp_path)
+    assert reports is not None
+    try:
+        with pytest.raises(WeeklyError) as refused:
+            reports.outcomes()
+    finally:
+        reports.close()
+    assert str(refused.value) == (
+        "cannot read the send ledger or the consent log: file is not a database"
+    )

@@ -109,11 +109,17 @@ def test_a_log_opened_in_one_thread_is_written_from_another(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
-def test_send_reports_of_a_ledger_that_is_no_database_are_one_line(
+def test_send_reports_of_a_ledger_that_is_no_send_ledger_are_one_line(
     tmp_path: Path, store: str
 ) -> None:
-    ledger_path(tmp_path).parent.mkdir()
-    ledger_path(tmp_path).write_bytes(b"garbage" * 200)
+    path = ledger_path(tmp_path)
+    path.parent.mkdir()
+    path.write_bytes(b"garbage" * 200)
+    with pytest.raises(WeeklyError) as refused:
+        existing_send_reports(tmp_path)
+    assert str(refused.value) == f"{path}: not a readable send ledger (file is not a database)"
+    path.unlink()
+    sqlite3.connect(path).close()  # a database, without the ledger's tables
     reports = existing_send_reports(tmp_path)
     assert reports is not None
     try:
@@ -122,5 +128,5 @@ def test_send_reports_of_a_ledger_that_is_no_database_are_one_line(
     finally:
         reports.close()
     assert str(refused.value) == (
-        "cannot read the send ledger or the consent log: file is not a database"
+        "cannot read the send ledger or the consent log: no such table: sends"
     )

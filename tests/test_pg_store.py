@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
+from weekly.clock import stamp
 from weekly.errors import WeeklyError
 from weekly.store import (
     existing_ledger,
@@ -367,3 +368,12 @@ def test_a_database_at_the_first_schema_version_counts_as_the_tool_s(
         ledger.close()
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT version FROM weekly_schema").fetchone() == (LATEST,)
+
+
+def test_a_schedule_put_is_stamped_with_the_time_of_the_put(tmp_path: Path, store: str) -> None:
+    before = stamp()
+    with closing(open_schedules(tmp_path)) as schedules:
+        assert schedules.put(Schedule(325, "2099-01-01T00:00:00+00:00", "f", updated_at="old"))
+        stored = schedules.get(325)
+    assert stored is not None and stored.updated_at >= before and stored.updated_at != "old"
+    assert (stored.issue, stored.due, stored.fingerprint) == (325, "2099-01-01T00:00:00+00:00", "f")

@@ -120,7 +120,9 @@ def test_segment_counts_list_every_state_in_the_order_the_segments_were_first_us
         ledger.add(324, [("c", "c@example.com")], "alpha")
         ledger.add(325, [("d", "d@example.com")], "beta")
         ledger.mark(324, "b", "sent", "250 OK")
+        ledger.add(326, [("e", "e@example.com")])  # no segment: everyone
         counts = ledger.segment_counts(324)
+        assert ledger.segment_counts(326) == {"": {s: int(s == "pending") for s in STATES}}
     finally:
         ledger.close()
     assert list(counts) == ["zeta", "alpha"]  # first used, not by name

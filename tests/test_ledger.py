@@ -82,6 +82,21 @@ def test_only_one_process_holds_an_issue(tmp_path: Path, store: str) -> None:
         pass
 
 
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_shared_store_holds_an_issue_for_every_folder_that_uses_it(
+    tmp_path: Path, store: str
+) -> None:
+    """Two machines (two newsletter folders) sharing one PostgreSQL store: the lock is in
+    the store, not in either folder."""
+    with (
+        hold_issue(tmp_path / "a", 324),
+        pytest.raises(WeeklyError, match="already being sent"),
+        hold_issue(tmp_path / "b", 324),
+    ):
+        pass
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 # SQLite only: the journal mode of the SQLite file itself.
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_wal_mode(tmp_path: Path, store: str) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from weekly.audience.bounces import read_failures
+from weekly.audience.bounces import open_mailbox, read_failures
 from weekly.clock import stamp
+from weekly.errors import WeeklyError
 from weekly.store import existing_consent_log, open_consent_log
 from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED
 
@@ -18,6 +19,8 @@ from weekly.store.consent import BOUNCED, COMPLAINED, SOFT_BOUNCED
 pytestmark = pytest.mark.usefixtures("store")
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
+# A test of reading mail alone, which must reach no store.
+READS_NO_STORE = pytest.mark.parametrize("store", ["none"], indirect=True)
 
 
 def fixture(name: str) -> bytes:
@@ -266,3 +269,47 @@ def test_a_french_notice_inside_a_multipart_message() -> None:
         f"Content-Type: text/plain\n\n{body}--fr--\n"
     ).encode()
     assert reads(data) == [("parti@example.fr", BOUNCED, "")]
+
+
+@READS_NO_STORE
+def test_a_complaint_names_the_original_recipient_before_the_returned_to() -> None:
+    data = fixture("complaint-arf.eml").replace(
+        b"Original-Rcpt-To: <annoyed@example.com>", b"Original-Rcpt-To: <alias@example.com>"
+    )
+    assert reads(data) == [("alias@example.com", COMPLAINED, "abuse report")]
+
+
+@READS_NO_STORE
+def test_a_complaint_that_names_no_recipient_records_no_one() -> None:
+    data = fixture("complaint-no-rcpt.eml").split(b"--arf-c\nContent-Type: message/rfc822")[0]
+    assert reads(data + b"--arf-c--\n") == []
+
+
+@READS_NO_STORE
+def test_a_notice_with_bytes_its_charset_lacks_is_still_read() -> None:
+    text = FRENCH.format(intro="Le destinataire est introuvable :", charset="")
+    data = text.encode("ascii").replace(b"Pour toute", b"R\xe9sum\xe9 : pour toute")
+    assert reads(data) == [("parti@example.fr", BOUNCED, "")]
+
+
+@READS_NO_STORE
+@pytest.mark.parametrize(("blank", "expected"), [(5, ["parti@example.fr"]), (6, [])])
+def test_the_addresses_may_start_up_to_five_lines_after_the_notice(
+    blank: int, expected: list[str]
+) -> None:
+    text = FRENCH.format(intro="Le destinataire est introuvable :", charset="")
+    data = text.replace(":\n\n<parti", ":\n" + "\n" * blank + "<parti").encode()
+    assert [email for email, _, _ in reads(data)] == expected
+
+
+@READS_NO_STORE
+def test_a_file_that_is_no_mbox_is_one_line_and_an_empty_one_is_an_empty_mbox(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bounces.txt"
+    path.write_text("Subject: not a mailbox\n\nhello\n")
+    with pytest.raises(WeeklyError) as refused:
+        open_mailbox(path)
+    assert str(refused.value) == f"{path}: not an mbox (no `From ` line first) nor a Maildir"
+    path.write_bytes(b"")
+    assert len(open_mailbox(path)) == 0

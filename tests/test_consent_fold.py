@@ -55,3 +55,10 @@ def test_an_opt_out_at_the_very_second_of_the_row_stops_mail() -> None:
     assert standing.suppresses("2025-10-03T09:00:00+00:00")
     assert not standing.suppresses("2025-10-03T09:00:01+00:00")
     assert standing.suppresses("")  # a row without a time
+
+
+def test_a_later_confirmation_without_tags_keeps_the_tags_chosen_before() -> None:
+    tagged = Event("2025-10-01T09:00:00+00:00", ADDRESS, CONFIRMED, "web", tags="ai;policy")
+    standing = fold([tagged, event(2, CONFIRMED, "김")])
+    assert standing is not None
+    assert (standing.status, standing.name, standing.tags) == (CONFIRMED, "김", "ai;policy")

@@ -43,3 +43,24 @@ def test_hits_are_counted_per_link_and_agent_with_distinct_visitors(
         assert log.tallies(999) == []
     finally:
         log.close()
+
+
+def test_totals_count_over_every_link_of_a_kind(newsletter: Path, store: str) -> None:
+    at = "2026-12-01T09:00:00+00:00"
+    log = open_hit_log(newsletter)
+    try:
+        log.record(
+            [
+                Hit(324, CLICK, 1, HUMAN, "a", at),
+                Hit(324, CLICK, 2, HUMAN, "a", at),
+                Hit(324, CLICK, 3, HUMAN, "b", at),
+                Hit(325, CLICK, 1, HUMAN, "", at),
+            ]
+        )
+        assert log.totals(324) == [Tally(324, CLICK, 0, HUMAN, 3, 2)]
+        assert log.totals() == [
+            Tally(324, CLICK, 0, HUMAN, 3, 2),
+            Tally(325, CLICK, 0, HUMAN, 1, 0),
+        ]
+    finally:
+        log.close()

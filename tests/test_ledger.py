@@ -6,13 +6,22 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from dataclasses import astuple
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from weekly.errors import WeeklyError
-from weekly.store import existing_ledger, hold_issue, open_ledger
+from weekly.store import (
+    existing_ledger,
+    existing_send_reports,
+    hold_issue,
+    open_consent_log,
+    open_ledger,
+)
+from weekly.store.consent import COMPLAINED, UNSUBSCRIBED, Event
+from weekly.store.deliveries import STATES
 from weekly.store.postgres import schema
 from weekly.store.postgres.database import Database
 from weekly.store.sqlite.ledger import ledger_path
@@ -73,6 +82,21 @@ def test_only_one_process_holds_an_issue(tmp_path: Path, store: str) -> None:
         pass
 
 
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_shared_store_holds_an_issue_for_every_folder_that_uses_it(
+    tmp_path: Path, store: str
+) -> None:
+    """Two machines (two newsletter folders) sharing one PostgreSQL store: the lock is in
+    the store, not in either folder."""
+    with (
+        hold_issue(tmp_path / "a", 324),
+        pytest.raises(WeeklyError, match="already being sent"),
+        hold_issue(tmp_path / "b", 324),
+    ):
+        pass
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 # SQLite only: the journal mode of the SQLite file itself.
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_wal_mode(tmp_path: Path, store: str) -> None:
@@ -97,3 +121,75 @@ def test_store_migrate_is_versioned_and_idempotent(pg_url: str) -> None:
         conn.execute("UPDATE weekly_schema SET version = %s", (schema.LATEST + 1,))
     with pytest.raises(WeeklyError, match="newer than this weekly"):
         Database(pg_url)
+
+
+def test_segment_counts_list_every_state_in_the_order_the_segments_were_first_used(
+    tmp_path: Path, store: str
+) -> None:
+    ledger = open_ledger(tmp_path)
+    try:
+        for expression in ("zeta", "alpha", "zeta"):
+            ledger.note_segment(324, expression)
+        ledger.note_segment(325, "beta")
+        ledger.add(324, [("a", "a@example.com"), ("b", "b@example.com")], "zeta")
+        ledger.add(324, [("c", "c@example.com")], "alpha")
+        ledger.add(325, [("d", "d@example.com")], "beta")
+        ledger.mark(324, "b", "sent", "250 OK")
+        ledger.add(326, [("e", "e@example.com")])  # no segment: everyone
+        counts = ledger.segment_counts(324)
+        assert ledger.segment_counts(326) == {"": {s: int(s == "pending") for s in STATES}}
+    finally:
+        ledger.close()
+    assert list(counts) == ["zeta", "alpha"]  # first used, not by name
+    assert counts["zeta"] == {state: {"pending": 1, "sent": 1}.get(state, 0) for state in STATES}
+    assert counts["alpha"] == {state: int(state == "pending") for state in STATES}
+
+
+def test_send_reports_count_each_issue_s_deliveries_failures_and_leavers(
+    tmp_path: Path, store: str
+) -> None:
+    assert existing_send_reports(tmp_path) is None  # nothing sent: nothing made either
+    ledger = open_ledger(tmp_path)
+    try:
+        ledger.set_fingerprint(324, "abc")
+        ledger.add(324, [(key, key) for key in ("a@x.org", "b@x.org", "c@x.org", "d@x.org")])
+        ledger.mark(324, "a@x.org", "sent", "250 OK")
+        ledger.mark(324, "b@x.org", "failed_permanent", "550 gone")
+        ledger.mark(324, "c@x.org", "failed_message", "554 refused")
+        ledger.set_fingerprint(325, "def")
+        ledger.add(325, [("e@x.org", "E@x.org")])
+        ledger.mark(325, "e@x.org", "sent", "250 OK")
+    finally:
+        ledger.close()
+    reports = existing_send_reports(tmp_path)
+    assert reports is not None
+    try:  # no consent log yet: nobody left
+        assert [(o.issue, o.delivered, o.failed, o.unsubscribed) for o in reports.outcomes()] == [
+            (324, 1, 2, 0),
+            (325, 1, 0, 0),
+        ]
+    finally:
+        reports.close()
+    later, before = "2999-01-01T00:00:00+00:00", "2000-01-01T00:00:00+00:00"
+    with open_consent_log(tmp_path) as log:
+        log.record(
+            [
+                Event(later, "A@x.org", UNSUBSCRIBED, "link"),
+                Event(later, "a@x.org", UNSUBSCRIBED, "mailto"),  # the same reader once
+                Event(later, "b@x.org", COMPLAINED, "arf"),
+                Event(before, "d@x.org", UNSUBSCRIBED, "link"),  # before the send started
+                Event(later, "z@x.org", UNSUBSCRIBED, "link"),  # never sent this issue
+            ]
+        )
+    reports = existing_send_reports(tmp_path)
+    assert reports is not None
+    try:
+        every = reports.outcomes()
+        assert [astuple(o)[:1] + astuple(o)[2:] for o in every] == [
+            (324, 1, 2, 1, 1),
+            (325, 1, 0, 0, 0),
+        ]
+        assert all(o.started_at.startswith("20") for o in every)
+        assert reports.outcomes(325) == every[1:]
+    finally:
+        reports.close()

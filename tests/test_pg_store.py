@@ -13,8 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from weekly.cli import main
+from weekly.clock import stamp
 from weekly.errors import WeeklyError
 from weekly.store import (
+    existing_ledger,
     hold_issue,
     open_consent_log,
     open_hit_log,
@@ -27,7 +29,7 @@ from weekly.store.copy import TABLES, PostgresSide, Row, SqliteSide, copy_store
 from weekly.store.hits import CLICK, HUMAN, MACHINE, OPEN, Hit
 from weekly.store.location import shown
 from weekly.store.postgres.crew import PostgresCrew
-from weekly.store.postgres.database import Database, migrate_database
+from weekly.store.postgres.database import Database, application_name, migrate_database
 from weekly.store.postgres.schema import LATEST, MIGRATIONS, migrate
 from weekly.store.schedules import Schedule
 
@@ -65,6 +67,38 @@ def test_migrate_needs_a_postgres_store(run_weekly, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
     result = run_weekly("store", "migrate")
     assert result.exit_code == 2 and "WEEKLY_STORE_URL" in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql://ed:s3cret@db.example:5432/weekly",
+            "postgresql://ed:***@db.example:5432/weekly",
+        ),
+        ("postgresql://ed:pa:ss@db/weekly", "postgresql://ed:***@db/weekly"),
+        (
+            "postgresql://ed:pw@db/weekly?application_name=ed@home",
+            "postgresql://ed:***@db/weekly?application_name=ed@home",
+        ),
+        ("postgresql://ed@db/weekly", "postgresql://ed@db/weekly"),
+        ("postgres://db:5432/weekly", "postgres://db:5432/weekly"),
+    ],
+)
+def test_a_store_url_is_shown_without_its_password(url: str, expected: str) -> None:
+    assert shown(url) == expected
+
+
+def test_a_password_in_the_environment_s_url_stays_out_of_the_error(
+    run_weekly, pg_cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    place = pg_cluster.rsplit("@", 1)[1].rsplit("/", 1)[0]
+    monkeypatch.setenv("WEEKLY_STORE_URL", f"postgresql://nobody:s3cret@{place}/weekly")
+    result = run_weekly("store", "migrate")
+    assert result.exit_code == 1
+    (line,) = result.output.splitlines()
+    assert line.startswith(f"Error: store postgresql://nobody:***@{place}/weekly: cannot connect: ")
+    assert "s3cret" not in line
 
 
 def test_unreachable_store_is_one_line(
@@ -179,6 +213,11 @@ def test_copy_to_postgresql_and_back_loses_nothing(
         main, ["store", "copy", "--from", pg_url, "--to", "sqlite", "--root", back]
     )
     assert home.exit_code == 0, home.output
+    full = runner.invoke(
+        main, ["store", "copy", "--from", pg_url, "--to", "sqlite", "--root", back]
+    )
+    assert full.exit_code == 1
+    assert full.output.startswith(f"Error: {back / '.weekly'} (SQLite) already holds sends, ")
     original, postgres = SqliteSide(first), PostgresSide(pg_url)
     try:
         assert dump(original) == dump(postgres) == dump(SqliteSide(back))
@@ -200,6 +239,7 @@ def test_copy_is_refused_while_a_send_is_in_flight_in_either_store(
     fill(first)
     runner = CliRunner()
     there = ["store", "copy", "--from", "sqlite", "--to", pg_url, "--root", str(first)]
+    (first / ".weekly" / "send-1a.lock").touch()  # no issue's: passed over, not a stop
     with hold_issue(first, 324):  # a SQLite send of issue 324 is running
         refused = runner.invoke(main, there)
     assert refused.exit_code == 1
@@ -259,3 +299,81 @@ def test_a_copy_into_sqlite_that_breaks_off_leaves_the_files_empty(tmp_path: Pat
     with pytest.raises(Broken):  # the source's own error, not one from the rollback
         into.load(FailingSource())
     assert {table: into.count(table) for table in TABLES} == dict.fromkeys(TABLES, 0)
+
+
+def test_the_store_url_sends_every_log_to_postgresql_and_none_to_the_folder(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same writes through the store's factories, once with no URL and once with a
+    PostgreSQL one, make as many rows of each kind: the second all in the database, no SQLite
+    file made (the times of the rows differ)."""
+    monkeypatch.delenv("WEEKLY_STORE_URL", raising=False)
+    files, shared = tmp_path / "files", tmp_path / "shared"
+    fill(files)
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    fill(shared)
+    assert not (shared / ".weekly").exists()
+    postgres = PostgresSide(pg_url)
+    try:
+        counts = {table: postgres.count(table) for table in TABLES}
+        assert counts == {table: SqliteSide(files).count(table) for table in TABLES}
+        assert all(counts.values())
+    finally:
+        postgres.close()
+
+
+def test_the_store_s_connections_name_this_process_and_a_lost_one_names_the_store(
+    pg_url: str,
+) -> None:
+    """An operator sees in pg_stat_activity which sender holds each connection; when the
+    server ends them (a restart, a failover) the error is one line naming the store."""
+    database = Database(pg_url)
+    try:
+        with database.connection() as conn:
+            row = conn.execute(
+                "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+            ).fetchone()
+            assert row == (application_name(),)
+            assert f"weekly pid {os.getpid()} on " in application_name()
+            conn.execute("CREATE TABLE kept (n INTEGER)")
+            conn.execute("INSERT INTO kept VALUES (1)")  # autocommit: no transaction left open
+            assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (application_name(),),
+            )
+        with pytest.raises(WeeklyError) as lost, database.connection() as conn:
+            conn.execute("SELECT 1")
+        assert str(lost.value).startswith(f"store {shown(pg_url)}: ")
+    finally:
+        database.close()
+
+
+def test_a_database_at_the_first_schema_version_counts_as_the_tool_s(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE weekly_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO weekly_schema VALUES (1)")
+        conn.execute(MIGRATIONS[0].encode())
+        conn.execute("INSERT INTO sends VALUES (324, 'abc', '2026-01-01T00:00:00+00:00')")
+    monkeypatch.setenv("WEEKLY_STORE_URL", pg_url)
+    ledger = existing_ledger(tmp_path)  # brought up to date, not taken for someone else's
+    assert ledger is not None
+    try:
+        assert ledger.fingerprint(324) == "abc"
+    finally:
+        ledger.close()
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM weekly_schema").fetchone() == (LATEST,)
+
+
+def test_a_schedule_put_is_stamped_with_the_time_of_the_put(tmp_path: Path, store: str) -> None:
+    before = stamp()
+    with closing(open_schedules(tmp_path)) as schedules:
+        assert schedules.put(Schedule(325, "2099-01-01T00:00:00+00:00", "f", updated_at="old"))
+        stored = schedules.get(325)
+    assert stored is not None and stored.updated_at >= before and stored.updated_at != "old"
+    assert (stored.issue, stored.due, stored.fingerprint) == (325, "2099-01-01T00:00:00+00:00", "f")

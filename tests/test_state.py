@@ -76,6 +76,26 @@ def test_same_ref_is_recorded_once(tmp_path: Path, store: str) -> None:
         assert log.changed_since(mark)[1] == {"kim@example.com"}
 
 
+def test_standings_count_extra_events_and_changes_move_the_cursor(
+    tmp_path: Path, store: str
+) -> None:
+    with open_consent_log(tmp_path) as log:
+        log.record([event("2026-01-01T00:00:00+00:00", CONFIRMED, tags="ai")])
+        mark = log.cursor()
+        lee = Event("2026-01-01T00:00:00+00:00", "lee@example.com", CONFIRMED, "web")
+        log.record([lee, event("2026-01-02T00:00:00+00:00", CONFIRMED)])
+        after = log.cursor()
+        assert after > mark
+        assert log.changed_since(mark) == (after, {"lee@example.com", "kim@example.com"})
+        # A 5xx reply the ledger knows counts as a bounce without being recorded.
+        extra = event("2026-01-03T00:00:00+00:00", BOUNCED, source="smtp")
+        counted = log.standings([extra])
+        assert counted["kim@example.com"].status == BOUNCED
+        assert counted["lee@example.com"].status == CONFIRMED
+        standing = log.standings()["kim@example.com"]
+        assert (standing.status, standing.tags) == (CONFIRMED, "ai")
+
+
 def test_unsubscribe_command_records_manual_event(newsletter: Path, run_weekly, store: str) -> None:
     result = run_weekly("unsubscribe", " Lee@Example.COM ")
     assert result.exit_code == 0, result.output
@@ -99,12 +119,14 @@ def test_unsubscribe_requests_mailed_to_the_mailto_address(
     box.add(f"{head}Subject: unsubscribe {token}\n\n")
     box.add(f"{head}Subject: unsubscribe {token[:-3]}xyz\n\nplease\n")  # forged
     box.add(f"{head}Subject: Re: stop\nContent-Type: text/plain\n\nunsubscribe {token}\n")
+    box.add(f"{head}Subject: {token}\nContent-Type: text/html\n\n<p>stop</p>\n")  # no text
+    box.add(f"{head}Subject: stop\n\nplease stop sending\n")  # no token at all
     result = run_weekly("unsubscribe", "--mailbox", str(newsletter / "unsubscribes"))
-    assert result.output == "Read 3 messages: 2 new unsubscribes, 1 without a valid token\n"
+    assert result.output == "Read 5 messages: 3 new unsubscribes, 2 without a valid token\n"
     again = run_weekly("unsubscribe", "--mailbox", str(newsletter / "unsubscribes"))
-    assert again.output == "Read 3 messages: 0 new unsubscribes, 1 without a valid token\n"
+    assert again.output == "Read 5 messages: 0 new unsubscribes, 2 without a valid token\n"
     with open_consent_log(newsletter) as log:
-        assert [e.source for e in log.history("kim@example.com")] == ["mailto", "mailto"]
+        assert [e.source for e in log.history("kim@example.com")] == ["mailto"] * 3
 
 
 def test_unsubscribe_needs_address_or_mailbox(run_weekly) -> None:

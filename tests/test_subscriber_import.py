@@ -207,6 +207,12 @@ def test_a_row_without_an_address_column_is_skipped(tmp_path: Path) -> None:
             {},
         ),
         (
+            "substack",  # no active_subscription column: no one is active
+            "email,email_disabled\nt@example.com,false\n",
+            {"t@example.com": ("", "unsubscribed", "")},
+            {},
+        ),
+        (
             "ghost",
             "email,name,subscribed,deleted_at\n"
             "g1@example.com,Gee,TRUE,\n"
@@ -273,10 +279,27 @@ def test_an_export_that_cannot_be_read_is_named(tmp_path: Path) -> None:
     empty = export(tmp_path, "empty.csv", "")
     folder = tmp_path / "folder.csv"
     folder.mkdir()
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"email,name\nm@example.com,Ren\xe9\n")
     for source, message in [
         (empty, f"{empty}: empty.csv has no header row"),
         (folder, f"{folder}: cannot read: Is a directory"),
+        (latin, f"{latin}:latin.csv:2: not UTF-8 text: byte 28 is b'\\xe9'"),
     ]:
         with pytest.raises(LocatedError) as refused:
             import_list(source, "ghost", tmp_path / "out.csv", force=False)
         assert str(refused.value) == message
+
+
+def test_the_list_replaced_is_read_as_utf_8_and_the_new_one_has_plain_line_ends(
+    tmp_path: Path,
+) -> None:
+    source = export(tmp_path, "buttondown.csv", "email,type\np@example.com,premium\n")
+    target = tmp_path / "subscribers.csv"
+    target.write_bytes(b"email,name,status,subscribed_at\nq@example.com,Ren\xe9,bounced,\n")
+    with pytest.raises(LocatedError) as refused:
+        import_list(source, "buttondown", target, force=True)
+    assert str(refused.value) == f"{target}:2: not UTF-8 text: byte 49 is b'\\xe9'"
+    target.unlink()
+    import_list(source, "buttondown", target, force=False)  # no name column: no name
+    assert target.read_bytes() == b"email,name,status,subscribed_at\np@example.com,,subscribed,\n"

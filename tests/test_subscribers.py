@@ -12,6 +12,7 @@ from weekly.audience.subscriber_list import (
     ListError,
     Problem,
     Subscriber,
+    bare_subscriber,
     list_stamp,
     open_list,
 )
@@ -147,3 +148,26 @@ def test_the_example_list_is_valid() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "duplicates" in result.output and "invalid               0" in result.output
+
+
+def test_a_test_address_is_a_subscriber_like_a_bare_list_row(tmp_path: Path) -> None:
+    """`weekly send --test ADDRESS` mails someone not on the list exactly as a row holding only
+    that address would be mailed: same spelling, envelope form, key, no name, no fields."""
+    path = write(tmp_path, "email\nKim@Bücher.Example\n")
+    (row,) = list(open_list(path))
+    test = bare_subscriber("Kim@Bücher.Example", 2)
+    assert test == row
+    assert (test.email, test.address, test.key) == (
+        "Kim@bücher.example",
+        "Kim@xn--bcher-kva.example",
+        "kim@bücher.example",
+    )
+    assert (test.name, test.status, test.fields, test.values()) == (
+        "",
+        "subscribed",
+        {},
+        {"name": "", "email": "Kim@bücher.example"},
+    )
+    with pytest.raises(WeeklyError) as refused:
+        bare_subscriber("nobody", 1)
+    assert str(refused.value).startswith("--test 'nobody': not a valid address: ")

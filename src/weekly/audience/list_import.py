@@ -157,7 +157,7 @@ def _rows(source: Path) -> Iterator[tuple[str, dict[str, str]]]:
 def _when(text: str) -> str:
     """A consent time as ISO 8601 when it reads as a date and time; as written otherwise."""
     try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+        return dt.datetime.fromisoformat(text).isoformat()  # Python 3.11 reads a final Z
     except ValueError:
         return text
 

@@ -40,7 +40,6 @@ class SqliteConsentLog:
     """The consent log of one newsletter folder, in SQLite (a `ConsentLog`)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         self._db = open_database(path, _SCHEMA, "the subscription log")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
         if "tags" not in columns:  # a log from before issue 16's sign-up tags

@@ -76,7 +76,6 @@ class SqliteLedger:
     """The SQLite ledger of one newsletter folder (a `Ledger`)."""
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        self.path = path
         try:
             if read_only:
                 self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)

@@ -1,0 +1,203 @@
+"""Senders sharing one send in PostgreSQL, seat by seat and in-process: who loads the list,
+who claims which rows, a lease that runs out, a dead sender reaped, a fenced mark, and what
+`weekly status` learns of the crew (the end-to-end runs of test_senders.py take minutes)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from weekly.store import open_crew, senders
+from weekly.store.deliveries import PENDING, RETRYING, SENT, Mark
+from weekly.store.postgres.crew import PostgresCrew
+from weekly.store.postgres.database import Database
+from weekly.store.postgres.ledger import PostgresLedger
+
+ISSUE = 324
+
+
+class Crews:
+    """Seats of one test's crew in the database at `url`, all closed after the test."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.made: list[PostgresCrew] = []
+
+    def seat(self, lease: float = 60.0) -> PostgresCrew:
+        crew = PostgresCrew(Database(self.url), ISSUE, lease_seconds=lease)
+        self.made.append(crew)
+        return crew
+
+    def loader(self, keys: list[str], lease: float = 60.0) -> PostgresCrew:
+        """The sender that joined first and loaded `keys` (each key's payload: the key)."""
+        ledger = PostgresLedger(Database(self.url))
+        ledger.set_fingerprint(ISSUE, "abc")
+        ledger.close()
+        crew = self.seat(lease)
+        assert crew.join() is True
+        crew.load((key, f"{key}@example.com", key) for key in keys)
+        return crew
+
+    def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return conn.execute(sql.encode(), args).fetchall()
+
+    def held_by(self, crew: PostgresCrew) -> set[object]:
+        rows = self.query("SELECT recipient FROM deliveries WHERE claimed_by = %s", crew.sender)
+        return {key for (key,) in rows}
+
+
+@pytest.fixture
+def crews(pg_url: str) -> Iterator[Crews]:
+    made = Crews(pg_url)
+    yield made
+    for crew in made.made:
+        crew.close()
+
+
+def gone_pid() -> int:
+    """The id of a process of this host that has ended."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_the_first_sender_loads_and_the_others_claim_what_no_live_sender_holds(
+    crews: Crews,
+) -> None:
+    first = crews.loader(["a", "b", "c"])
+    second = crews.seat()
+    assert second.join() is False  # a live sender loaded the list: no second load
+    mine = dict(first.claim(2, (PENDING,)))
+    assert len(mine) == 2 and all(payload == key for key, payload in mine.items())
+    assert second.claim(5, (SENT,)) == []  # only rows in the states asked for
+    (theirs,) = second.claim(5, (PENDING,))
+    assert theirs[0] not in mine and second.claim(5, (PENDING,)) == []
+    assert crews.held_by(first) == set(mine) and crews.held_by(second) == {theirs[0]}
+    assert second.held_elsewhere((PENDING,)) == 2 and first.held_elsewhere((PENDING,)) == 1
+    assert first.held_elsewhere((SENT,)) == 0
+
+
+def test_a_sender_whose_lease_ran_out_loses_its_rows_and_its_marks_are_fenced(
+    crews: Crews,
+) -> None:
+    frozen = crews.loader(["a", "b"], lease=0.0)  # its lease is over as soon as it starts
+    assert len(frozen.claim(2, (PENDING,))) == 2
+    later = crews.seat()
+    assert later.join() is True  # the loader is dead: this one loads the list again
+    later.load((key, f"{key}@example.com", key) for key in ("a", "b"))
+    assert later.held_elsewhere((PENDING,)) == 0
+    assert sorted(later.claim(5, (PENDING,))) == [("a", "a"), ("b", "b")]
+    lost = frozen.record([Mark("a", SENT, "250 OK", "<1@x>", 1)])
+    assert lost == {"a"}  # the row is the later sender's now: the frozen one's mark is refused
+    assert later.record([Mark("b", SENT, "250 OK", "<2@x>", 1)]) == set()
+    assert crews.query(
+        "SELECT recipient, state, attempts, message_id FROM deliveries ORDER BY recipient"
+    ) == [("a", PENDING, 0, ""), ("b", SENT, 1, "<2@x>")]
+
+
+def test_a_retrying_row_of_a_dead_sender_is_claimed_as_pending(crews: Crews) -> None:
+    frozen = crews.loader(["a"], lease=0.0)
+    frozen.claim(1, (PENDING,))
+    assert frozen.record([Mark("a", RETRYING, "451 later", None, 1)]) == set()
+    later = crews.seat()
+    assert later.join() is True
+    later.load([("a", "a@example.com", "a")])
+    assert later.claim(1, (PENDING, RETRYING)) == [("a", "a")]
+    assert crews.query("SELECT state, attempts, last_reply FROM deliveries") == [
+        (PENDING, 1, "451 later")
+    ]
+
+
+def test_the_heartbeat_renews_the_lease_and_leaving_ends_it(crews: Crews) -> None:
+    first = crews.loader(["a"])
+    first.claim(1, (PENDING,))
+    # As if the lease had run out while the sender was busy: the others may take its rows.
+    crews.query(
+        "UPDATE senders SET lease_until = clock_timestamp() - interval '1 s'"
+        " WHERE id = %s RETURNING id",
+        first.sender,
+    )
+    other = crews.seat()
+    other.join()
+    assert other.held_elsewhere((PENDING,)) == 0
+    first.heartbeat(5)
+    assert other.held_elsewhere((PENDING,)) == 1  # alive again, holding its row
+    mine, _ = first.senders()
+    here = (socket.gethostname(), os.getpid())
+    assert (mine.host, mine.pid, mine.sent, mine.alive) == (*here, 5, True)
+    assert mine.heartbeat > mine.started_at
+    first.leave(7)
+    assert other.held_elsewhere((PENDING,)) == 0
+    assert [(s.sent, s.alive) for s in other.senders()] == [(7, False), (0, True)]
+
+
+def test_a_dead_sender_on_this_host_is_reaped_at_once_and_one_elsewhere_is_not(
+    crews: Crews,
+) -> None:
+    first = crews.loader(["a", "b"])
+    first.claim(1, (PENDING,))
+    crews.query("UPDATE senders SET pid = %s WHERE id = %s RETURNING id", gone_pid(), first.sender)
+    later = crews.seat()
+    assert later.join() is True  # its loader is gone from this host: the list is loaded again
+    later.load((key, f"{key}@example.com", key) for key in ("a", "b"))
+    assert later.held_elsewhere((PENDING,)) == 0
+    assert [s.alive for s in later.senders()] == [False, True]
+    # A sender on another host cannot be looked up: only its lease tells.
+    abroad = crews.seat()
+    abroad.join()
+    crews.query(
+        "UPDATE senders SET pid = %s, host = 'elsewhere' WHERE id = %s RETURNING id",
+        gone_pid(),
+        abroad.sender,
+    )
+    abroad.claim(1, (PENDING,))
+    assert later.held_elsewhere((PENDING,)) == 1
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_sqlite_store_has_no_crew(newsletter: Path, store: str) -> None:
+    assert open_crew(newsletter, ISSUE) is None
+    assert senders(newsletter, ISSUE) == []
+    assert not (newsletter / ".weekly").exists()
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_postgresql_store_seats_senders_with_the_lease_of_weekly_toml(
+    newsletter: Path, store: str
+) -> None:
+    assert senders(newsletter, ISSUE) == []  # nothing sent yet, and nothing created
+    with psycopg.connect(store) as conn:
+        assert conn.execute("SELECT to_regclass('senders')").fetchone() == (None,)
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n[store]\nlease_seconds = 0.5\n")
+    crew = open_crew(newsletter, ISSUE)
+    assert isinstance(crew, PostgresCrew)
+    try:
+        crew.join()
+        with psycopg.connect(store) as conn:
+            (lease,) = conn.execute("SELECT lease_until - started_at FROM senders").fetchone()
+        assert 0.4 < lease.total_seconds() < 5  # not the 15 s default
+        assert [(s.pid, s.sent) for s in senders(newsletter, ISSUE)] == [(os.getpid(), 0)]
+        assert senders(newsletter, ISSUE + 1) == []
+    finally:
+        crew.close()
+
+
+def test_the_shared_pace_says_how_long_to_wait_and_when_the_day_is_full(crews: Crews) -> None:
+    pace = crews.seat().pace
+    # No burst: nothing saved up, so the waits follow from the counts alone.
+    assert pace.take(0, rate=4.0, burst=0.0, cap=0) == 0.0
+    crews.query("UPDATE pace SET tokens = 0 RETURNING id")
+    assert pace.take(10, rate=4.0, burst=0.0, cap=0) == 2.5  # ten at four a second
+    crews.query("UPDATE pace SET tokens = 0, day_count = 0 RETURNING id")
+    pace.slow_down(60.0, 0.25)
+    assert pace.take(10, rate=4.0, burst=0.0, cap=12) == 5.0  # at half the pace
+    assert pace.take(3, rate=4.0, burst=0.0, cap=12) is None  # 13 would pass the day's 12

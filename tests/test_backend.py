@@ -3,14 +3,19 @@ runs a send through the dispatcher, whose verdicts, retries and tally stay the s
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import os
+import signal
 from collections import Counter
+
+import pytest
 
 from weekly.audience.subscriber_list import Subscriber
 from weekly.config import DeliverySettings, load_config
 from weekly.deliver.backend import BeforeEnd, DeliveryBackend
-from weekly.deliver.dispatcher import Dispatcher
+from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.outcomes import Outcome, Verdict
 from weekly.render.composed import Composed
@@ -106,3 +111,67 @@ def test_a_backend_that_is_not_smtp_sends_through_the_dispatcher() -> None:
     parsed = email.message_from_bytes(provider.kept["lee@example.com"][0], policy=email.policy.SMTP)
     assert parsed["To"] == "Lee <lee@example.com>"
     assert len(provider.lanes) == 2 and all(lane.closed for lane in provider.lanes)
+
+
+class Interrupting(Lane):
+    """A lane that, delivering to `at`, sends this process SIGTERM and holds the message
+    until the editor has been told the run is stopping."""
+
+    def __init__(self, provider: Provider, at: str, told: asyncio.Event) -> None:
+        super().__init__(provider)
+        self.at, self.told = at, told
+
+    async def deliver(
+        self, sender: str, recipient: str, data: bytes, before_end: BeforeEnd
+    ) -> Outcome:
+        if recipient == self.at:
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.wait_for(self.told.wait(), 10)
+        return await super().deliver(sender, recipient, data, before_end)
+
+
+@pytest.mark.parametrize("deaf", [False, True])
+def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(deaf: bool) -> None:
+    """One SIGTERM: the message in flight goes, the queued ones stay for the next run, and
+    the editor is told so; a notice that cannot be written (a closed terminal) stops it too."""
+    composed = Composed(324, "제목", "", "<p>%%name%%</p>", "%%name%%", {})
+    factory = MessageFactory(composed, load_config(REPO), SECRET)
+    provider = Provider({})
+    notices: list[str] = []
+
+    async def scenario() -> Tally:
+        told = asyncio.Event()
+
+        def notice(line: str) -> None:
+            notices.append(line)
+            told.set()
+            if deaf:
+                raise BrokenPipeError("the terminal is gone")
+
+        dispatcher = Dispatcher(
+            factory,
+            DeliverySettings(concurrency=1, rate=1000.0, retry_delay=0.01),
+            lambda: Interrupting(provider, "park@example.com", told),
+            ledger=None,
+            issue=324,
+            progress=lambda n: None,
+            notice=notice,
+        )
+        return await dispatcher._main(
+            [reader(n, name) for n, name in enumerate(["kim", "park", "lee", "choi", "jung"])]
+        )
+
+    def unexpected(signum: int, frame: object) -> None:
+        raise AssertionError("the run did not take SIGTERM for itself")
+
+    previous = signal.signal(signal.SIGTERM, unexpected)
+    try:
+        tally = asyncio.run(scenario())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert (tally.interrupted, tally.sent, tally.left_pending) == (signal.SIGTERM, 2, 3)
+    assert sorted(provider.kept) == ["kim@example.com", "park@example.com"]
+    assert notices == [
+        "\nStopping: finishing messages in flight (SIGTERM; "
+        "a second Ctrl-C or signal quits at once)."
+    ]

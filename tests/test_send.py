@@ -7,7 +7,7 @@ import io
 import subprocess
 import sys
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import closing, nullcontext
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,13 @@ import pytest
 from click.testing import Result
 
 from weekly.audience.tokens import token_address
+from weekly.deliver import send as send_module
+from weekly.deliver.plan import SendOptions
+from weekly.deliver.send import Conversation, send_issue
+from weekly.errors import WeeklyError
 from weekly.store import existing_consent_log, existing_ledger, hold_issue
 from weekly.store import senders as crew
+from weekly.store.consent import BOUNCED, CONFIRMED, UNSUBSCRIBED
 
 from .smtp import (
     SECRET,
@@ -30,6 +35,7 @@ from .smtp import (
     write_list,
 )
 from .storerows import deliveries
+from .test_audience import log
 
 # Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
 pytestmark = pytest.mark.usefixtures("store")
@@ -440,3 +446,85 @@ def test_settings_that_reach_headers_or_the_wire_are_checked(
     write_list(ready, subscribers(1))
     result = run_weekly("send", "324", "--dry-run")
     assert result.exit_code == 1 and message in result.output
+
+
+def quiet_talk(confirm: Callable[[str], None]) -> Conversation:
+    """A conversation that keeps nothing and asks `confirm` the send's one question."""
+    return Conversation(
+        say=lambda line: None,
+        tell=lambda line: None,
+        confirm=confirm,
+        progress=lambda count: nullcontext(lambda done: None),
+    )
+
+
+def test_a_list_edited_while_the_send_asks_for_confirmation_is_refused(ready: Path) -> None:
+    """The second pass reads the very file the plan counted: an edit in between (the editor
+    still at the prompt) stops the send before any row or message, on both stores."""
+    write_list(ready, subscribers(3))
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        talk = quiet_talk(lambda question: write_list(ready, subscribers(4)))
+        with pytest.raises(WeeklyError) as raised:
+            send_issue(ready, 324, SendOptions(), talk, yes=False, silent=True)
+    assert str(raised.value) == (
+        f"{ready / 'subscribers.csv'} changed while sending started: run the command again"
+    )
+    assert not recorder.messages
+    assert deliveries(ready) == []
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_rows_are_added_batch_by_batch_with_their_segment(
+    ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows go into the ledger a batch at a time (two here), each with the run's segment."""
+    monkeypatch.setattr(send_module, "BATCH", 2)
+    rows = [f"r{i}@example.com,R{i},subscribed,{'ai' if i % 4 else 'misc'}" for i in range(9)]
+    write_list(ready, rows, header="email,name,status,tags")
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port, concurrency=1)
+        options = SendOptions(segment="ai")
+        assert send_issue(ready, 324, options, quiet_talk(print), yes=True, silent=True) == 0
+    chosen = {f"r{i}@example.com" for i in range(9) if i % 4}
+    assert set(recorder.accepted()) == chosen and len(recorder.messages) == 6
+    assert {(r.email, r.state, r.segment) for r in deliveries(ready)} == {
+        (email, "sent", "ai") for email in chosen
+    }
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_plan_counts_every_kind_of_row_exactly(ready: Path, run_weekly: Run) -> None:
+    """The plan before a segmented send: suppressed rows, web sign-ups and the segment's
+    matches each counted once per reader, and no warning for a column the list has."""
+    write_list(
+        ready,
+        [
+            "a1@example.com,A1,subscribed,ai,Co",
+            "a2@example.com,A2,subscribed,ai,Co",
+            "a3@example.com,A3,subscribed,misc,Co",
+            "a4@example.com,A4,subscribed,ai,Co",
+            "a5@example.com,A5,subscribed,misc,Co",
+            "a6@example.com,A6,unsubscribed,ai,Co",
+        ],
+        header="email,name,status,tags,company",
+    )
+    log(
+        ready,
+        ("a4@example.com", BOUNCED, "2026-01-10T00:00:00+00:00"),
+        ("a5@example.com", UNSUBSCRIBED, "2026-01-10T00:00:00+00:00"),
+        ("w1@example.com", CONFIRMED, "2026-01-10T00:00:00+00:00"),
+        ("w2@example.com", CONFIRMED, "2026-01-10T00:00:00+00:00"),
+    )
+    configure(ready, 1)
+    result = run_weekly("send", "324", "--dry-run", "--segment", "ai")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[3:] == [
+        "Rows:     5 subscribed, 1 not subscribed, 0 duplicate",
+        "Audience: 2 unsubscribed, bounced or complained since, 2 web sign-ups not in the list",
+        "Segment:  ai (--segment)",
+        "Matches:  2 of 5 readers",
+        "To send:  2 messages",
+    ]

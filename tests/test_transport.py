@@ -17,7 +17,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from weekly.config import DeliverySettings
+from weekly.deliver.backends.smtp import Connection, connections, local_name
+from weekly.deliver.outcomes import Outcome, Verdict
 from weekly.deliver.pacing import Pacer
+from weekly.errors import WeeklyError
 
 from .smtp import Recorder, configure, smtp_server, subscribers, write_list
 from .storerows import deliveries, state_counts
@@ -220,3 +224,159 @@ def test_implicit_tls(ready: Path, run_weekly: Run, certificate: ssl.SSLContext)
         result = run_weekly("send", "324", "--yes")
     assert result.exit_code == 0, result.output
     assert len(recorder.messages) == 6
+
+
+class Scripted:
+    """A plain SMTP server on 127.0.0.1 in the test's own event loop that keeps every line
+    it hears (one list per connection) and answers from `answers` (command verb -> reply
+    lines; a `None` reply closes the connection instead). `body` says what follows a 354:
+    the body read (""), the connection closed ("close") or never read again ("stall")."""
+
+    def __init__(self, answers: dict[str, list[str] | None] | None = None, body: str = "") -> None:
+        self.answers = {"EHLO": ["250-scripted", "250 SMTPUTF8"], **(answers or {})}
+        self.body = body
+        self.heard: list[list[str]] = []
+        self.port = 0
+
+    async def __aenter__(self) -> Scripted:
+        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heard: list[str] = []
+        self.heard.append(heard)
+        writer.write(b"220 scripted ESMTP\r\n")
+        in_data = False
+        while line := await reader.readline():
+            text = line.decode("utf-8").rstrip("\r\n")
+            if in_data:
+                in_data = text != "."
+                if in_data:
+                    continue
+            heard.append(text)
+            verb = "." if text == "." else text.split(":")[0].split(" ")[0].upper()
+            default = {"DATA": ["354 go on"], "QUIT": ["221 bye"]}.get(verb, ["250 OK"])
+            reply = self.answers.get(verb, default)
+            if reply is None:
+                writer.close()
+                return
+            writer.write("".join(f"{r}\r\n" for r in reply).encode())
+            in_data = verb == "DATA" and reply[-1].startswith("354")
+            if in_data and self.body == "close":
+                writer.close()
+                return
+            if in_data and self.body == "stall":
+                await asyncio.Event().wait()  # cancelled with the server
+            if verb == "QUIT":
+                writer.close()
+                return
+
+
+def lane(port: int, **delivery: Any) -> Connection:
+    settings = DeliverySettings(
+        host="127.0.0.1", port=port, security="none", **{"timeout": 5.0, **delivery}
+    )
+    return connections(settings, None)()
+
+
+def nothing() -> None:
+    return None
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_probe_offers_the_sender_then_resets_and_quits() -> None:
+    async def scenario() -> list[list[str]]:
+        async with Scripted() as server:
+            await lane(server.port).probe("weekly@example.com")
+        return server.heard
+
+    assert asyncio.run(scenario()) == [
+        [f"EHLO {local_name()}", "MAIL FROM:<weekly@example.com>", "RSET", "QUIT"]
+    ]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("answers", "said"),
+    [
+        ({"MAIL": ["400 4.0.0 try later"]}, "refuses the sender weekly@example.com: 400 4.0.0"),
+        ({"MAIL": None}, "dropped the connection (the server closed the connection)"),
+        ({"EHLO": None}, "cannot reach the SMTP relay"),
+    ],
+)
+def test_a_probe_that_fails_says_how(answers: dict[str, list[str] | None], said: str) -> None:
+    async def scenario() -> str:
+        async with Scripted(answers) as server:
+            with pytest.raises(WeeklyError) as raised:
+                await lane(server.port).probe("weekly@example.com")
+        return str(raised.value).replace(f"127.0.0.1:{server.port}", "HOST")
+
+    message = asyncio.run(scenario())
+    assert message.startswith("cannot reach the SMTP relay HOST (") or message.startswith(
+        "the SMTP relay HOST "
+    )
+    assert said in message
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_421_that_leaves_the_connection_open_is_not_used_again() -> None:
+    async def scenario() -> tuple[list[Outcome], list[list[str]]]:
+        async with Scripted({"RCPT": ["421 4.3.2 closing"]}) as server:
+            connection = lane(server.port)
+            first = await connection.deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
+            server.answers.pop("RCPT")
+            second = await connection.deliver("w@example.com", "b@example.com", b"y\r\n", nothing)
+            await connection.close()
+        return [first, second], server.heard
+
+    outcomes, heard = asyncio.run(scenario())
+    assert outcomes == [
+        Outcome(Verdict.CONNECTION, "421 4.3.2 closing"),
+        Outcome(Verdict.SENT, "250 OK"),
+    ]
+    assert [session[0].split(" ")[0] for session in heard] == ["EHLO", "EHLO"]
+    assert heard[1][1:] == ["MAIL FROM:<w@example.com>", "RCPT TO:<b@example.com>", "DATA", ".",
+        "QUIT"]  # fmt: skip
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_connection_closed_after_the_end_of_data_is_uncertain() -> None:
+    async def scenario() -> Outcome:
+        async with Scripted({".": None}) as server:
+            connection = lane(server.port)
+            return await connection.deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
+
+    assert asyncio.run(scenario()) == Outcome(
+        Verdict.UNCERTAIN, "connection lost (end): the server closed the connection"
+    )
+
+
+BIG = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n" * 150_000
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("body", "reply"),
+    [
+        ("stall", "no reply in time (data)"),
+        ("close", "connection lost (data): the server closed the connection"),
+    ],
+)
+def test_a_body_the_server_stops_taking_is_retried_not_uncertain(body: str, reply: str) -> None:
+    """A body far bigger than the socket's buffers, which the server stops reading or cuts
+    off: the end of data never went out, so the message is not with the server."""
+    ended: list[bool] = []
+
+    async def scenario() -> Outcome:
+        async with Scripted(body=body) as server:
+            connection = lane(server.port, timeout=0.2)
+            return await connection.deliver(
+                "w@example.com", "a@example.com", BIG, lambda: ended.append(True)
+            )
+
+    assert asyncio.run(scenario()) == Outcome(Verdict.CONNECTION, reply)
+    assert not ended

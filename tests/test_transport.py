@@ -232,9 +232,15 @@ class Scripted:
     lines; a `None` reply closes the connection instead). `body` says what follows a 354:
     the body read (""), the connection closed ("close") or never read again ("stall")."""
 
-    def __init__(self, answers: dict[str, list[str] | None] | None = None, body: str = "") -> None:
+    def __init__(
+        self,
+        answers: dict[str, list[str] | None] | None = None,
+        body: str = "",
+        greeting: str = "220 scripted ESMTP",
+    ) -> None:
         self.answers = {"EHLO": ["250-scripted", "250 SMTPUTF8"], **(answers or {})}
         self.body = body
+        self.greeting = greeting
         self.heard: list[list[str]] = []
         self.port = 0
 
@@ -249,7 +255,7 @@ class Scripted:
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         heard: list[str] = []
         self.heard.append(heard)
-        writer.write(b"220 scripted ESMTP\r\n")
+        writer.write(f"{self.greeting}\r\n".encode())
         in_data = False
         while line := await reader.readline():
             text = line.decode("utf-8").rstrip("\r\n")
@@ -380,3 +386,109 @@ def test_a_body_the_server_stops_taking_is_retried_not_uncertain(body: str, repl
 
     assert asyncio.run(scenario()) == Outcome(Verdict.CONNECTION, reply)
     assert not ended
+
+
+PIPELINING = ["250-scripted", "250-PIPELINING", "250 SMTPUTF8"]
+
+
+async def two_messages(server: Scripted) -> list[Outcome]:
+    """Deliver to a@ then b@ over one lane, closed after."""
+    connection = lane(server.port, timeout=0.3)
+    outcomes = [
+        await connection.deliver("w@example.com", f"{name}@example.com", b"x\r\n", nothing)
+        for name in "ab"
+    ]
+    await connection.close()
+    return outcomes
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("answers", "greeting", "expected"),
+    [
+        # 251: the server forwards; the message is as good as taken.
+        ({"RCPT": ["251 2.1.5 will forward"]}, "", [(Verdict.SENT, "250 OK")] * 2),
+        # A 252 at RCPT is no acceptance: refused as a reply outside the exchange.
+        (
+            {"RCPT": ["252 2.1.5 cannot verify"]},
+            "",
+            [(Verdict.CONNECTION, "252 2.1.5 cannot verify")] * 2,
+        ),
+        # No reply after the end of data: the server may have it.
+        ({".": []}, "", [(Verdict.UNCERTAIN, "no reply in time (end)")] * 2),
+        # A server that refuses at the greeting: its code judges, at the connect stage.
+        ({}, "554 5.7.1 no service for you", [(Verdict.HALT, "554 ")] * 2),
+        ({}, "421 4.3.2 busy", [(Verdict.CONNECTION, "421 ")] * 2),
+    ],
+)
+def test_what_each_reply_means_for_the_message(
+    answers: dict[str, list[str] | None], greeting: str, expected: list[tuple[Verdict, str]]
+) -> None:
+    async def scenario() -> list[Outcome]:
+        async with Scripted(answers, greeting=greeting or "220 scripted ESMTP") as server:
+            return await two_messages(server)
+
+    outcomes = asyncio.run(scenario())
+    assert [o.verdict for o in outcomes] == [verdict for verdict, _ in expected]
+    assert all(o.reply.startswith(reply) for o, (_, reply) in zip(outcomes, expected, strict=True))
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_pipelined_data_let_through_after_a_refused_recipient_is_ended_empty() -> None:
+    """A server that refuses the recipient yet answers the pipelined DATA with 354: the
+    client ends that empty message at once, so the next transaction starts clean."""
+    refusals = {"RCPT": ["550 5.1.1 no such user"], ".": ["554 5.5.1 no valid recipients"]}
+
+    async def scenario() -> tuple[list[Outcome], list[list[str]]]:
+        async with Scripted({"EHLO": PIPELINING, **refusals}) as server:
+            first = await lane(server.port, timeout=0.3).deliver(
+                "w@example.com", "a@example.com", b"x\r\n", nothing
+            )
+        return [first], server.heard
+
+    outcomes, heard = asyncio.run(scenario())
+    assert outcomes == [Outcome(Verdict.MAILBOX, "550 5.1.1 no such user")]
+    assert heard[0][1:] == ["MAIL FROM:<w@example.com>", "RCPT TO:<a@example.com>", "DATA", "."]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_nothing_listening_is_a_connection_fault() -> None:
+    async def scenario() -> Outcome:
+        async with Scripted() as server:
+            port = server.port
+        return await lane(port).deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
+
+    found = asyncio.run(scenario())
+    assert found.verdict is Verdict.CONNECTION
+    assert found.reply.startswith("connection lost (connect): ")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_commit_before_the_end_of_data_is_awaited_first() -> None:
+    """`before_end` runs once per message, after the body and before the end of data; an
+    awaitable it returns is awaited before the end of data goes out."""
+    seen: list[list[str]] = []
+
+    async def scenario() -> list[Outcome]:
+        async with Scripted() as server:
+
+            async def committed() -> None:
+                async with asyncio.timeout(5):  # until the server has read this DATA
+                    while server.heard[-1].count("DATA") <= len(seen):
+                        await asyncio.sleep(0.001)
+                seen.append(list(server.heard[-1]))
+
+            connection = lane(server.port)
+            outcomes = [
+                await connection.deliver("w@example.com", "a@example.com", b"x\r\n", committed)
+                for _ in range(2)
+            ]
+            await connection.close()
+            return outcomes
+
+    assert asyncio.run(scenario()) == [Outcome(Verdict.SENT, "250 OK")] * 2
+    assert seen == [
+        ["EHLO " + local_name(), "MAIL FROM:<w@example.com>", "RCPT TO:<a@example.com>", "DATA"],
+        ["EHLO " + local_name(), "MAIL FROM:<w@example.com>", "RCPT TO:<a@example.com>", "DATA",
+            ".", "RSET", "MAIL FROM:<w@example.com>", "RCPT TO:<a@example.com>", "DATA"],
+    ]  # fmt: skip

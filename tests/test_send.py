@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from contextlib import closing, nullcontext
 from datetime import UTC
@@ -20,7 +22,8 @@ from weekly.deliver import send as send_module
 from weekly.deliver.plan import SendOptions
 from weekly.deliver.send import Conversation, send_issue
 from weekly.errors import WeeklyError
-from weekly.store import existing_consent_log, existing_ledger, hold_issue
+from weekly.render.composed import load_composed
+from weekly.store import existing_consent_log, existing_ledger, hold_issue, open_ledger
 from weekly.store import senders as crew
 from weekly.store.consent import BOUNCED, CONFIRMED, UNSUBSCRIBED
 
@@ -30,6 +33,7 @@ from .smtp import (
     Recorder,
     configure,
     make_build,
+    only,
     smtp_server,
     subscribers,
     write_list,
@@ -323,6 +327,8 @@ def test_a_changed_issue_is_not_resumed_without_force(ready: Path, run_weekly: R
         make_build(ready, subject="다른 제목")
         refused = run_weekly("send", "324", "--yes")
         assert refused.exit_code == 1 and "changed since its send started" in refused.output
+        assert "would mix two versions; pass --force to send the new version to the remaining " \
+            "recipients\n" in refused.output  # fmt: skip
         forced = run_weekly("send", "324", "--yes", "--force")
     assert forced.exit_code == 0 and len(recorder.messages) == 2
 
@@ -528,3 +534,91 @@ def test_the_plan_counts_every_kind_of_row_exactly(ready: Path, run_weekly: Run)
         "Matches:  2 of 5 readers",
         "To send:  2 messages",
     ]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_dry_run_of_a_changed_issue_names_both_fingerprints(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, subscribers(1))
+    configure(ready, 1)
+    with closing(open_ledger(ready)) as ledger:
+        ledger.set_fingerprint(324, "0ld")
+    now = load_composed(ready, 324).fingerprint
+    result = run_weekly("send", "324", "--dry-run")
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: issue 324 changed since its send started (fingerprint 0ld, now {now}): "
+        "resuming would mix two versions; "
+        "pass --force to send the new version to the remaining recipients\n",
+    )
+    assert "Would send 1 message " in run_weekly("send", "324", "--dry-run", "--force").output
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_an_opt_out_recorded_at_the_prompt_is_honoured_by_the_send(ready: Path) -> None:
+    """The plan counted the reader; they opt out while the editor reads it: the send's watch
+    began before the list was read, so the run skips them and says so."""
+    write_list(ready, subscribers(3))
+    said: list[str] = []
+
+    def confirm(question: str) -> None:
+        assert question == "Send 3 messages now?"
+        log(ready, ("user1@example.com", UNSUBSCRIBED, "2026-01-10T00:00:00+00:00"))
+
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port, concurrency=1)
+        talk = quiet_talk(confirm)
+        talk = Conversation(said.append, talk.tell, talk.confirm, talk.progress)
+        assert send_issue(ready, 324, SendOptions(), talk, yes=False, silent=True) == 0
+    assert sorted(recorder.accepted()) == ["user0@example.com", "user2@example.com"]
+    assert {r.email: r.state for r in deliveries(ready)}["user1@example.com"] == "opted_out"
+    assert ", skipped 0, opted out during the send 1 in " in said[0]
+
+
+class OnlyEditor(Recorder):
+    """AUTH over plain SMTP on 127.0.0.1, and only the newsletter's own sender."""
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if not session.authenticated or address != "weekly@news.example.com":
+            return "553 5.7.1 not you"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address.startswith("user1@"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_send_logs_in_and_its_summary_adds_up(
+    ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_list(ready, subscribers(3))
+    monkeypatch.setenv("WEEKLY_SMTP_PASSWORD", "s3cret")
+    said: list[str] = []
+    talk = quiet_talk(print)
+    talk = Conversation(said.append, talk.tell, talk.confirm, talk.progress)
+    recorder = OnlyEditor()
+    options = {"auth_require_tls": False, "authenticator": only("editor", "s3cret")}
+    with smtp_server(recorder, **options) as port:
+        configure(ready, port, username="editor")
+        started = time.monotonic()
+        status = send_issue(ready, 324, SendOptions(), talk, yes=True, silent=True)
+        took = time.monotonic() - started
+    assert status == 1
+    assert sorted(recorder.accepted()) == ["user0@example.com", "user2@example.com"]
+    first, failure, hint = said
+    shown = re.fullmatch(
+        r"Sent 2, failed 1 \(1 mailbox, 0 message, 0 temporary\), uncertain 0, skipped 0, "
+        r"opted out during the send 0 in (\d+\.\d) s \(.*\)",
+        first,
+    )
+    assert shown is not None and float(shown[1]) <= took + 0.05
+    assert failure == "  failed_permanent: user1@example.com: 550 5.1.1 no such mailbox"
+    assert hint == "List every failure with: weekly status 324 --failed"

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -23,7 +22,7 @@ from weekly.deliver.outcomes import Outcome, Verdict
 from weekly.deliver.pacing import Pacer
 from weekly.errors import WeeklyError
 
-from .smtp import Recorder, configure, smtp_server, subscribers, write_list
+from .smtp import Recorder, configure, only, smtp_server, subscribers, write_list
 from .storerows import deliveries, state_counts
 from .test_send import Run
 
@@ -74,14 +73,6 @@ def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLConte
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
-
-
-def only(user: str, password: str) -> Any:
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-        ok = isinstance(data, LoginPassword) and data == (user.encode(), password.encode())
-        return AuthResult(success=ok)
-
-    return authenticator
 
 
 def test_starttls_and_auth_with_the_password_from_the_environment(

@@ -246,7 +246,8 @@ class Scripted:
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         heard: list[str] = []
         self.heard.append(heard)
-        writer.write(f"{self.greeting}\r\n".encode())
+        if self.greeting != "-":  # "-": no greeting at all
+            writer.write(f"{self.greeting}\r\n".encode())
         in_data = False
         while line := await reader.readline():
             text = line.decode("utf-8").rstrip("\r\n")
@@ -275,7 +276,7 @@ class Scripted:
 
 def lane(port: int, **delivery: Any) -> Connection:
     settings = DeliverySettings(
-        host="127.0.0.1", port=port, security="none", **{"timeout": 5.0, **delivery}
+        host="127.0.0.1", port=port, **{"security": "none", "timeout": 5.0, **delivery}
     )
     return connections(settings, None)()
 
@@ -410,6 +411,11 @@ async def two_messages(server: Scripted) -> list[Outcome]:
         # A server that refuses at the greeting: its code judges, at the connect stage.
         ({}, "554 5.7.1 no service for you", [(Verdict.HALT, "554 ")] * 2),
         ({}, "421 4.3.2 busy", [(Verdict.CONNECTION, "421 ")] * 2),
+        ({}, "200 odd", [(Verdict.CONNECTION, "200 ")] * 2),
+        ({}, "600 odder", [(Verdict.CONNECTION, "connection lost (connect): ")] * 2),
+        # Silence where a reply is due: no greeting, no reply to MAIL.
+        ({}, "-", [(Verdict.CONNECTION, "no reply in time (connect)")] * 2),
+        ({"MAIL": []}, "", [(Verdict.CONNECTION, "no reply in time (mail)")] * 2),
     ],
 )
 def test_what_each_reply_means_for_the_message(
@@ -483,3 +489,57 @@ def test_the_commit_before_the_end_of_data_is_awaited_first() -> None:
         ["EHLO " + local_name(), "MAIL FROM:<w@example.com>", "RCPT TO:<a@example.com>", "DATA",
             ".", "RSET", "MAIL FROM:<w@example.com>", "RCPT TO:<a@example.com>", "DATA"],
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_body_bigger_than_the_buffers_goes_whole() -> None:
+    async def scenario() -> tuple[Outcome, list[list[str]]]:
+        async with Scripted() as server:
+            connection = lane(server.port, timeout=2)
+            found = await connection.deliver("w@example.com", "a@example.com", BIG, nothing)
+            await connection.close()
+        return found, server.heard
+
+    found, heard = asyncio.run(scenario())
+    assert found == Outcome(Verdict.SENT, "250 OK")
+    assert heard[0][-2:] == [".", "QUIT"]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("security", "said"),
+    [
+        ("none", ["MAIL FROM:<w@example.com>", "RCPT TO:<a@example.com>", "DATA", "."]),
+        ("starttls", ["STARTTLS"]),
+    ],
+)
+def test_starttls_only_when_the_settings_ask_for_it(security: str, said: list[str]) -> None:
+    """A relay that offers STARTTLS: plain SMTP stays plain (the editor chose it for this
+    machine), and `starttls` insists, failing when the relay then cannot."""
+    offers = {"EHLO": ["250-scripted", "250-STARTTLS", "250 SMTPUTF8"]}
+    refuses = {"STARTTLS": ["454 4.7.0 TLS not available"]}
+
+    async def scenario() -> tuple[Outcome, list[list[str]]]:
+        async with Scripted({**offers, **refuses}) as server:
+            connection = lane(server.port, security=security)
+            found = await connection.deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
+            await connection.close()
+        return found, server.heard
+
+    found, heard = asyncio.run(scenario())
+    assert heard[0][1 : 1 + len(said)] == said
+    assert found.verdict is (Verdict.SENT if security == "none" else Verdict.CONNECTION)
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_without_pipelining_the_first_refusal_ends_the_exchange() -> None:
+    async def scenario() -> tuple[Outcome, list[list[str]]]:
+        async with Scripted({"MAIL": ["400 4.0.0 later"]}) as server:
+            connection = lane(server.port)
+            found = await connection.deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
+            await connection.close()
+        return found, server.heard
+
+    found, heard = asyncio.run(scenario())
+    assert found == Outcome(Verdict.CONNECTION, "400 4.0.0 later")
+    assert heard[0][1:] == ["MAIL FROM:<w@example.com>", "QUIT"]

@@ -175,3 +175,53 @@ def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(deaf: bool) 
         "\nStopping: finishing messages in flight (SIGTERM; "
         "a second Ctrl-C or signal quits at once)."
     ]
+
+
+class Waiting(Lane):
+    """A lane that holds the message to `at` until `polled` is set."""
+
+    def __init__(self, provider: Provider, at: str, polled: asyncio.Event) -> None:
+        super().__init__(provider)
+        self.at, self.polled = at, polled
+
+    async def deliver(
+        self, sender: str, recipient: str, data: bytes, before_end: BeforeEnd
+    ) -> Outcome:
+        if recipient == self.at:
+            await asyncio.wait_for(self.polled.wait(), 10)
+        return await super().deliver(sender, recipient, data, before_end)
+
+
+def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
+    """The subscription log is read at the start and then every POLL_SECONDS: an opt-out
+    the second reading brings stops a later message."""
+    composed = Composed(324, "제목", "", "<p>%%name%%</p>", "%%name%%", {})
+    factory = MessageFactory(composed, load_config(REPO), SECRET)
+    provider = Provider({})
+    readings: list[int] = []
+
+    async def scenario() -> Tally:
+        polled = asyncio.Event()
+
+        def opt_outs() -> set[str]:
+            readings.append(len(readings))
+            if len(readings) < 2:
+                return set()
+            polled.set()
+            return {"lee@example.com"}
+
+        dispatcher = Dispatcher(
+            factory,
+            DeliverySettings(concurrency=1, rate=1000.0, retry_delay=0.01),
+            lambda: Waiting(provider, "park@example.com", polled),
+            ledger=None,
+            issue=324,
+            progress=lambda n: None,
+            opt_outs=opt_outs,
+            notice=print,
+        )
+        return await dispatcher._main([reader(n, name) for n, name in enumerate(["park", "lee"])])
+
+    tally = asyncio.run(scenario())
+    assert (tally.sent, tally.opted_out) == (1, 1)
+    assert sorted(provider.kept) == ["park@example.com"]

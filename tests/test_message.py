@@ -153,3 +153,22 @@ def test_an_open_mark_names_the_reader_who_agreed_and_when_the_message_was_made(
         "a@example.com",
         int(parsed["Date"].datetime.timestamp()),
     )
+
+
+def test_a_two_part_frame_is_multipart_alternative_in_the_order_given() -> None:
+    frame = Frame(["Subject: hi"], ("text/plain", "text/html"), None)
+    data = frame.message("To: b@example.com\r\n", (b"dGV4dA==\r\n", b"PHA+PC9wPg==\r\n"))
+    boundary = re.search(rb'boundary="(=_weekly_[0-9a-f]{24})"', data)
+    assert boundary is not None
+    b = boundary[1]
+    assert data == (
+        b"To: b@example.com\r\nSubject: hi\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/alternative; boundary="' + b + b'"\r\n\r\n'
+        b"--" + b + b"\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\ndGV4dA==\r\n"
+        b"--" + b + b"\r\nContent-Type: text/html; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nPHA+PC9wPg==\r\n"
+        b"--" + b + b"--\r\n"
+    )
+    other = Frame(["Subject: hi"], ("text/plain", "text/html"), None)
+    assert other.message("", (b"", b"")).count(b) == 0  # each frame its own boundary

@@ -131,10 +131,12 @@ def test_the_sink_in_this_process_keeps_mail_until_sigterm(tmp_path: Path) -> No
     assert {maildir.get_bytes(key) for key in keys} == {body.encode()}
 
 
-def test_a_sink_outbox_part_that_is_a_file_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("part", ["", "tmp", "new", "cur"])
+def test_a_sink_outbox_part_that_is_a_file_is_refused(tmp_path: Path, part: str) -> None:
     outbox = tmp_path / "outbox"
-    (outbox / "tmp").mkdir(parents=True)
-    (outbox / "new").write_text("not a folder", encoding="utf-8")
-    with pytest.raises(WeeklyError, match=r"outbox/new: not a folder, so the outbox cannot keep"):
+    (outbox / part).parent.mkdir(parents=True, exist_ok=True)
+    (outbox / part).write_text("not a folder", encoding="utf-8")
+    with pytest.raises(WeeklyError) as raised:
         serve(free_port(), outbox, print, print)
-    assert not (outbox / "cur").exists()
+    assert str(raised.value) == f"{outbox / part}: not a folder, so the outbox cannot keep messages"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted({"outbox", part} - {""})

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import closing, nullcontext
@@ -38,7 +42,7 @@ from .smtp import (
     subscribers,
     write_list,
 )
-from .storerows import deliveries
+from .storerows import deliveries, state_counts
 from .test_audience import log
 
 # Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
@@ -622,3 +626,51 @@ def test_a_send_logs_in_and_its_summary_adds_up(
     assert shown is not None and float(shown[1]) <= took + 0.05
     assert failure == "  failed_permanent: user1@example.com: 550 5.1.1 no such mailbox"
     assert hint == "List every failure with: weekly status 324 --failed"
+
+
+class Terminating(Recorder):
+    """Sends this process SIGTERM when the first message arrives, and keeps that message
+    once the editor has been told (`told` set)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.told = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.messages:
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.get_running_loop().run_in_executor(None, self.told.wait, 10)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_sigterm_during_a_send_finishes_the_message_in_flight_and_says_so(ready: Path) -> None:
+    write_list(ready, subscribers(3))
+    recorder = Terminating()
+    told: list[str] = []
+    said: list[str] = []
+
+    def tell(line: str) -> None:
+        told.append(line)
+        recorder.told.set()
+
+    talk = Conversation(said.append, tell, print, lambda count: nullcontext(print))
+
+    def unexpected(signum: int, frame: object) -> None:
+        raise AssertionError("the send did not take SIGTERM for itself")
+
+    previous = signal.signal(signal.SIGTERM, unexpected)
+    try:
+        with smtp_server(recorder) as port:
+            configure(ready, port, concurrency=1)
+            status = send_issue(ready, 324, SendOptions(), talk, yes=True, silent=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert status == 128 + signal.SIGTERM
+    assert told == [
+        "\nStopping: finishing messages in flight (SIGTERM; "
+        "a second Ctrl-C or signal quits at once)."
+    ]
+    assert list(recorder.accepted()) == ["user0@example.com"]
+    assert said[1:] == ["Interrupted: 2 left pending; run the same command to go on"]
+    assert state_counts(ready) == {"sent": 1, "pending": 2}

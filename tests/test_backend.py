@@ -9,6 +9,7 @@ import email.policy
 import os
 import signal
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -225,3 +226,66 @@ def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
     tally = asyncio.run(scenario())
     assert (tally.sent, tally.opted_out) == (1, 1)
     assert sorted(provider.kept) == ["park@example.com"]
+
+
+def dispatch(
+    script: dict[str, list[Verdict]], names: list[str], **settings: Any
+) -> tuple[Tally, list[int]]:
+    """Run `names` through the dispatcher against a provider answering from `script`."""
+    composed = Composed(324, "제목", "", "<p>%%name%%</p>", "%%name%%", {})
+    factory = MessageFactory(composed, load_config(REPO), SECRET)
+    provider = Provider(script)
+    done: list[int] = []
+    options = {"concurrency": 1, "rate": 100000.0, "retry_delay": 0.001, **settings}
+    dispatcher = Dispatcher(
+        factory,
+        DeliverySettings(**options),
+        provider.lane,
+        ledger=None,
+        issue=324,
+        progress=done.append,
+        notice=print,
+    )
+    return dispatcher.run([reader(n, name) for n, name in enumerate(names)]), done
+
+
+def test_each_verdict_ends_in_its_own_count_and_failure_line() -> None:
+    r, s = Verdict.RECIPIENT, Verdict.SENT
+    script = {
+        "gone@example.com": [Verdict.MAILBOX],
+        "bad@example.com": [Verdict.MESSAGE],
+        "busy@example.com": [r, r, r, s],
+        "later@example.com": [r, s],
+        "lost@example.com": [Verdict.UNCERTAIN],
+    }
+    names = ["kim", "gone", "bad", "busy", "later", "lost"]
+    tally, done = dispatch(script, names, max_attempts=3)
+    counts = (tally.sent, tally.failed_mailbox, tally.failed_message, tally.failed_temporary)
+    assert (*counts, tally.uncertain, tally.left_pending, tally.slowed) == (2, 1, 1, 1, 1, 0, 0)
+    assert (tally.halted, tally.interrupted, tally.fenced, done) == ("", 0, False, [1] * 6)
+    assert sorted(tally.failures) == [
+        ("bad@example.com", "failed_message", "provider says message"),
+        ("busy@example.com", "failed_temporary", "provider says recipient"),
+        ("gone@example.com", "failed_permanent", "provider says mailbox"),
+        ("lost@example.com", "uncertain", "provider says uncertain"),
+    ]
+
+
+def test_a_refused_sender_halts_the_run_and_leaves_the_rest_pending() -> None:
+    tally, done = dispatch({"b@example.com": [Verdict.HALT]}, ["a", "b", "c", "d"])
+    assert tally.halted == "the relay refused the sender (provider says halt)"
+    assert (tally.sent, tally.left_pending, tally.failures, sum(done)) == (1, 3, [], 1)
+
+
+def test_a_relay_failing_every_lane_max_attempts_times_halts_the_run() -> None:
+    down = {f"{name}@example.com": [Verdict.CONNECTION] * 9 for name in "abcd"}
+    tally, done = dispatch(down, ["a", "b", "c", "d"], max_attempts=2, concurrency=2)
+    assert tally.halted == "the relay keeps failing (provider says connection)"
+    assert (tally.sent, tally.slowed, tally.left_pending, done) == (0, 4, 4, [])
+
+
+def test_the_summary_keeps_the_first_twenty_failures() -> None:
+    names = [f"gone{n:02}" for n in range(25)]
+    tally, _ = dispatch({f"{n}@example.com": [Verdict.MAILBOX] for n in names}, names)
+    assert tally.failed_mailbox == 25
+    assert [email for email, _, _ in tally.failures] == [f"{n}@example.com" for n in names[:20]]

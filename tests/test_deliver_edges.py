@@ -10,11 +10,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from weekly.audience.subscriber_list import ListReport
 from weekly.deliver.backends.smtp import is_loopback
 from weekly.deliver.consent_watch import ConsentWatch
 from weekly.deliver.dispatcher import Tally
 from weekly.deliver.dkim_keys import load_private_key
 from weekly.deliver.outcomes import Stage, Verdict, classify
+from weekly.deliver.plan import Plan, SendOptions
 from weekly.deliver.send import Summary
 from weekly.errors import WeeklyError
 from weekly.store.consent import BOUNCED, CONFIRMED, UNSUBSCRIBED
@@ -161,3 +163,78 @@ def test_the_send_summary_says_what_happened_line_by_line() -> None:
     assert list(interrupted.lines())[1:] == [
         "Interrupted: 4 left pending; run the same command to go on"
     ]
+
+
+def test_the_plan_shows_every_line_it_has() -> None:
+    report = ListReport(Path("subscribers.csv"))
+    report.by_status.update({"subscribed": 1204, "unsubscribed": 3, "bounced": 2})
+    report.duplicate_count, report.smtputf8 = 4, 2
+    plan = Plan(
+        number=324,
+        subject="제목",
+        source="subscribers.csv",
+        relay="127.0.0.1:1025 (none)",
+        to_send=1,
+        report=report,
+        unfilled=("company", "team"),
+        suppressed=5,
+        signups=6,
+        segment="ai",
+        segment_origin="--segment",
+        earlier=["", "ai"],
+    )
+    plan.matched.update({True: 1000, False: 210})
+    plan.by_state.update({"sent": 1200, "failed_permanent": 1, "sending": 7})
+    assert list(plan.lines()) == [
+        "Issue:    #324 제목",
+        "List:     subscribers.csv",
+        "Relay:    127.0.0.1:1025 (none)",
+        "Rows:     1,204 subscribed, 5 not subscribed, 4 duplicate",
+        "Audience: 5 unsubscribed, bounced or complained since, 6 web sign-ups not in the list",
+        "Warning:  2 addresses have a non-ASCII part before @: only a relay that offers SMTPUTF8 "
+        "takes them",
+        "Segment:  ai (--segment)",
+        "Matches:  1,000 of 1,210 readers",
+        "Earlier:  this issue went to everyone, then ai; every reader gets it once, so only "
+        "those not yet mailed are sent it now",
+        "Skipped:  1 already failed permanent",
+        "Skipped:  1,200 already sent",
+        "Uncertain: 7 may have been delivered by an interrupted run; left alone "
+        "(--resend-uncertain to send anyway)",
+        "Warning:  %%company%% is in the issue but not in the list; it will be empty",
+        "Warning:  %%team%% is in the issue but not in the list; it will be empty",
+        "To send:  1 message",
+    ]
+    assert plan.skipped == 1201
+    bare = Plan(number=1, subject="s", source="l", relay="r", earlier=["ai"], segment="ai")
+    assert list(bare.lines())[3:] == [
+        "Segment:  ai ()",
+        "Matches:  0 of 0 readers",
+        "To send:  0 messages",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "plain", "retry", "resend"),
+    [
+        (None, True, True, True),
+        ("pending", True, True, True),
+        ("retrying", True, True, True),
+        ("sending", False, False, True),
+        ("failed_temporary", False, True, False),
+        ("failed_permanent", False, False, False),
+        ("sent", False, False, False),
+        ("opted_out", False, False, False),
+    ],
+)
+def test_which_rows_a_send_mails(state: str | None, plain: bool, retry: bool, resend: bool) -> None:
+    for options, expected in (
+        (SendOptions(), plain),
+        (SendOptions(retry_failed=True), retry),
+        (SendOptions(resend_uncertain=True), resend),
+    ):
+        assert options.eligible(state) is expected
+        assert (state in options.claimable()) is (expected and state is not None)
+        plan = Plan(number=1, subject="s", source="l", relay="r")
+        assert plan.count(state, options) is expected
+        assert (plan.to_send, sum(plan.by_state.values())) == ((1, 0) if expected else (0, 1))

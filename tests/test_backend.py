@@ -114,29 +114,36 @@ def test_a_backend_that_is_not_smtp_sends_through_the_dispatcher() -> None:
     assert len(provider.lanes) == 2 and all(lane.closed for lane in provider.lanes)
 
 
-class Interrupting(Lane):
-    """A lane that, delivering to `at`, sends this process SIGTERM and holds the message
-    until the editor has been told the run is stopping."""
+class Holding(Lane):
+    """A lane that holds the message to `at` until `until` is set, after sending this
+    process SIGTERM first when `terminate`."""
 
-    def __init__(self, provider: Provider, at: str, told: asyncio.Event) -> None:
+    def __init__(
+        self, provider: Provider, at: str, until: asyncio.Event, *, terminate: bool = False
+    ) -> None:
         super().__init__(provider)
-        self.at, self.told = at, told
+        self.at, self.until, self.terminate = at, until, terminate
 
     async def deliver(
         self, sender: str, recipient: str, data: bytes, before_end: BeforeEnd
     ) -> Outcome:
         if recipient == self.at:
-            os.kill(os.getpid(), signal.SIGTERM)
-            await asyncio.wait_for(self.told.wait(), 10)
+            if self.terminate:
+                os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.wait_for(self.until.wait(), 10)
         return await super().deliver(sender, recipient, data, before_end)
+
+
+def newsletter_factory() -> MessageFactory:
+    composed = Composed(324, "제목", "", "<p>%%name%%</p>", "%%name%%", {})
+    return MessageFactory(composed, load_config(REPO), SECRET)
 
 
 @pytest.mark.parametrize("deaf", [False, True])
 def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(deaf: bool) -> None:
     """One SIGTERM: the message in flight goes, the queued ones stay for the next run, and
     the editor is told so; a notice that cannot be written (a closed terminal) stops it too."""
-    composed = Composed(324, "제목", "", "<p>%%name%%</p>", "%%name%%", {})
-    factory = MessageFactory(composed, load_config(REPO), SECRET)
+    factory = newsletter_factory()
     provider = Provider({})
     notices: list[str] = []
 
@@ -152,7 +159,7 @@ def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(deaf: bool) 
         dispatcher = Dispatcher(
             factory,
             DeliverySettings(concurrency=1, rate=1000.0, retry_delay=0.01),
-            lambda: Interrupting(provider, "park@example.com", told),
+            lambda: Holding(provider, "park@example.com", told, terminate=True),
             ledger=None,
             issue=324,
             progress=lambda n: None,
@@ -178,26 +185,10 @@ def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(deaf: bool) 
     ]
 
 
-class Waiting(Lane):
-    """A lane that holds the message to `at` until `polled` is set."""
-
-    def __init__(self, provider: Provider, at: str, polled: asyncio.Event) -> None:
-        super().__init__(provider)
-        self.at, self.polled = at, polled
-
-    async def deliver(
-        self, sender: str, recipient: str, data: bytes, before_end: BeforeEnd
-    ) -> Outcome:
-        if recipient == self.at:
-            await asyncio.wait_for(self.polled.wait(), 10)
-        return await super().deliver(sender, recipient, data, before_end)
-
-
 def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
     """The subscription log is read at the start and then every POLL_SECONDS: an opt-out
     the second reading brings stops a later message."""
-    composed = Composed(324, "제목", "", "<p>%%name%%</p>", "%%name%%", {})
-    factory = MessageFactory(composed, load_config(REPO), SECRET)
+    factory = newsletter_factory()
     provider = Provider({})
     readings: list[int] = []
 
@@ -214,7 +205,7 @@ def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
         dispatcher = Dispatcher(
             factory,
             DeliverySettings(concurrency=1, rate=1000.0, retry_delay=0.01),
-            lambda: Waiting(provider, "park@example.com", polled),
+            lambda: Holding(provider, "park@example.com", polled),
             ledger=None,
             issue=324,
             progress=lambda n: None,
@@ -232,8 +223,7 @@ def dispatch(
     script: dict[str, list[Verdict]], names: list[str], **settings: Any
 ) -> tuple[Tally, list[int]]:
     """Run `names` through the dispatcher against a provider answering from `script`."""
-    composed = Composed(324, "제목", "", "<p>%%name%%</p>", "%%name%%", {})
-    factory = MessageFactory(composed, load_config(REPO), SECRET)
+    factory = newsletter_factory()
     provider = Provider(script)
     done: list[int] = []
     options = {"concurrency": 1, "rate": 100000.0, "retry_delay": 0.001, **settings}

@@ -147,8 +147,12 @@ def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(deaf: bool) 
     provider = Provider({})
     notices: list[str] = []
 
+    escaped: list[str] = []
+
     async def scenario() -> Tally:
         told = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, context: escaped.append(context["message"]))
 
         def notice(line: str) -> None:
             notices.append(line)
@@ -178,6 +182,7 @@ def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(deaf: bool) 
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert (tally.interrupted, tally.sent, tally.left_pending) == (signal.SIGTERM, 2, 3)
+    assert escaped == []  # a notice that fails is swallowed, not left to the event loop
     assert sorted(provider.kept) == ["kim@example.com", "park@example.com"]
     assert notices == [
         "\nStopping: finishing messages in flight (SIGTERM; "

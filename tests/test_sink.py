@@ -78,10 +78,11 @@ def test_a_send_to_the_sink_reaches_a_korean_local_part(
     assert len(mailbox.Maildir(outbox, create=False)) == 1
 
 
-def test_the_sink_in_this_process_keeps_mail_until_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["outbox", "new/folders/outbox"])
+def test_the_sink_in_this_process_keeps_mail_until_sigterm(tmp_path: Path, where: str) -> None:
     """The sink's server run in the test's own process (the command's subprocess hides it
     from mutation testing): the exact lines, the Maildir's messages, a stop on SIGTERM."""
-    outbox = tmp_path / "new-folder" / "outbox"
+    outbox = tmp_path / where
     port = free_port()
     listening = threading.Event()
     said: list[str] = []
@@ -100,6 +101,11 @@ def test_the_sink_in_this_process_keeps_mail_until_sigterm(tmp_path: Path) -> No
                 smtp.rcpt("김@example.com")
                 smtp.rcpt("b@example.com")
                 replies.append(smtp.data(body.encode()))
+                smtp.mail("weekly@example.com")
+                smtp.rcpt("c@example.com")
+                assert smtp.docmd("DATA")[0] == 354
+                smtp.send(b".\r\n")  # an empty message: no header, no body
+                assert smtp.getreply()[0] == 250
         finally:
             os.kill(os.getpid(), signal.SIGTERM)
 
@@ -125,10 +131,11 @@ def test_the_sink_in_this_process_keeps_mail_until_sigterm(tmp_path: Path) -> No
     assert [line.split("\t") for line in kept] == [
         ["김@example.com", "안녕", f"{size:,} bytes", kept[0].split("\t")[3]],
         ["b@example.com", "안녕", f"{size:,} bytes", kept[1].split("\t")[3]],
+        ["c@example.com", "", "0 bytes", kept[2].split("\t")[3]],
     ]
     keys = sorted(maildir.keys())
     assert keys == sorted(line.split("\t")[3] for line in kept)
-    assert {maildir.get_bytes(key) for key in keys} == {body.encode()}
+    assert sorted(maildir.get_bytes(key) for key in keys) == [b"", body.encode(), body.encode()]
 
 
 @pytest.mark.parametrize("part", ["", "tmp", "new", "cur"])

@@ -90,10 +90,12 @@ def test_the_sink_in_this_process_keeps_mail_until_sigterm(tmp_path: Path, where
     replies: list[tuple[int, bytes]] = []
     body = "Subject: =?utf-8?b?7JWI64WV?=\r\nTo: a@example.com\r\n\r\nhello\r\n"
 
+    served = threading.Event()  # serve returned: nothing left to stop
+
     def client() -> None:
         try:
-            assert listening.wait(20)
-            with smtplib.SMTP("127.0.0.1", port) as smtp:
+            assert listening.wait(20) and not served.is_set()
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
                 assert smtp.ehlo()[1].split(b"\n")[0] == b"weekly-sink"
                 assert smtp.has_extn("smtputf8")
                 assert smtp.has_extn("size") and smtp.esmtp_features["size"] == str(50 << 20)
@@ -107,7 +109,8 @@ def test_the_sink_in_this_process_keeps_mail_until_sigterm(tmp_path: Path, where
                 smtp.send(b".\r\n")  # an empty message: no header, no body
                 assert smtp.getreply()[0] == 250
         finally:
-            os.kill(os.getpid(), signal.SIGTERM)
+            if not served.is_set():
+                os.kill(os.getpid(), signal.SIGTERM)
 
     def heard(line: str) -> None:
         said.append(line)
@@ -122,6 +125,8 @@ def test_the_sink_in_this_process_keeps_mail_until_sigterm(tmp_path: Path, where
     try:
         serve(port, outbox, kept.append, heard)
     finally:
+        served.set()
+        listening.set()  # the client goes on at once, and stops at `served`
         thread.join(20)
         signal.signal(signal.SIGTERM, previous)
     assert said == [f"weekly sink on 127.0.0.1:{port}, keeping messages in {outbox}"]
@@ -143,7 +148,11 @@ def test_a_sink_outbox_part_that_is_a_file_is_refused(tmp_path: Path, part: str)
     outbox = tmp_path / "outbox"
     (outbox / part).parent.mkdir(parents=True, exist_ok=True)
     (outbox / part).write_text("not a folder", encoding="utf-8")
+
+    def listening(line: str) -> None:
+        raise AssertionError(f"the sink started: {line}")
+
     with pytest.raises(WeeklyError) as raised:
-        serve(free_port(), outbox, print, print)
+        serve(free_port(), outbox, print, listening)
     assert str(raised.value) == f"{outbox / part}: not a folder, so the outbox cannot keep messages"
     assert sorted(p.name for p in tmp_path.rglob("*")) == sorted({"outbox", part} - {""})

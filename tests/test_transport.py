@@ -371,7 +371,7 @@ def test_a_body_the_server_stops_taking_is_retried_not_uncertain(body: str, repl
 
     async def scenario() -> Outcome:
         async with Scripted(body=body) as server:
-            connection = lane(server.port, timeout=0.2)
+            connection = lane(server.port, timeout=0.1)
             return await connection.deliver(
                 "w@example.com", "a@example.com", BIG, lambda: ended.append(True)
             )
@@ -406,16 +406,11 @@ async def two_messages(server: Scripted) -> list[Outcome]:
             "",
             [(Verdict.CONNECTION, "252 2.1.5 cannot verify")] * 2,
         ),
-        # No reply after the end of data: the server may have it.
-        ({".": []}, "", [(Verdict.UNCERTAIN, "no reply in time (end)")] * 2),
         # A server that refuses at the greeting: its code judges, at the connect stage.
         ({}, "554 5.7.1 no service for you", [(Verdict.HALT, "554 ")] * 2),
         ({}, "421 4.3.2 busy", [(Verdict.CONNECTION, "421 ")] * 2),
         ({}, "200 odd", [(Verdict.CONNECTION, "200 ")] * 2),
         ({}, "600 odder", [(Verdict.CONNECTION, "connection lost (connect): ")] * 2),
-        # Silence where a reply is due: no greeting, no reply to MAIL.
-        ({}, "-", [(Verdict.CONNECTION, "no reply in time (connect)")] * 2),
-        ({"MAIL": []}, "", [(Verdict.CONNECTION, "no reply in time (mail)")] * 2),
     ],
 )
 def test_what_each_reply_means_for_the_message(
@@ -543,3 +538,23 @@ def test_without_pipelining_the_first_refusal_ends_the_exchange() -> None:
     found, heard = asyncio.run(scenario())
     assert found == Outcome(Verdict.CONNECTION, "400 4.0.0 later")
     assert heard[0][1:] == ["MAIL FROM:<w@example.com>", "QUIT"]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("answers", "greeting", "expected"),
+    [
+        ({}, "-", Outcome(Verdict.CONNECTION, "no reply in time (connect)")),
+        ({"MAIL": []}, "", Outcome(Verdict.CONNECTION, "no reply in time (mail)")),
+        ({".": []}, "", Outcome(Verdict.UNCERTAIN, "no reply in time (end)")),  # it may have it
+    ],
+)
+def test_silence_where_a_reply_is_due_ends_at_the_timeout(
+    answers: dict[str, list[str] | None], greeting: str, expected: Outcome
+) -> None:
+    async def scenario() -> Outcome:
+        async with Scripted(answers, greeting=greeting or "220 scripted ESMTP") as server:
+            connection = lane(server.port, timeout=0.1)
+            return await connection.deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
+
+    assert asyncio.run(scenario()) == expected

@@ -9,6 +9,7 @@ import email.policy
 import os
 import signal
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -139,10 +140,20 @@ def newsletter_factory() -> MessageFactory:
     return MessageFactory(composed, load_config(REPO), SECRET)
 
 
-@pytest.mark.parametrize("deaf", [False, True])
-def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(deaf: bool) -> None:
+async def endless(readers: list[Subscriber]) -> AsyncIterator[Subscriber]:
+    """`readers`, then a wait for more that never ends (a shared store with nothing to claim)."""
+    for one in readers:
+        yield one
+    await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize(("deaf", "waits"), [(False, False), (True, False), (False, True)])
+def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(
+    deaf: bool, waits: bool
+) -> None:
     """One SIGTERM: the message in flight goes, the queued ones stay for the next run, and
-    the editor is told so; a notice that cannot be written (a closed terminal) stops it too."""
+    the editor is told so; a notice that cannot be written (a closed terminal) stops it too,
+    and so does a stream of readers still waiting for more."""
     factory = newsletter_factory()
     provider = Provider({})
     notices: list[str] = []
@@ -169,9 +180,9 @@ def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(deaf: bool) 
             progress=lambda n: None,
             notice=notice,
         )
-        return await dispatcher._main(
-            [reader(n, name) for n, name in enumerate(["kim", "park", "lee", "choi", "jung"])]
-        )
+        readers = [reader(n, name) for n, name in enumerate(["kim", "park", "lee", "choi", "jung"])]
+        async with asyncio.timeout(5):  # a run that did not stop fails here, not at mutmut's 60 s
+            return await dispatcher._main(endless(readers) if waits else readers)
 
     def unexpected(signum: int, frame: object) -> None:
         raise AssertionError("the run did not take SIGTERM for itself")

@@ -666,3 +666,17 @@ def test_sigterm_during_a_send_finishes_the_message_in_flight_and_says_so(ready:
     assert list(recorder.accepted()) == ["user0@example.com"]
     assert said[1:] == ["Interrupted: 2 left pending; run the same command to go on"]
     assert state_counts(ready) == {"sent": 1, "pending": 2}
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_dry_run_after_part_of_the_issue_went_counts_only_the_rest(
+    ready: Path, run_weekly: Run
+) -> None:
+    write_list(ready, subscribers(2))
+    with smtp_server(Recorder()) as port:
+        configure(ready, port)
+        assert run_weekly("send", "324", "--yes").exit_code == 0
+    write_list(ready, subscribers(5))
+    dry = run_weekly("send", "324", "--dry-run")
+    assert "Skipped:  2 already sent\n" in dry.output
+    assert "Would send 3 messages " in dry.output

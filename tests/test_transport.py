@@ -410,6 +410,12 @@ async def two_messages(server: Scripted) -> list[Outcome]:
         ({}, "554 5.7.1 no service for you", [(Verdict.HALT, "554 ")] * 2),
         ({}, "421 4.3.2 busy", [(Verdict.CONNECTION, "421 ")] * 2),
         ({}, "200 odd", [(Verdict.CONNECTION, "200 ")] * 2),
+        # A reply of several lines is one reply, its texts joined.
+        (
+            {"RCPT": ["550-5.1.1 no such user", "550 5.1.1 here either"]},
+            "",
+            [(Verdict.MAILBOX, "550 5.1.1 no such user 5.1.1 here either")] * 2,
+        ),
         ({}, "600 odder", [(Verdict.CONNECTION, "connection lost (connect): ")] * 2),
     ],
 )
@@ -558,3 +564,15 @@ def test_silence_where_a_reply_is_due_ends_at_the_timeout(
             return await connection.deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
 
     assert asyncio.run(scenario()) == expected
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_reply_line_without_a_code_counts_as_no_reply() -> None:
+    async def scenario() -> Outcome:
+        async with Scripted({"MAIL": ["oops"]}) as server:
+            connection = lane(server.port)
+            found = await connection.deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
+            await connection.close()
+            return found
+
+    assert asyncio.run(scenario()) == Outcome(Verdict.CONNECTION, "")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from weekly.files import replace_folder
 from weekly.project import build_dir
@@ -128,6 +129,16 @@ class Recorder:
                 self.messages.append((rcpt, envelope.original_content))
             self.arrived.notify_all()
         return "250 2.0.0 OK: queued"
+
+
+def only(user: str, password: str) -> Any:
+    """An aiosmtpd authenticator that lets in `user` with `password` and no one else."""
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        ok = isinstance(data, LoginPassword) and data == (user.encode(), password.encode())
+        return AuthResult(success=ok)
+
+    return authenticator
 
 
 @contextmanager

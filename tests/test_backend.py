@@ -3,14 +3,21 @@ runs a send through the dispatcher, whose verdicts, retries and tally stay the s
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import os
+import signal
 from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
 
 from weekly.audience.subscriber_list import Subscriber
 from weekly.config import DeliverySettings, load_config
 from weekly.deliver.backend import BeforeEnd, DeliveryBackend
-from weekly.deliver.dispatcher import Dispatcher
+from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.outcomes import Outcome, Verdict
 from weekly.render.composed import Composed
@@ -106,3 +113,185 @@ def test_a_backend_that_is_not_smtp_sends_through_the_dispatcher() -> None:
     parsed = email.message_from_bytes(provider.kept["lee@example.com"][0], policy=email.policy.SMTP)
     assert parsed["To"] == "Lee <lee@example.com>"
     assert len(provider.lanes) == 2 and all(lane.closed for lane in provider.lanes)
+
+
+class Holding(Lane):
+    """A lane that holds the message to `at` until `until` is set, after sending this
+    process SIGTERM first when `terminate`."""
+
+    def __init__(
+        self, provider: Provider, at: str, until: asyncio.Event, *, terminate: bool = False
+    ) -> None:
+        super().__init__(provider)
+        self.at, self.until, self.terminate = at, until, terminate
+
+    async def deliver(
+        self, sender: str, recipient: str, data: bytes, before_end: BeforeEnd
+    ) -> Outcome:
+        if recipient == self.at:
+            if self.terminate:
+                os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.wait_for(self.until.wait(), 10)
+        return await super().deliver(sender, recipient, data, before_end)
+
+
+def newsletter_factory() -> MessageFactory:
+    composed = Composed(324, "제목", "", "<p>%%name%%</p>", "%%name%%", {})
+    return MessageFactory(composed, load_config(REPO), SECRET)
+
+
+async def endless(readers: list[Subscriber]) -> AsyncIterator[Subscriber]:
+    """`readers`, then a wait for more that never ends (a shared store with nothing to claim)."""
+    for one in readers:
+        yield one
+    await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize(("deaf", "waits"), [(False, False), (True, False), (False, True)])
+def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(
+    deaf: bool, waits: bool
+) -> None:
+    """One SIGTERM: the message in flight goes, the queued ones stay for the next run, and
+    the editor is told so; a notice that cannot be written (a closed terminal) stops it too,
+    and so does a stream of readers still waiting for more."""
+    factory = newsletter_factory()
+    provider = Provider({})
+    notices: list[str] = []
+
+    escaped: list[str] = []
+
+    async def scenario() -> Tally:
+        told = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, context: escaped.append(context["message"]))
+
+        def notice(line: str) -> None:
+            notices.append(line)
+            told.set()
+            if deaf:
+                raise BrokenPipeError("the terminal is gone")
+
+        dispatcher = Dispatcher(
+            factory,
+            DeliverySettings(concurrency=1, rate=1000.0, retry_delay=0.01),
+            lambda: Holding(provider, "park@example.com", told, terminate=True),
+            ledger=None,
+            issue=324,
+            progress=lambda n: None,
+            notice=notice,
+        )
+        readers = [reader(n, name) for n, name in enumerate(["kim", "park", "lee", "choi", "jung"])]
+        async with asyncio.timeout(5):  # a run that did not stop fails here, not at mutmut's 60 s
+            return await dispatcher._main(endless(readers) if waits else readers)
+
+    def unexpected(signum: int, frame: object) -> None:
+        raise AssertionError("the run did not take SIGTERM for itself")
+
+    previous = signal.signal(signal.SIGTERM, unexpected)
+    try:
+        tally = asyncio.run(scenario())
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert (tally.interrupted, tally.sent, tally.left_pending) == (signal.SIGTERM, 2, 3)
+    assert escaped == []  # a notice that fails is swallowed, not left to the event loop
+    assert sorted(provider.kept) == ["kim@example.com", "park@example.com"]
+    assert notices == [
+        "\nStopping: finishing messages in flight (SIGTERM; "
+        "a second Ctrl-C or signal quits at once)."
+    ]
+
+
+def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
+    """The subscription log is read at the start and then every POLL_SECONDS: an opt-out
+    the second reading brings stops a later message."""
+    factory = newsletter_factory()
+    provider = Provider({})
+    readings: list[int] = []
+
+    async def scenario() -> Tally:
+        polled = asyncio.Event()
+
+        def opt_outs() -> set[str]:
+            readings.append(len(readings))
+            if len(readings) < 2:
+                return set()
+            polled.set()
+            return {"lee@example.com"}
+
+        dispatcher = Dispatcher(
+            factory,
+            DeliverySettings(concurrency=1, rate=1000.0, retry_delay=0.01),
+            lambda: Holding(provider, "park@example.com", polled),
+            ledger=None,
+            issue=324,
+            progress=lambda n: None,
+            opt_outs=opt_outs,
+            notice=print,
+        )
+        return await dispatcher._main([reader(n, name) for n, name in enumerate(["park", "lee"])])
+
+    tally = asyncio.run(scenario())
+    assert (tally.sent, tally.opted_out) == (1, 1)
+    assert sorted(provider.kept) == ["park@example.com"]
+
+
+def dispatch(
+    script: dict[str, list[Verdict]], names: list[str], **settings: Any
+) -> tuple[Tally, list[int]]:
+    """Run `names` through the dispatcher against a provider answering from `script`."""
+    factory = newsletter_factory()
+    provider = Provider(script)
+    done: list[int] = []
+    options = {"concurrency": 1, "rate": 100000.0, "retry_delay": 0.001, **settings}
+    dispatcher = Dispatcher(
+        factory,
+        DeliverySettings(**options),
+        provider.lane,
+        ledger=None,
+        issue=324,
+        progress=done.append,
+        notice=print,
+    )
+    return dispatcher.run([reader(n, name) for n, name in enumerate(names)]), done
+
+
+def test_each_verdict_ends_in_its_own_count_and_failure_line() -> None:
+    r, s = Verdict.RECIPIENT, Verdict.SENT
+    script = {
+        "gone@example.com": [Verdict.MAILBOX],
+        "bad@example.com": [Verdict.MESSAGE],
+        "busy@example.com": [r, r, r, s],
+        "later@example.com": [r, s],
+        "lost@example.com": [Verdict.UNCERTAIN],
+    }
+    names = ["kim", "gone", "bad", "busy", "later", "lost"]
+    tally, done = dispatch(script, names, max_attempts=3)
+    counts = (tally.sent, tally.failed_mailbox, tally.failed_message, tally.failed_temporary)
+    assert (*counts, tally.uncertain, tally.left_pending, tally.slowed) == (2, 1, 1, 1, 1, 0, 0)
+    assert (tally.halted, tally.interrupted, tally.fenced, done) == ("", 0, False, [1] * 6)
+    assert sorted(tally.failures) == [
+        ("bad@example.com", "failed_message", "provider says message"),
+        ("busy@example.com", "failed_temporary", "provider says recipient"),
+        ("gone@example.com", "failed_permanent", "provider says mailbox"),
+        ("lost@example.com", "uncertain", "provider says uncertain"),
+    ]
+
+
+def test_a_refused_sender_halts_the_run_and_leaves_the_rest_pending() -> None:
+    tally, done = dispatch({"b@example.com": [Verdict.HALT]}, ["a", "b", "c", "d"])
+    assert tally.halted == "the relay refused the sender (provider says halt)"
+    assert (tally.sent, tally.left_pending, tally.failures, sum(done)) == (1, 3, [], 1)
+
+
+def test_a_relay_failing_every_lane_max_attempts_times_halts_the_run() -> None:
+    down = {f"{name}@example.com": [Verdict.CONNECTION] * 9 for name in "abcd"}
+    tally, done = dispatch(down, ["a", "b", "c", "d"], max_attempts=2, concurrency=2)
+    assert tally.halted == "the relay keeps failing (provider says connection)"
+    assert (tally.sent, tally.slowed, tally.left_pending, done) == (0, 4, 4, [])
+
+
+def test_the_summary_keeps_the_first_twenty_failures() -> None:
+    names = [f"gone{n:02}" for n in range(25)]
+    tally, _ = dispatch({f"{n}@example.com": [Verdict.MAILBOX] for n in names}, names)
+    assert tally.failed_mailbox == 25
+    assert [email for email, _, _ in tally.failures] == [f"{n}@example.com" for n in names[:20]]

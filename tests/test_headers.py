@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from base64 import b64encode
 
 import pytest
 
@@ -54,3 +55,27 @@ def test_mailboxes_parse_back_to_the_same_name(name: str, display: str) -> None:
     parsed = email.message_from_string(field, policy=email.policy.default)
     address = parsed["To"].addresses[0]
     assert (address.display_name, address.addr_spec) == (display, "a@example.com")
+
+
+def test_fields_are_written_exactly() -> None:
+    """The exact text: short printable ASCII as it is, else base64 words of at most 42 bytes
+    (never a character split), folded with CRLF and a space."""
+    assert unstructured("Subject", "x" * 60) == "Subject: " + "x" * 60
+    words = encoded_words("x" * 61)
+    assert words == [
+        f"=?utf-8?b?{b64encode(b'x' * 42).decode()}?=",
+        "=?utf-8?b?eHh4eHh4eHh4eHh4eHh4eHh4eA==?=",
+    ]
+    assert unstructured("Subject", "x" * 61) == "Subject: " + "\r\n ".join(words)
+    assert unstructured("Subject", "=?x") == "Subject: =?utf-8?b?PT94?="
+    assert unstructured("Subject", "tab\there") == "Subject: =?utf-8?b?dGFiCWhlcmU=?="
+    assert encoded_words("") == ["=?utf-8?b??="]
+    assert encoded_words("가" * 15) == [  # 14 characters are 42 bytes
+        f"=?utf-8?b?{b64encode(('가' * 14).encode()).decode()}?=",
+        f"=?utf-8?b?{b64encode('가'.encode()).decode()}?=",
+    ]
+    assert mailbox("", "a@example.com") == "a@example.com"
+    assert mailbox("Alice Martin", "a@example.com") == "Alice Martin <a@example.com>"
+    assert mailbox("O'Neil & co", "a@example.com") == "O'Neil & co <a@example.com>"
+    assert mailbox('Lee, "Dana"', "a@example.com") == '"Lee, \\"Dana\\"" <a@example.com>'
+    assert mailbox("김", "a@example.com") == "=?utf-8?b?6rmA?= <a@example.com>"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import closing, nullcontext
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -16,8 +22,14 @@ import pytest
 from click.testing import Result
 
 from weekly.audience.tokens import token_address
-from weekly.store import existing_consent_log, existing_ledger, hold_issue
+from weekly.deliver import send as send_module
+from weekly.deliver.plan import SendOptions
+from weekly.deliver.send import Conversation, send_issue
+from weekly.errors import WeeklyError
+from weekly.render.composed import load_composed
+from weekly.store import existing_consent_log, existing_ledger, hold_issue, open_ledger
 from weekly.store import senders as crew
+from weekly.store.consent import BOUNCED, CONFIRMED, UNSUBSCRIBED
 
 from .smtp import (
     SECRET,
@@ -25,11 +37,13 @@ from .smtp import (
     Recorder,
     configure,
     make_build,
+    only,
     smtp_server,
     subscribers,
     write_list,
 )
-from .storerows import deliveries
+from .storerows import deliveries, state_counts
+from .test_audience import Refusing, log
 
 # Every test here runs on SQLite files and on a PostgreSQL database (conftest `store`).
 pytestmark = pytest.mark.usefixtures("store")
@@ -317,6 +331,8 @@ def test_a_changed_issue_is_not_resumed_without_force(ready: Path, run_weekly: R
         make_build(ready, subject="다른 제목")
         refused = run_weekly("send", "324", "--yes")
         assert refused.exit_code == 1 and "changed since its send started" in refused.output
+        assert "would mix two versions; pass --force to send the new version to the remaining " \
+            "recipients\n" in refused.output  # fmt: skip
         forced = run_weekly("send", "324", "--yes", "--force")
     assert forced.exit_code == 0 and len(recorder.messages) == 2
 
@@ -440,3 +456,227 @@ def test_settings_that_reach_headers_or_the_wire_are_checked(
     write_list(ready, subscribers(1))
     result = run_weekly("send", "324", "--dry-run")
     assert result.exit_code == 1 and message in result.output
+
+
+def quiet_talk(confirm: Callable[[str], None]) -> Conversation:
+    """A conversation that keeps nothing and asks `confirm` the send's one question."""
+    return Conversation(
+        say=lambda line: None,
+        tell=lambda line: None,
+        confirm=confirm,
+        progress=lambda count: nullcontext(lambda done: None),
+    )
+
+
+def test_a_list_edited_while_the_send_asks_for_confirmation_is_refused(ready: Path) -> None:
+    """The second pass reads the very file the plan counted: an edit in between (the editor
+    still at the prompt) stops the send before any row or message, on both stores."""
+    write_list(ready, subscribers(3))
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port)
+        talk = quiet_talk(lambda question: write_list(ready, subscribers(4)))
+        with pytest.raises(WeeklyError) as raised:
+            send_issue(ready, 324, SendOptions(), talk, yes=False, silent=True)
+    assert str(raised.value) == (
+        f"{ready / 'subscribers.csv'} changed while sending started: run the command again"
+    )
+    assert not recorder.messages
+    assert deliveries(ready) == []
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_rows_are_added_batch_by_batch_with_their_segment(
+    ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows go into the ledger a batch at a time (two here), each with the run's segment."""
+    monkeypatch.setattr(send_module, "BATCH", 2)
+    rows = [f"r{i}@example.com,R{i},subscribed,{'ai' if i % 4 else 'misc'}" for i in range(9)]
+    write_list(ready, rows, header="email,name,status,tags")
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port, concurrency=1)
+        options = SendOptions(segment="ai")
+        assert send_issue(ready, 324, options, quiet_talk(print), yes=True, silent=True) == 0
+    chosen = {f"r{i}@example.com" for i in range(9) if i % 4}
+    assert set(recorder.accepted()) == chosen and len(recorder.messages) == 6
+    assert {(r.email, r.state, r.segment) for r in deliveries(ready)} == {
+        (email, "sent", "ai") for email in chosen
+    }
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_plan_counts_every_kind_of_row_exactly(ready: Path, run_weekly: Run) -> None:
+    """The plan before a segmented send: suppressed rows, web sign-ups and the segment's
+    matches each counted once per reader, and no warning for a column the list has."""
+    write_list(
+        ready,
+        [
+            "a1@example.com,A1,subscribed,ai,Co",
+            "a2@example.com,A2,subscribed,ai,Co",
+            "a3@example.com,A3,subscribed,misc,Co",
+            "a4@example.com,A4,subscribed,ai,Co",
+            "a5@example.com,A5,subscribed,misc,Co",
+            "a6@example.com,A6,unsubscribed,ai,Co",
+        ],
+        header="email,name,status,tags,company",
+    )
+    log(
+        ready,
+        ("a4@example.com", BOUNCED, "2026-01-10T00:00:00+00:00"),
+        ("a5@example.com", UNSUBSCRIBED, "2026-01-10T00:00:00+00:00"),
+        ("w1@example.com", CONFIRMED, "2026-01-10T00:00:00+00:00"),
+        ("w2@example.com", CONFIRMED, "2026-01-10T00:00:00+00:00"),
+    )
+    configure(ready, 1)
+    result = run_weekly("send", "324", "--dry-run", "--segment", "ai")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[3:] == [
+        "Rows:     5 subscribed, 1 not subscribed, 0 duplicate",
+        "Audience: 2 unsubscribed, bounced or complained since, 2 web sign-ups not in the list",
+        "Segment:  ai (--segment)",
+        "Matches:  2 of 5 readers",
+        "To send:  2 messages",
+    ]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_dry_run_of_a_changed_issue_names_both_fingerprints(ready: Path, run_weekly: Run) -> None:
+    write_list(ready, subscribers(1))
+    configure(ready, 1)
+    with closing(open_ledger(ready)) as ledger:
+        ledger.set_fingerprint(324, "0ld")
+    now = load_composed(ready, 324).fingerprint
+    result = run_weekly("send", "324", "--dry-run")
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: issue 324 changed since its send started (fingerprint 0ld, now {now}): "
+        "resuming would mix two versions; "
+        "pass --force to send the new version to the remaining recipients\n",
+    )
+    assert "Would send 1 message " in run_weekly("send", "324", "--dry-run", "--force").output
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_an_opt_out_recorded_at_the_prompt_is_honoured_by_the_send(ready: Path) -> None:
+    """The plan counted the reader; they opt out while the editor reads it: the send's watch
+    began before the list was read, so the run skips them and says so."""
+    write_list(ready, subscribers(3))
+    said: list[str] = []
+
+    def confirm(question: str) -> None:
+        assert question == "Send 3 messages now?"
+        log(ready, ("user1@example.com", UNSUBSCRIBED, "2026-01-10T00:00:00+00:00"))
+
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        configure(ready, port, concurrency=1)
+        talk = quiet_talk(confirm)
+        talk = Conversation(said.append, talk.tell, talk.confirm, talk.progress)
+        assert send_issue(ready, 324, SendOptions(), talk, yes=False, silent=True) == 0
+    assert sorted(recorder.accepted()) == ["user0@example.com", "user2@example.com"]
+    assert {r.email: r.state for r in deliveries(ready)}["user1@example.com"] == "opted_out"
+    assert ", skipped 0, opted out during the send 1 in " in said[0]
+
+
+class OnlyEditor(Refusing):
+    """AUTH over plain SMTP on 127.0.0.1, only the newsletter's own sender, 550 for perm*."""
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if not session.authenticated or address != "weekly@news.example.com":
+            return "553 5.7.1 not you"
+        envelope.mail_from = address
+        return "250 OK"
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_send_logs_in_and_its_summary_adds_up(
+    ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_list(ready, [*subscribers(2), "perm0@example.com,P,subscribed,"])
+    monkeypatch.setenv("WEEKLY_SMTP_PASSWORD", "s3cret")
+    said: list[str] = []
+    talk = quiet_talk(print)
+    talk = Conversation(said.append, talk.tell, talk.confirm, talk.progress)
+    recorder = OnlyEditor()
+    options = {"auth_require_tls": False, "authenticator": only("editor", "s3cret")}
+    with smtp_server(recorder, **options) as port:
+        configure(ready, port, username="editor")
+        started = time.monotonic()
+        status = send_issue(ready, 324, SendOptions(), talk, yes=True, silent=True)
+        took = time.monotonic() - started
+    assert status == 1
+    assert sorted(recorder.accepted()) == ["user0@example.com", "user1@example.com"]
+    first, failure, hint = said
+    shown = re.fullmatch(
+        r"Sent 2, failed 1 \(1 mailbox, 0 message, 0 temporary\), uncertain 0, skipped 0, "
+        r"opted out during the send 0 in (\d+\.\d) s \(.*\)",
+        first,
+    )
+    assert shown is not None and float(shown[1]) <= took + 0.05
+    assert failure == "  failed_permanent: perm0@example.com: 550 5.1.1 no such mailbox"
+    assert hint == "List every failure with: weekly status 324 --failed"
+
+
+class Terminating(Recorder):
+    """Sends this process SIGTERM when the first message arrives, and keeps that message
+    once the editor has been told (`told` set)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.told = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.messages:
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.get_running_loop().run_in_executor(None, self.told.wait, 10)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_sigterm_during_a_send_finishes_the_message_in_flight_and_says_so(ready: Path) -> None:
+    write_list(ready, subscribers(3))
+    recorder = Terminating()
+    told: list[str] = []
+    said: list[str] = []
+
+    def tell(line: str) -> None:
+        told.append(line)
+        recorder.told.set()
+
+    talk = Conversation(said.append, tell, print, lambda count: nullcontext(print))
+
+    def unexpected(signum: int, frame: object) -> None:
+        raise AssertionError("the send did not take SIGTERM for itself")
+
+    previous = signal.signal(signal.SIGTERM, unexpected)
+    try:
+        with smtp_server(recorder) as port:
+            configure(ready, port, concurrency=1)
+            status = send_issue(ready, 324, SendOptions(), talk, yes=True, silent=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert status == 128 + signal.SIGTERM
+    assert told == [
+        "\nStopping: finishing messages in flight (SIGTERM; "
+        "a second Ctrl-C or signal quits at once)."
+    ]
+    assert list(recorder.accepted()) == ["user0@example.com"]
+    assert said[1:] == ["Interrupted: 2 left pending; run the same command to go on"]
+    assert state_counts(ready) == {"sent": 1, "pending": 2}
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_dry_run_after_part_of_the_issue_went_counts_only_the_rest(
+    ready: Path, run_weekly: Run
+) -> None:
+    write_list(ready, subscribers(2))
+    with smtp_server(Recorder()) as port:
+        configure(ready, port)
+        assert run_weekly("send", "324", "--yes").exit_code == 0
+    write_list(ready, subscribers(5))
+    dry = run_weekly("send", "324", "--dry-run")
+    assert "Skipped:  2 already sent\n" in dry.output
+    assert "Would send 3 messages " in dry.output

@@ -3,8 +3,10 @@ by all its pytest runs (a cluster per mutant would cost seconds each), timed; th
 
 from __future__ import annotations
 
+import filecmp
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,9 +25,26 @@ def _selection(names: list[str]) -> str:
     return " ".join(names) if len(names) <= 5 else f"{len(names)} mutants named"
 
 
+def refresh_data_files() -> int:
+    """Copy into mutmut's copy (mutants/src) every file of src/ that is not Python and differs:
+    mutmut copies them only when it makes mutants/, so edited templates and catalogs stayed
+    old there and tests that render them failed in its runs. How many were copied."""
+    copied = 0
+    for path in (ROOT / "src").rglob("*"):
+        target = ROOT / "mutants" / path.relative_to(ROOT)
+        if not path.is_file() or path.suffix == ".py" or not target.parent.exists():
+            continue
+        if not target.exists() or not filecmp.cmp(path, target, shallow=False):
+            shutil.copy2(path, target)
+            copied += 1
+    return copied
+
+
 def main(names: list[str]) -> int:
     """Run mutmut on `names` (every mutant when empty) and write docs/mutation.md."""
     bin_dir = Path(sys.executable).parent
+    if copied := refresh_data_files():
+        print(f"mutmut: {copied} changed templates and catalogs copied into mutants/src")
     load = os.getloadavg()[0]
     start = time.monotonic()
     # pytest's tmp_path folders of thousands of runs go to a folder of their own, removed at the

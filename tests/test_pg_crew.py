@@ -4,11 +4,12 @@ who claims which rows, a lease that runs out, a dead sender reaped, a fenced mar
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import psycopg
@@ -69,6 +70,19 @@ def gone_pid() -> int:
     return process.pid
 
 
+def record(crew: PostgresCrew, marks: Sequence[Mark]) -> set[str]:
+    """`marks` written as a send's event loop writes them: the keys `crew` no longer holds."""
+
+    async def write() -> set[str]:
+        writer = crew.marks()
+        try:
+            return await writer.record(marks)
+        finally:
+            await writer.close()
+
+    return asyncio.run(write())
+
+
 def test_the_first_sender_loads_and_the_others_claim_what_no_live_sender_holds(
     crews: Crews,
 ) -> None:
@@ -95,9 +109,9 @@ def test_a_sender_whose_lease_ran_out_loses_its_rows_and_its_marks_are_fenced(
     later.load((key, f"{key}@example.com", key) for key in ("a", "b"))
     assert later.held_elsewhere((PENDING,)) == 0
     assert sorted(later.claim(5, (PENDING,))) == [("a", "a"), ("b", "b")]
-    lost = frozen.record([Mark("a", SENT, "250 OK", "<1@x>", 1)])
+    lost = record(frozen, [Mark("a", SENT, "250 OK", "<1@x>", 1)])
     assert lost == {"a"}  # the row is the later sender's now: the frozen one's mark is refused
-    assert later.record([Mark("b", SENT, "250 OK", "<2@x>", 1)]) == set()
+    assert record(later, [Mark("b", SENT, "250 OK", "<2@x>", 1)]) == set()
     assert crews.query(
         "SELECT recipient, state, attempts, message_id FROM deliveries ORDER BY recipient"
     ) == [("a", PENDING, 0, ""), ("b", SENT, 1, "<2@x>")]
@@ -106,7 +120,7 @@ def test_a_sender_whose_lease_ran_out_loses_its_rows_and_its_marks_are_fenced(
 def test_a_retrying_row_of_a_dead_sender_is_claimed_as_pending(crews: Crews) -> None:
     frozen = crews.loader(["a"], lease=0.0)
     frozen.claim(1, (PENDING,))
-    assert frozen.record([Mark("a", RETRYING, "451 later", None, 1)]) == set()
+    assert record(frozen, [Mark("a", RETRYING, "451 later", None, 1)]) == set()
     later = crews.seat()
     assert later.join() is True
     later.load([("a", "a@example.com", "a")])

@@ -64,9 +64,12 @@ bench: $(STAMP)
 # [tool.weekly.mutation]), with one PostgreSQL cluster for all its runs; then
 # docs/mutation.md gets the scores. MUTANTS picks a subset by mutant name:
 #   make mutate MUTANTS='weekly.deliver.outcomes*'
+# CHILDREN is how many mutants run at once: more than the cores pays while mutants that hang
+# wait out their bound using no CPU.
 MUTANTS ?=
+CHILDREN ?= 2
 mutate: $(STAMP)
-	$(BIN)/python .ci/mutate.py $(foreach name,$(MUTANTS),'$(name)')
+	MUTATE_CHILDREN=$(CHILDREN) $(BIN)/python .ci/mutate.py $(foreach name,$(MUTANTS),'$(name)')
 
 clean:
 	rm -rf $(VENV) build site .weekly .coverage-data mutants

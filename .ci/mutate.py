@@ -40,8 +40,9 @@ def refresh_data_files() -> int:
     return copied
 
 
-def main(names: list[str]) -> int:
-    """Run mutmut on `names` (every mutant when empty) and write docs/mutation.md."""
+def main(names: list[str], children: str) -> int:
+    """Run mutmut on `names` (every mutant when empty) with `children` workers and write
+    docs/mutation.md."""
     bin_dir = Path(sys.executable).parent
     if copied := refresh_data_files():
         print(f"mutmut: {copied} changed templates and catalogs copied into mutants/src")
@@ -51,7 +52,7 @@ def main(names: list[str]) -> int:
     # end: in the shared one each run also scanned and pruned other sessions' folders.
     with temporary_cluster() as url, tempfile.TemporaryDirectory(prefix="weekly-mutate-") as tmp:
         env = {**os.environ, "WEEKLY_TEST_PG_CLUSTER": url, "PYTEST_DEBUG_TEMPROOT": tmp}
-        command = [str(bin_dir / "mutmut"), "run", "--max-children", "2", *names]
+        command = [str(bin_dir / "mutmut"), "run", "--max-children", children, *names]
         code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = (
@@ -68,4 +69,4 @@ def main(names: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], os.environ.get("MUTATE_CHILDREN", "2")))

@@ -15,10 +15,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from weekly.errors import WeeklyError
 from weekly.store import open_crew, senders
 from weekly.store.deliveries import PENDING, RETRYING, SENT, Mark
+from weekly.store.location import shown
 from weekly.store.postgres.crew import PostgresCrew
-from weekly.store.postgres.database import Database
+from weekly.store.postgres.database import Database, application_name
 from weekly.store.postgres.ledger import PostgresLedger
 
 ISSUE = 324
@@ -115,6 +117,57 @@ def test_a_sender_whose_lease_ran_out_loses_its_rows_and_its_marks_are_fenced(
     assert crews.query(
         "SELECT recipient, state, attempts, message_id FROM deliveries ORDER BY recipient"
     ) == [("a", PENDING, 0, ""), ("b", SENT, 1, "<2@x>")]
+
+
+def test_marks_keep_every_character_of_a_reply_and_a_missing_message_id(crews: Crews) -> None:
+    # The marks travel as text array literals: quotes, backslashes, commas, braces, the word
+    # NULL and non-ASCII text in a relay's reply must arrive as they were sent.
+    keys = ['we"ird', "back\\slash", "c,d", "NULL"]
+    sender = crews.loader(keys)
+    assert len(sender.claim(4, (PENDING,))) == 4
+    replies = ['550 5.1.1 "no such user"', "451 C:\\queue\\ full", "250 {ok}, queued", "NULL"]
+    marks = [Mark(key, SENT, reply, None, 1) for key, reply in zip(keys, replies, strict=True)]
+    marks[3] = Mark("NULL", RETRYING, "421 4.7.0 잠시 후 다시 시도하세요", "<9@x>", 0)
+    assert record(sender, marks) == set()
+    rows = crews.query("SELECT recipient, state, last_reply, message_id, attempts FROM deliveries")
+    assert sorted(rows) == sorted(
+        [
+            ('we"ird', SENT, replies[0], "", 1),
+            ("back\\slash", SENT, replies[1], "", 1),
+            ("c,d", SENT, replies[2], "", 1),
+            ("NULL", RETRYING, "421 4.7.0 잠시 후 다시 시도하세요", "<9@x>", 0),
+        ]
+    )
+
+
+def test_a_refused_mark_and_a_lost_connection_are_one_line_naming_the_store(
+    crews: Crews,
+) -> None:
+    sender = crews.loader(["a"])
+    assert len(sender.claim(1, (PENDING,))) == 1
+
+    async def write() -> tuple[str, str]:
+        writer = sender.marks()
+        try:
+            with pytest.raises(WeeklyError) as refused:  # the server's own check
+                await writer.record([Mark("a", "delivered", "250 OK", None, 1)])
+            # The writer's connection ended by the server (a restart, a failover).
+            crews.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND application_name = %s",
+                application_name(),
+            )
+            with pytest.raises(WeeklyError) as lost:
+                await writer.record([Mark("a", SENT, "250 OK", None, 1)])
+            return str(refused.value), str(lost.value)
+        finally:
+            await writer.close()
+
+    refused, lost = asyncio.run(write())
+    assert refused.startswith(f"store {shown(crews.url)}: ") and "deliveries_state_check" in refused
+    assert lost.startswith(f"store {shown(crews.url)}: ")
+    assert "\n" not in refused + lost
+    assert crews.query("SELECT state FROM deliveries") == [(PENDING,)]
 
 
 def test_a_retrying_row_of_a_dead_sender_is_claimed_as_pending(crews: Crews) -> None:

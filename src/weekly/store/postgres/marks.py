@@ -1,31 +1,48 @@
 """A shared send's ledger marks, written from the sender's event loop over one asynchronous
-connection: the dispatcher awaits a `sending` commit before each end of data, and a round trip
-awaited in the loop costs no thread hand-off (a writer thread waited for the interpreter lock
-behind the busy loop, several times a statement)."""
+connection: the dispatcher awaits a `sending` commit before each end of data, so every lane
+of a send waits on these statements, and their client-side cost is the loop's. They go
+through psycopg's libpq layer (`psycopg.pq`) as one prepared statement with text
+parameters: a cursor's execute cost the loop 276 us of CPU per 16-mark statement, this 133."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import psycopg
+from psycopg import pq
 
 from weekly.clock import stamp
 from weekly.store.deliveries import Mark
 from weekly.store.postgres.database import connect_async, store_error
 
+_NAME = b"weekly_marks"
 # Many rows' state changes in one statement (autocommit: one round trip, one commit), each
 # only while this sender still holds the row: a sender whose lease ran out and whose rows
-# another took over changes none of them, and learns which. The arrays travel in binary:
-# psycopg's text form checks every element against a pattern, a fifth of the statement's CPU.
-_RECORD = """
-UPDATE deliveries d SET state = m.state, last_reply = m.reply, updated_at = %(now)s,
+# another took over changes none of them, and learns which.
+_RECORD = b"""
+UPDATE deliveries d SET state = m.state, last_reply = m.reply, updated_at = $1,
     message_id = coalesce(m.message_id, d.message_id), attempts = d.attempts + m.tries
-FROM unnest(%(keys)b::text[], %(states)b::text[], %(replies)b::text[], %(ids)b::text[],
-            %(tries)b::int[]) AS m (key, state, reply, message_id, tries)
-WHERE d.issue = %(issue)s AND d.recipient = m.key AND d.claimed_by = %(sender)s
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
+    AS m (key, state, reply, message_id, tries)
+WHERE d.issue = $7::bigint AND d.recipient = m.key AND d.claimed_by = $8::bigint
 RETURNING d.recipient
 """
+
+
+def text_array(values: Iterable[str | int | None]) -> bytes:
+    """A PostgreSQL array literal in text form: each element quoted, None as NULL."""
+    return (
+        "{"
+        + ",".join(
+            "NULL"
+            if value is None
+            else '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for value in values
+        )
+        + "}"
+    ).encode()
 
 
 class PostgresMarks:
@@ -34,7 +51,7 @@ class PostgresMarks:
 
     def __init__(self, url: str, issue: int, seat: Callable[[], int]) -> None:
         self._url = url
-        self._issue = issue
+        self._issue = str(issue).encode()
         self._seat = seat
         self._conn: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
 
@@ -42,28 +59,66 @@ class PostgresMarks:
         """Apply `marks` (one per key) in one transaction; the keys this sender no longer
         holds, whose marks were not applied."""
         keys = [m.key for m in marks]
+        params: list[bytes | None] = [
+            stamp().encode(),
+            text_array(keys),
+            text_array(m.state for m in marks),
+            text_array(m.reply for m in marks),
+            text_array(m.message_id for m in marks),
+            text_array(m.tries for m in marks),
+            self._issue,
+            str(self._seat()).encode(),
+        ]
         try:
-            if self._conn is None:
-                self._conn = await connect_async(self._url)
-            cursor = await self._conn.execute(
-                _RECORD,
-                {
-                    "now": stamp(),
-                    "keys": keys,
-                    "states": [m.state for m in marks],
-                    "replies": [m.reply for m in marks],
-                    "ids": [m.message_id for m in marks],
-                    "tries": [m.tries for m in marks],
-                    "issue": self._issue,
-                    "sender": self._seat(),
-                },
-            )
-            done = await cursor.fetchall()
+            pgconn = await self._ready()
+            pgconn.send_query_prepared(_NAME, params)
+            result = await _result(pgconn)
         except psycopg.Error as exc:
             raise store_error(self._url, exc) from None
-        return set(keys).difference(key for (key,) in done)
+        done = (result.get_value(row, 0) or b"" for row in range(result.ntuples))
+        return set(keys).difference(key.decode() for key in done)
+
+    async def _ready(self) -> pq.abc.PGconn:
+        """The connection, opened and the statement prepared on first use."""
+        if self._conn is None:
+            self._conn = await connect_async(self._url)
+            self._conn.pgconn.send_prepare(_NAME, _RECORD)
+            await _result(self._conn.pgconn)
+        return self._conn.pgconn
 
     async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+
+async def _result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
+    """The one result of the statement just sent, waiting in the loop; the server's error
+    as psycopg's."""
+    loop = asyncio.get_running_loop()
+    while pgconn.flush():
+        await _ready_for(loop.add_writer, loop.remove_writer, pgconn.socket)
+    result: pq.abc.PGresult | None = None
+    while True:
+        pgconn.consume_input()
+        while not pgconn.is_busy():
+            last = pgconn.get_result()
+            if last is None:
+                assert result is not None  # libpq ends every statement's results with None
+                if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+                    raise psycopg.DatabaseError(
+                        (result.error_message or b"").decode(errors="replace")
+                    )
+                return result
+            result = last
+        await _ready_for(loop.add_reader, loop.remove_reader, pgconn.socket)
+
+
+async def _ready_for(add: Callable[..., None], remove: Callable[[int], object], fd: int) -> None:
+    """Until `fd` is ready (readable or writable, as `add` watches it)."""
+    ready = asyncio.get_running_loop().create_future()
+    add(fd, ready.set_result, None)
+    try:
+        await ready
+    finally:
+        remove(fd)

@@ -17,6 +17,7 @@ BEGIN, END = "<!-- mutation results: begin -->", "<!-- mutation results: end -->
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 NOT_RUN = {"not checked", "skipped"}
 EQUIVALENT = "equivalent: SQL case"
+TYPED = "caught by type check"  # killed by mypy strict (tests/mutant_types.py), no test run
 
 
 def results() -> dict[str, str]:
@@ -109,8 +110,9 @@ def table(statuses: dict[str, str]) -> list[str]:
         by_module[module_of(name)][status] += 1
         by_module[".".join(module_of(name).split(".")[:2]) + " (package)"][status] += 1
     rows = [
-        "| module | run | killed | survived | SQL case | no tests | score | not run yet |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| module | run | killed | of them by mypy | survived | SQL case | no tests | score"
+        " | not run yet |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for module in sorted(
         by_module, key=lambda m: (m.split(" ")[0].split(".")[:2], " " not in m, m)
@@ -122,7 +124,8 @@ def table(statuses: dict[str, str]) -> list[str]:
         score = f"{100 * killed / counted:.0f} %" if counted else "-"
         name = f"**{module}**" if " " in module else module
         rows.append(
-            f"| {name} | {tried} | {killed} | {counts['survived']} | {counts[EQUIVALENT]}"
+            f"| {name} | {tried} | {killed} | {counts[TYPED]} | {counts['survived']}"
+            f" | {counts[EQUIVALENT]}"
             f" | {counts['no tests']} | {score} | {sum(counts[status] for status in NOT_RUN)} |"
         )
     by_function: dict[tuple[str, str], list[int]] = defaultdict(list)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly.audience.opt_out import unsubscribe
+from weekly.audience.opt_out import unsubscribe, unsubscribe_by_hand
 from weekly.audience.recipients import Audience, export_list
 from weekly.audience.subscriber_list import REPORT_LIMIT, ListReport, Subscriber, list_stamp
 from weekly.audience.tokens import (
@@ -137,3 +137,17 @@ def test_the_walk_gives_each_list_row_once_then_each_sign_up_the_list_lacks(
     write_list(newsletter, ["new@example.com,New,subscribed,"])  # edited meanwhile
     with pytest.raises(WeeklyError, match="changed while sending started"):
         list(audience.walk(path, stale))
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_an_unsubscribe_by_hand_records_no_ip(newsletter: Path, store: str) -> None:
+    """`weekly unsubscribe ADDRESS` was asked by no web visitor: the event keeps no IP."""
+    event = unsubscribe_by_hand(newsletter, "Kim@Example.com")
+    with open_consent_log(newsletter) as log:
+        assert log.history("kim@example.com") == [event]
+    assert (event.email, event.kind, event.source, event.ip) == (
+        "Kim@example.com",
+        UNSUBSCRIBED,
+        "manual",
+        "",
+    )

@@ -125,7 +125,7 @@ def _returned_recipient(message: Message) -> str:
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             inner = part.get_payload()
             if isinstance(inner, list):  # message/rfc822: parsed, one Message
-                return parseaddr(str(inner[0].get("to", "")))[1]
+                return parseaddr(str(cast(Message, inner[0]).get("to", "")))[1]
             if isinstance(inner, str):
                 return parseaddr(str(email.message_from_string(inner).get("to", "")))[1]
     return ""

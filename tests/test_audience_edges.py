@@ -109,6 +109,7 @@ def test_the_walk_gives_each_list_row_once_then_each_sign_up_the_list_lacks(
                     name="웹",
                     tags="ai;policy",
                 ),
+                Event("2026-11-07T09:00:00+00:00", "zed@example.com", CONFIRMED, "web"),
                 Event("2026-11-10T09:00:00+00:00", "back@example.com", UNSUBSCRIBED, "link"),
                 Event("2026-11-10T09:00:00+00:00", "gone@example.com", UNSUBSCRIBED, "link"),
             ]
@@ -120,9 +121,11 @@ def test_the_walk_gives_each_list_row_once_then_each_sign_up_the_list_lacks(
         ("back@example.com", False),
         ("gone@example.com", False),
         ("web@example.com", True),
+        ("zed@example.com", True),
     ]
-    assert [audience.admits(row) for row, _ in walked] == [True, True, False, True]
-    assert walked[-1][0] == Subscriber(
+    assert [audience.admits(row) for row, _ in walked] == [True, True, False, True, True]
+    assert walked[-1][0].fields == {}  # no topics picked: no tags cell either
+    assert walked[-2][0] == Subscriber(
         line=0,
         email="web@example.com",
         address="web@example.com",

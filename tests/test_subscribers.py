@@ -223,8 +223,7 @@ def test_one_bad_row_is_named_without_a_count_of_more(tmp_path: Path) -> None:
     with pytest.raises(ListError) as caught:
         ListReport.read(path).raise_if_invalid()
     assert str(caught.value) == (
-        f"{path}:3: email: 'nope' is not a valid address: "
-        "An email address must have an @-sign."
+        f"{path}:3: email: 'nope' is not a valid address: An email address must have an @-sign."
     )
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from weekly.audience.opt_out import unsubscribe
-from weekly.audience.recipients import export_list
-from weekly.audience.subscriber_list import REPORT_LIMIT, ListReport
+from weekly.audience.opt_out import unsubscribe, unsubscribe_by_hand
+from weekly.audience.recipients import Audience, export_list
+from weekly.audience.subscriber_list import REPORT_LIMIT, ListReport, Subscriber, list_stamp
 from weekly.audience.tokens import (
     CONFIRM_MAC_BYTES,
     CONFIRM_PURPOSE,
@@ -21,8 +21,10 @@ from weekly.audience.tokens import (
     sign,
     token_address,
 )
+from weekly.errors import WeeklyError
 from weekly.project import KNOWN_COLUMNS
 from weekly.store import open_consent_log
+from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 
 from .smtp import write_list
 
@@ -77,3 +79,78 @@ def test_a_report_lists_at_most_its_limit_and_counts_the_rest(tmp_path: Path) ->
     assert (report.problem_count, report.duplicate_count) == (REPORT_LIMIT + extra,) * 2
     assert len(report.problems) == len(report.duplicates) == REPORT_LIMIT
     assert list(report.lines())[-1] == f"… and {2 * extra} more not listed"
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_walk_gives_each_list_row_once_then_each_sign_up_the_list_lacks(
+    newsletter: Path, store: str
+) -> None:
+    """A list row who also signed up on the web comes once, as the list's; a web sign-up
+    not on the list comes after, with its name, topics and the time it confirmed; a row
+    subscribed again in the list after leaving on the web gets mail."""
+    path = write_list(
+        newsletter,
+        [
+            "both@example.com,Both,subscribed,,Acme",
+            "back@example.com,Back,subscribed,2026-11-20T00:00:00+00:00,",
+            "gone@example.com,Gone,subscribed,2026-11-01T00:00:00+00:00,",
+        ],
+        header="email,name,status,subscribed_at,company",
+    )
+    with open_consent_log(newsletter) as log:
+        log.record(
+            [
+                Event("2026-11-05T09:00:00+00:00", "both@example.com", CONFIRMED, "web"),
+                Event(
+                    "2026-11-06T09:00:00+00:00",
+                    "web@example.com",
+                    CONFIRMED,
+                    "web",
+                    name="웹",
+                    tags="ai;policy",
+                ),
+                Event("2026-11-07T09:00:00+00:00", "zed@example.com", CONFIRMED, "web"),
+                Event("2026-11-10T09:00:00+00:00", "back@example.com", UNSUBSCRIBED, "link"),
+                Event("2026-11-10T09:00:00+00:00", "gone@example.com", UNSUBSCRIBED, "link"),
+            ]
+        )
+    audience = Audience.load(newsletter)
+    walked = list(audience.walk(path))
+    assert [(row.email, signup) for row, signup in walked] == [
+        ("both@example.com", False),
+        ("back@example.com", False),
+        ("gone@example.com", False),
+        ("web@example.com", True),
+        ("zed@example.com", True),
+    ]
+    assert [audience.admits(row) for row, _ in walked] == [True, True, False, True, True]
+    assert walked[-1][0].fields == {}  # no topics picked: no tags cell either
+    assert walked[-2][0] == Subscriber(
+        line=0,
+        email="web@example.com",
+        address="web@example.com",
+        key="web@example.com",
+        name="웹",
+        status="subscribed",
+        fields={"tags": "ai;policy"},
+        subscribed_at="2026-11-06T09:00:00+00:00",
+        tags=frozenset({"ai", "policy"}),
+    )
+    stale = list_stamp(path)
+    write_list(newsletter, ["new@example.com,New,subscribed,"])  # edited meanwhile
+    with pytest.raises(WeeklyError, match="changed while sending started"):
+        list(audience.walk(path, stale))
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_an_unsubscribe_by_hand_records_no_ip(newsletter: Path, store: str) -> None:
+    """`weekly unsubscribe ADDRESS` was asked by no web visitor: the event keeps no IP."""
+    event = unsubscribe_by_hand(newsletter, "Kim@Example.com")
+    with open_consent_log(newsletter) as log:
+        assert log.history("kim@example.com") == [event]
+    assert (event.email, event.kind, event.source, event.ip) == (
+        "Kim@example.com",
+        UNSUBSCRIBED,
+        "manual",
+        "",
+    )

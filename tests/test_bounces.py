@@ -4,6 +4,7 @@ format detectors' fallback, French and carrier notices, idempotency."""
 from __future__ import annotations
 
 import email
+import hashlib
 import mailbox
 from pathlib import Path
 
@@ -76,6 +77,9 @@ def test_maildir_read_twice_changes_nothing(newsletter: Path, run_weekly) -> Non
         "mailbox",
     )
     assert soft.detail.startswith("4.2.2 SMTP; 452 4.2.2")
+    # Keyed by the returned message and the address, as the second pass below relies on.
+    digest = hashlib.sha256(fixture("soft-4.2.2.eml")).hexdigest()[:32]
+    assert soft.ref == f"mailbox:{digest}:full@example.net"
 
     again = run_weekly("bounces", str(box))
     assert again.output.endswith("; 0 new events recorded\n")
@@ -313,3 +317,13 @@ def test_a_file_that_is_no_mbox_is_one_line_and_an_empty_one_is_an_empty_mbox(
     assert str(refused.value) == f"{path}: not an mbox (no `From ` line first) nor a Maildir"
     path.write_bytes(b"")
     assert len(open_mailbox(path)) == 0
+
+
+@READS_NO_STORE
+@pytest.mark.parametrize("returned", ["message/rfc822", "text/rfc822-headers"])
+def test_a_complaint_whose_returned_mail_has_no_to_records_no_one(returned: str) -> None:
+    """No Original-Rcpt-To and a returned message without To: no one to suppress (not a
+    made-up address)."""
+    data = fixture("complaint-no-rcpt.eml").replace(b'To: "Park" <cross@example.net>\n', b"")
+    data = data.replace(b"Content-Type: message/rfc822", f"Content-Type: {returned}".encode())
+    assert reads(data) == []

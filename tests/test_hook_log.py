@@ -117,3 +117,28 @@ def test_a_provider_time_that_does_not_read_is_now(given: object) -> None:
 def test_a_report_needs_an_address(address: object) -> None:
     with pytest.raises(ReportError, match=r"^sendgrid: "):
         report("sendgrid", address, BOUNCED, None, "ref", "")
+
+
+def test_a_report_holds_the_payloads_fields_as_the_logs_write_them() -> None:
+    got = report("postmark", "Kim@Example.COM", SOFT_BOUNCED, 1764493200, "42", " 452 full \n")
+    assert got == Report(
+        "postmark",
+        "Kim@example.com",
+        SOFT_BOUNCED,
+        "2025-11-30T09:00:00+00:00",
+        "postmark:42",
+        "452 full",
+    )
+
+
+def test_only_soft_bounces_after_the_confirmation_count(newsletter: Path, store: str) -> None:
+    """A soft bounce before the reader confirmed again is not part of the run."""
+    with open_consent_log(newsletter) as consent:
+        log = open_hook_log(newsletter)
+        try:
+            assert record_reports(consent, log, [soft("1", 1)], 2) == 0
+            consent.record([Event(at(2), "park@example.com", CONFIRMED, "web")])
+            assert record_reports(consent, log, [soft("2", 3)], 2) == 0
+            assert consent.standings()["park@example.com"].status == CONFIRMED
+        finally:
+            log.close()

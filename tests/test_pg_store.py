@@ -29,7 +29,12 @@ from weekly.store.copy import TABLES, PostgresSide, Row, SqliteSide, copy_store
 from weekly.store.hits import CLICK, HUMAN, MACHINE, OPEN, Hit
 from weekly.store.location import shown
 from weekly.store.postgres.crew import PostgresCrew
-from weekly.store.postgres.database import Database, application_name, migrate_database
+from weekly.store.postgres.database import (
+    Database,
+    application_name,
+    connect,
+    migrate_database,
+)
 from weekly.store.postgres.schema import LATEST, MIGRATIONS, migrate
 from weekly.store.schedules import Schedule
 
@@ -83,6 +88,8 @@ def test_migrate_needs_a_postgres_store(run_weekly, monkeypatch: pytest.MonkeyPa
         ),
         ("postgresql://ed@db/weekly", "postgresql://ed@db/weekly"),
         ("postgres://db:5432/weekly", "postgres://db:5432/weekly"),
+        ("postgresql://ed:pa://ss@db/weekly", "postgresql://ed:***@db/weekly"),
+        ("db.example/weekly", "db.example/weekly"),  # a mistyped URL, shown as given
     ],
 )
 def test_a_store_url_is_shown_without_its_password(url: str, expected: str) -> None:
@@ -335,6 +342,12 @@ def test_the_store_s_connections_name_this_process_and_a_lost_one_names_the_stor
             ).fetchone()
             assert row == (application_name(),)
             assert f"weekly pid {os.getpid()} on " in application_name()
+        with connect(pg_url) as single:  # `weekly store migrate` and `copy`'s own connection
+            assert single.execute(
+                "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+            ).fetchone() == (application_name(),)
+            assert single.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with database.connection() as conn:
             conn.execute("CREATE TABLE kept (n INTEGER)")
             conn.execute("INSERT INTO kept VALUES (1)")  # autocommit: no transaction left open
             assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE

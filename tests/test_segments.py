@@ -51,6 +51,8 @@ def _subscribed() -> list[Subscriber]:
         ("lang:en-gb", 1),
         ("lang:ja or lang:en", 4),
         ("lang:ko and not beta", 2),
+        ("not lang:ko", 4),
+        ("ai and lang:ko", 3),
         ("기술", 1),
         ("ai-safety", 1),
         ("  ai   and\tbeta ", 2),
@@ -261,3 +263,14 @@ def test_a_bad_segment_names_the_option_or_the_file_and_line(
     assert option.output == (
         'Error: --segment: expected ")" to close the "(" of column 7 at column 12\n'
     )
+
+
+def test_a_row_from_a_list_without_a_lang_column_reads_as_the_newsletters_language(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "subscribers.csv"
+    path.write_text("email,tags\nkim@example.com,ai\n", encoding="utf-8")
+    (row,) = open_list(path)
+    assert isinstance(row, Subscriber)
+    assert Segment.parse("lang:ko", "ko").admits(row)
+    assert not Segment.parse("lang:en", "ko").admits(row)

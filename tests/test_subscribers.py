@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from weekly.audience.subscriber_list import (
     Duplicate,
     ListError,
+    ListReport,
     Problem,
     Subscriber,
     bare_subscriber,
@@ -18,6 +19,7 @@ from weekly.audience.subscriber_list import (
 )
 from weekly.cli import main
 from weekly.errors import WeeklyError
+from weekly.tags import TagError, parse_tags
 
 
 def write(tmp_path: Path, text: str, *, bom: bool = False) -> Path:
@@ -74,6 +76,7 @@ def test_bad_rows_are_reported_with_line_and_column(tmp_path: Path) -> None:
         ("email,name,Email", "column `email` appears 2 times"),
         ("email,Signup Source", "column `signup source` must be a lower-case name"),
         ("email,unsubscribe_url", "column `unsubscribe_url` is reserved"),
+        ("email,,Signup Source", "column `signup source` must be a lower-case name"),
     ],
 )
 def test_bad_headers_name_line_one(tmp_path: Path, header: str, message: str) -> None:
@@ -171,3 +174,61 @@ def test_a_test_address_is_a_subscriber_like_a_bare_list_row(tmp_path: Path) -> 
     with pytest.raises(WeeklyError) as refused:
         bare_subscriber("nobody", 1)
     assert str(refused.value).startswith("--test 'nobody': not a valid address: ")
+
+
+def test_each_kind_of_bad_row_is_one_exact_line_and_later_rows_still_count(
+    tmp_path: Path,
+) -> None:
+    """`weekly subscribers check` names each bad row exactly; a row of the wrong width does
+    not stop the rows after it from being read and counted."""
+    path = write(
+        tmp_path,
+        "email,name,status,tags\n"
+        "wide@example.com,Wide,,,extra\n"
+        '""\n'
+        "st@example.com,St,gone,\n"
+        "tag@example.com,Tag,,a b\n"
+        "ok@example.com,Ok,,ai; policy\n"
+        "민지@example.com,Minji,,\n"
+        "서연@example.com,Seoyeon,,\n"
+        "지수@example.com,Jisu,unsubscribed,\n",
+    )
+    report = ListReport.read(path)
+    assert report.by_status == {"subscribed": 3, "unsubscribed": 1}
+    assert report.smtputf8 == 2  # only a subscribed address needs SMTPUTF8
+    assert [p.describe(path) for p in report.problems] == [
+        f"{path}:2: row: has 5 fields, the header has 4",
+        f"{path}:4: status: 'gone' is not one of subscribed, unsubscribed, bounced, complained",
+        f"{path}:5: tags: {check_problem('a b')}",
+    ]
+    (ok,) = [r for r in open_list(path) if isinstance(r, Subscriber) and r.name == "Ok"]
+    assert ok.tags == {"ai", "policy"}
+    with pytest.raises(ListError) as caught:
+        report.raise_if_invalid()
+    assert str(caught.value) == (
+        f"{path}:2: row: has 5 fields, the header has 4"
+        " (and 2 more: see `weekly subscribers check`)"
+    )
+
+
+def check_problem(cell: str) -> str:
+    """What `parse_tags` says of a bad tags cell."""
+    with pytest.raises(TagError) as caught:
+        parse_tags(cell)
+    return str(caught.value)
+
+
+def test_one_bad_row_is_named_without_a_count_of_more(tmp_path: Path) -> None:
+    path = write(tmp_path, "email\nok@example.com\nnope\n")
+    with pytest.raises(ListError) as caught:
+        ListReport.read(path).raise_if_invalid()
+    assert str(caught.value) == (
+        f"{path}:3: email: 'nope' is not a valid address: An email address must have an @-sign."
+    )
+
+
+def test_a_missing_list_names_its_path(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.csv"
+    with pytest.raises(WeeklyError) as caught:
+        list(open_list(missing))
+    assert str(caught.value) == f"{missing}: subscriber list not found (use --list PATH)"

@@ -109,10 +109,8 @@ def _complaints(message: Message) -> list[Failure]:
     for part in message.walk():
         if part.get_content_type() != "message/feedback-report":
             continue
-        fields = part.get_payload()
-        block = fields[0] if isinstance(fields, list) and fields else part
-        if not isinstance(block, Message):
-            continue
+        # The parser always makes a message/* part's body one Message (empty if need be).
+        block = cast(Message, part.get_payload(0))
         kind = str(block.get("feedback-type", "abuse")).strip().lower()
         address = parseaddr(str(block.get("original-rcpt-to", "")))[1]
         if not address:
@@ -126,8 +124,8 @@ def _returned_recipient(message: Message) -> str:
     for part in message.walk():
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             inner = part.get_payload()
-            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
-                return parseaddr(str(inner[0].get("to", "")))[1]
+            if isinstance(inner, list):  # message/rfc822: parsed, one Message
+                return parseaddr(str(cast(Message, inner[0]).get("to", "")))[1]
             if isinstance(inner, str):
                 return parseaddr(str(email.message_from_string(inner).get("to", "")))[1]
     return ""

@@ -28,7 +28,6 @@ class SegmentError(WeeklyError):
 
     def __init__(self, reason: str, column: int) -> None:
         self.reason = f"{reason} at column {column}"
-        self.column = column
         super().__init__(self.reason)
 
 
@@ -66,8 +65,6 @@ class _Parser:
         self._previous: Token | None = None
 
     def parse(self) -> Test:
-        if self._peek().kind == _END:
-            raise SegmentError("expected a tag", self._peek().column)
         test = self._expression()
         token = self._peek()
         if token.kind == ")":

@@ -111,14 +111,14 @@ def _next_cells(path: Path, reader: Iterator[list[str]], line: int) -> list[str]
     try:
         return next(reader, None)
     except csv.Error as exc:
-        if "field limit" in str(exc):
-            raise ListError(
-                path,
-                f"malformed CSV: a field over {csv.field_size_limit():,} characters starts "
-                "in this row (most likely a quote that is never closed)",
-                line,
-            ) from None
-        raise ListError(path, f"malformed CSV ({exc})", line) from None
+        # With newline="" and the default dialect the field limit is the only error seen.
+        detail = (
+            f"malformed CSV: a field over {csv.field_size_limit():,} characters starts "
+            "in this row (most likely a quote that is never closed)"
+            if "field limit" in str(exc)
+            else f"malformed CSV ({exc})"
+        )
+        raise ListError(path, detail, line) from None
 
 
 def _rows(path: Path, handle: object) -> Iterator[Row]:

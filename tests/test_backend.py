@@ -10,6 +10,7 @@ import os
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +22,10 @@ from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.outcomes import Outcome, Verdict
 from weekly.render.composed import Composed
+from weekly.store import open_ledger
 
 from .conftest import REPO
+from .storerows import deliveries
 
 SECRET = b"0123456789abcdef0123"
 
@@ -312,3 +315,46 @@ def test_the_summary_keeps_the_first_twenty_failures() -> None:
     tally, _ = dispatch({f"{n}@example.com": [Verdict.MAILBOX] for n in names}, names)
     assert tally.failed_mailbox == 25
     assert [email for email, _, _ in tally.failures] == [f"{n}@example.com" for n in names[:20]]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_each_outcome_is_recorded_in_the_newsletters_own_ledger(
+    newsletter: Path, store: str
+) -> None:
+    """The ledger row of each reader after the run: its state, its tries, the last reply, and
+    the Message-ID of the message whose end of data went (none when it was refused before)."""
+    names = ["kim", "gone", "busy", "lost"]
+    script = {
+        "gone@example.com": [Verdict.MAILBOX],
+        "busy@example.com": [Verdict.RECIPIENT, Verdict.SENT],
+        "lost@example.com": [Verdict.UNCERTAIN],
+    }
+    readers = [reader(n, name) for n, name in enumerate(names)]
+    ledger = open_ledger(newsletter)
+    ledger.add(324, [(one.key, one.email) for one in readers])
+    provider = Provider(script)
+    dispatcher = Dispatcher(
+        newsletter_factory(),
+        DeliverySettings(concurrency=1, rate=100000.0, retry_delay=0.001),
+        provider.lane,
+        ledger=ledger,
+        issue=324,
+        progress=lambda n: None,
+        notice=print,
+    )
+    try:
+        tally = finished(dispatcher, readers)
+    finally:
+        ledger.close()
+    assert (tally.sent, tally.failed_mailbox, tally.uncertain) == (2, 1, 1)
+    ids = {
+        address: email.message_from_bytes(kept[-1])["Message-ID"]
+        for address, kept in provider.kept.items()
+    }
+    found = {row.recipient: row[3:7] for row in deliveries(newsletter)}
+    assert found["kim@example.com"] == ("sent", 1, "provider says sent", ids["kim@example.com"])
+    assert found["gone@example.com"] == ("failed_permanent", 1, "provider says mailbox", "")
+    assert found["busy@example.com"] == ("sent", 2, "provider says sent", ids["busy@example.com"])
+    assert found["lost@example.com"][:3] == ("sending", 1, "provider says uncertain")
+    lost_id = found["lost@example.com"][3]
+    assert lost_id.startswith("<") and lost_id.endswith(">") and lost_id not in ids.values()

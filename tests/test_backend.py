@@ -219,9 +219,11 @@ def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(
     ]
 
 
-def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
-    """The subscription log is read at the start and then every POLL_SECONDS: an opt-out
-    the second reading brings stops a later message."""
+@pytest.mark.parametrize("heard", [[set(), {"lee@example.com"}], [{"lee@example.com"}, set()]])
+def test_opt_outs_are_polled_again_while_the_run_goes(heard: list[set[str]]) -> None:
+    """The subscription log is read at the start and then every POLL_SECONDS, each reading
+    giving the opt-outs recorded since the last: one the second reading brings stops a later
+    message, and one the first brought still counts after a second that brings none."""
     factory = newsletter_factory()
     provider = Provider({})
     readings: list[int] = []
@@ -231,10 +233,9 @@ def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
 
         def opt_outs() -> set[str]:
             readings.append(len(readings))
-            if len(readings) < 2:
-                return set()
-            polled.set()
-            return {"lee@example.com"}
+            if len(readings) >= 2:
+                polled.set()
+            return heard[len(readings) - 1] if len(readings) <= 2 else set()
 
         dispatcher = Dispatcher(
             factory,
@@ -358,3 +359,47 @@ def test_each_outcome_is_recorded_in_the_newsletters_own_ledger(
     assert found["lost@example.com"][:3] == ("sending", 1, "provider says uncertain")
     lost_id = found["lost@example.com"][3]
     assert lost_id.startswith("<") and lost_id.endswith(">") and lost_id not in ids.values()
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_halt_gives_back_the_rows_it_stopped_with_their_tries(
+    newsletter: Path, store: str
+) -> None:
+    """A refused sender stops the run: its row, the row whose retry was waiting and the rows
+    never tried go back to `pending` for the next run, each with the tries it had and its
+    last reply."""
+    script = {"busy@example.com": [Verdict.RECIPIENT], "halt@example.com": [Verdict.HALT]}
+    readers = [reader(n, name) for n, name in enumerate(["busy", "halt", "rest"])]
+    ledger = open_ledger(newsletter)
+    ledger.add(324, [(one.key, one.email) for one in readers])
+    dispatcher = Dispatcher(
+        newsletter_factory(),
+        DeliverySettings(concurrency=1, rate=100000.0, retry_delay=60.0),  # never waited out
+        Provider(script).lane,
+        ledger=ledger,
+        issue=324,
+        progress=lambda n: None,
+        notice=print,
+    )
+    try:
+        tally = finished(dispatcher, readers)
+    finally:
+        ledger.close()
+    assert (tally.halted, tally.left_pending) == (
+        "the relay refused the sender (provider says halt)",
+        3,
+    )
+    assert {row.recipient: row[3:6] for row in deliveries(newsletter)} == {
+        "busy@example.com": ("pending", 1, "provider says recipient"),
+        "halt@example.com": ("pending", 1, "provider says halt"),
+        "rest@example.com": ("pending", 0, ""),
+    }
+
+
+def test_a_message_that_goes_clears_the_count_of_link_faults() -> None:
+    """The relay is judged gone only after max_attempts faults per lane in a row: one sent
+    message in between starts the count again."""
+    c, s = Verdict.CONNECTION, Verdict.SENT
+    script = {"a@example.com": [c, s], "c@example.com": [c, s]}
+    tally, done = dispatch(script, ["a", "b", "c"], max_attempts=2)
+    assert (tally.halted, tally.sent, tally.slowed, sum(done)) == ("", 3, 2, 3)

@@ -323,8 +323,9 @@ def test_each_outcome_is_recorded_in_the_newsletters_own_ledger(
     newsletter: Path, store: str
 ) -> None:
     """The ledger row of each reader after the run: its state, its tries, the last reply, and
-    the Message-ID of the message whose end of data went (none when it was refused before)."""
-    names = ["kim", "gone", "busy", "lost"]
+    the Message-ID of the message whose end of data went (none when it was refused before);
+    a reader who opted out while the run went is not tried."""
+    names = ["kim", "skip", "gone", "busy", "lost"]
     script = {
         "gone@example.com": [Verdict.MAILBOX],
         "busy@example.com": [Verdict.RECIPIENT, Verdict.SENT],
@@ -341,13 +342,14 @@ def test_each_outcome_is_recorded_in_the_newsletters_own_ledger(
         ledger=ledger,
         issue=324,
         progress=lambda n: None,
+        opt_outs=lambda: {"skip@example.com"},
         notice=print,
     )
     try:
         tally = finished(dispatcher, readers)
     finally:
         ledger.close()
-    assert (tally.sent, tally.failed_mailbox, tally.uncertain) == (2, 1, 1)
+    assert (tally.sent, tally.failed_mailbox, tally.uncertain, tally.opted_out) == (2, 1, 1, 1)
     ids = {
         address: email.message_from_bytes(kept[-1])["Message-ID"]
         for address, kept in provider.kept.items()
@@ -355,6 +357,7 @@ def test_each_outcome_is_recorded_in_the_newsletters_own_ledger(
     found = {row.recipient: row[3:7] for row in deliveries(newsletter)}
     assert found["kim@example.com"] == ("sent", 1, "provider says sent", ids["kim@example.com"])
     assert found["gone@example.com"] == ("failed_permanent", 1, "provider says mailbox", "")
+    assert found["skip@example.com"] == ("opted_out", 0, "opted out during the send", "")
     assert found["busy@example.com"] == ("sent", 2, "provider says sent", ids["busy@example.com"])
     assert found["lost@example.com"][:3] == ("sending", 1, "provider says uncertain")
     lost_id = found["lost@example.com"][3]

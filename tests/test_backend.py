@@ -406,3 +406,50 @@ def test_a_message_that_goes_clears_the_count_of_link_faults() -> None:
     script = {"a@example.com": [c, s], "c@example.com": [c, s]}
     tally, done = dispatch(script, ["a", "b", "c"], max_attempts=2)
     assert (tally.halted, tally.sent, tally.slowed, sum(done)) == ("", 3, 2, 3)
+
+
+class Halting(Lane):
+    """A lane that holds `slow`'s message until the relay has refused the sender on another
+    lane, then answers it with a temporary failure."""
+
+    def __init__(self, provider: Provider, refused: asyncio.Event) -> None:
+        super().__init__(provider)
+        self.refused = refused
+
+    async def deliver(
+        self, sender: str, recipient: str, data: bytes, before_end: BeforeEnd
+    ) -> Outcome:
+        if recipient == "slow@example.com":
+            await asyncio.wait_for(self.refused.wait(), STUCK_SECONDS)
+            return Outcome(Verdict.RECIPIENT, "451 try later")
+        self.refused.set()
+        return Outcome(Verdict.HALT, "550 sender refused")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_temporary_failure_after_the_halt_is_left_for_the_next_run(
+    newsletter: Path, store: str
+) -> None:
+    readers = [reader(n, name) for n, name in enumerate(["slow", "halt"])]
+    ledger = open_ledger(newsletter)
+    ledger.add(324, [(one.key, one.email) for one in readers])
+    refused = asyncio.Event()
+    provider = Provider({})
+    dispatcher = Dispatcher(
+        newsletter_factory(),
+        DeliverySettings(concurrency=2, rate=100000.0, retry_delay=0.001),
+        lambda: Halting(provider, refused),
+        ledger=ledger,
+        issue=324,
+        progress=lambda n: None,
+        notice=print,
+    )
+    try:
+        tally = finished(dispatcher, readers)
+    finally:
+        ledger.close()
+    assert (tally.left_pending, tally.failed_temporary) == (2, 0)
+    assert {row.recipient: row[3:6] for row in deliveries(newsletter)} == {
+        "slow@example.com": ("pending", 1, "451 try later"),
+        "halt@example.com": ("pending", 1, "550 sender refused"),
+    }

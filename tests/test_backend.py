@@ -9,7 +9,7 @@ import email.policy
 import os
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -276,6 +276,33 @@ def dispatch(
     return finished(dispatcher, [reader(n, name) for n, name in enumerate(names)]), done
 
 
+def recorded(
+    root: Path,
+    readers: list[Subscriber],
+    lane: Callable[[], DeliveryBackend],
+    settings: DeliverySettings,
+    **options: Any,
+) -> Tally:
+    """`readers` run through the dispatcher into the own ledger of the newsletter at `root`
+    (their rows added first)."""
+    ledger = open_ledger(root)
+    ledger.add(324, [(one.key, one.email) for one in readers])
+    dispatcher = Dispatcher(
+        newsletter_factory(),
+        settings,
+        lane,
+        ledger=ledger,
+        issue=324,
+        progress=lambda n: None,
+        notice=print,
+        **options,
+    )
+    try:
+        return finished(dispatcher, readers)
+    finally:
+        ledger.close()
+
+
 def test_each_verdict_ends_in_its_own_count_and_failure_line() -> None:
     r, s = Verdict.RECIPIENT, Verdict.SENT
     script = {
@@ -332,23 +359,11 @@ def test_each_outcome_is_recorded_in_the_newsletters_own_ledger(
         "lost@example.com": [Verdict.UNCERTAIN],
     }
     readers = [reader(n, name) for n, name in enumerate(names)]
-    ledger = open_ledger(newsletter)
-    ledger.add(324, [(one.key, one.email) for one in readers])
     provider = Provider(script)
-    dispatcher = Dispatcher(
-        newsletter_factory(),
-        DeliverySettings(concurrency=1, rate=100000.0, retry_delay=0.001),
-        provider.lane,
-        ledger=ledger,
-        issue=324,
-        progress=lambda n: None,
-        opt_outs=lambda: {"skip@example.com"},
-        notice=print,
+    settings = DeliverySettings(concurrency=1, rate=100000.0, retry_delay=0.001)
+    tally = recorded(
+        newsletter, readers, provider.lane, settings, opt_outs=lambda: {"skip@example.com"}
     )
-    try:
-        tally = finished(dispatcher, readers)
-    finally:
-        ledger.close()
     assert (tally.sent, tally.failed_mailbox, tally.uncertain, tally.opted_out) == (2, 1, 1, 1)
     ids = {
         address: email.message_from_bytes(kept[-1])["Message-ID"]
@@ -373,21 +388,8 @@ def test_a_halt_gives_back_the_rows_it_stopped_with_their_tries(
     last reply."""
     script = {"busy@example.com": [Verdict.RECIPIENT], "halt@example.com": [Verdict.HALT]}
     readers = [reader(n, name) for n, name in enumerate(["busy", "halt", "rest"])]
-    ledger = open_ledger(newsletter)
-    ledger.add(324, [(one.key, one.email) for one in readers])
-    dispatcher = Dispatcher(
-        newsletter_factory(),
-        DeliverySettings(concurrency=1, rate=100000.0, retry_delay=60.0),  # never waited out
-        Provider(script).lane,
-        ledger=ledger,
-        issue=324,
-        progress=lambda n: None,
-        notice=print,
-    )
-    try:
-        tally = finished(dispatcher, readers)
-    finally:
-        ledger.close()
+    settings = DeliverySettings(concurrency=1, rate=100000.0, retry_delay=60.0)  # not waited
+    tally = recorded(newsletter, readers, Provider(script).lane, settings)
     assert (tally.halted, tally.left_pending) == (
         "the relay refused the sender (provider says halt)",
         3,
@@ -431,23 +433,10 @@ def test_a_temporary_failure_after_the_halt_is_left_for_the_next_run(
     newsletter: Path, store: str
 ) -> None:
     readers = [reader(n, name) for n, name in enumerate(["slow", "halt"])]
-    ledger = open_ledger(newsletter)
-    ledger.add(324, [(one.key, one.email) for one in readers])
     refused = asyncio.Event()
     provider = Provider({})
-    dispatcher = Dispatcher(
-        newsletter_factory(),
-        DeliverySettings(concurrency=2, rate=100000.0, retry_delay=0.001),
-        lambda: Halting(provider, refused),
-        ledger=ledger,
-        issue=324,
-        progress=lambda n: None,
-        notice=print,
-    )
-    try:
-        tally = finished(dispatcher, readers)
-    finally:
-        ledger.close()
+    settings = DeliverySettings(concurrency=2, rate=100000.0, retry_delay=0.001)
+    tally = recorded(newsletter, readers, lambda: Halting(provider, refused), settings)
     assert (tally.left_pending, tally.failed_temporary) == (2, 0)
     assert {row.recipient: row[3:6] for row in deliveries(newsletter)} == {
         "slow@example.com": ("pending", 1, "451 try later"),

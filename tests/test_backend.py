@@ -9,7 +9,8 @@ import email.policy
 import os
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +22,10 @@ from weekly.deliver.dispatcher import Dispatcher, Tally
 from weekly.deliver.message import MessageFactory
 from weekly.deliver.outcomes import Outcome, Verdict
 from weekly.render.composed import Composed
+from weekly.store import open_ledger
 
 from .conftest import REPO
+from .storerows import deliveries
 
 SECRET = b"0123456789abcdef0123"
 
@@ -72,6 +75,21 @@ class Lane:
         pass
 
 
+# How long an in-process run of a handful of readers may take before it counts as stuck: a
+# dispatcher that never releases a job fails its test here, not at mutmut's hang bound.
+STUCK_SECONDS = 3
+
+
+def finished(dispatcher: Dispatcher, readers: list[Subscriber]) -> Tally:
+    """`dispatcher`'s run over `readers`, which must end within STUCK_SECONDS."""
+
+    async def bounded() -> Tally:
+        async with asyncio.timeout(STUCK_SECONDS):
+            return await dispatcher._main(readers)
+
+    return asyncio.run(bounded())
+
+
 def reader(n: int, name: str) -> Subscriber:
     address = f"{name}@example.com"
     return Subscriber(n, address, address, address, name.title(), "subscribed", {})
@@ -101,7 +119,7 @@ def test_a_backend_that_is_not_smtp_sends_through_the_dispatcher() -> None:
         notice=notices.append,
     )
 
-    tally = dispatcher.run(readers)
+    tally = finished(dispatcher, readers)
 
     assert (tally.sent, tally.failed_mailbox, tally.uncertain) == (3, 1, 1)
     assert sum(done) == 5
@@ -131,7 +149,7 @@ class Holding(Lane):
         if recipient == self.at:
             if self.terminate:
                 os.kill(os.getpid(), signal.SIGTERM)
-            await asyncio.wait_for(self.until.wait(), 10)
+            await asyncio.wait_for(self.until.wait(), STUCK_SECONDS)
         return await super().deliver(sender, recipient, data, before_end)
 
 
@@ -181,7 +199,7 @@ def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(
             notice=notice,
         )
         readers = [reader(n, name) for n, name in enumerate(["kim", "park", "lee", "choi", "jung"])]
-        async with asyncio.timeout(5):  # a run that did not stop fails here, not at mutmut's 60 s
+        async with asyncio.timeout(STUCK_SECONDS):  # a run that did not stop fails here
             return await dispatcher._main(endless(readers) if waits else readers)
 
     def unexpected(signum: int, frame: object) -> None:
@@ -201,9 +219,11 @@ def test_sigterm_finishes_the_message_in_flight_and_leaves_the_rest(
     ]
 
 
-def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
-    """The subscription log is read at the start and then every POLL_SECONDS: an opt-out
-    the second reading brings stops a later message."""
+@pytest.mark.parametrize("heard", [[set(), {"lee@example.com"}], [{"lee@example.com"}, set()]])
+def test_opt_outs_are_polled_again_while_the_run_goes(heard: list[set[str]]) -> None:
+    """The subscription log is read at the start and then every POLL_SECONDS, each reading
+    giving the opt-outs recorded since the last: one the second reading brings stops a later
+    message, and one the first brought still counts after a second that brings none."""
     factory = newsletter_factory()
     provider = Provider({})
     readings: list[int] = []
@@ -213,10 +233,9 @@ def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
 
         def opt_outs() -> set[str]:
             readings.append(len(readings))
-            if len(readings) < 2:
-                return set()
-            polled.set()
-            return {"lee@example.com"}
+            if len(readings) >= 2:
+                polled.set()
+            return heard[len(readings) - 1] if len(readings) <= 2 else set()
 
         dispatcher = Dispatcher(
             factory,
@@ -228,7 +247,9 @@ def test_opt_outs_are_polled_again_while_the_run_goes() -> None:
             opt_outs=opt_outs,
             notice=print,
         )
-        return await dispatcher._main([reader(n, name) for n, name in enumerate(["park", "lee"])])
+        readers = [reader(n, name) for n, name in enumerate(["park", "lee"])]
+        async with asyncio.timeout(STUCK_SECONDS):
+            return await dispatcher._main(readers)
 
     tally = asyncio.run(scenario())
     assert (tally.sent, tally.opted_out) == (1, 1)
@@ -252,7 +273,34 @@ def dispatch(
         progress=done.append,
         notice=print,
     )
-    return dispatcher.run([reader(n, name) for n, name in enumerate(names)]), done
+    return finished(dispatcher, [reader(n, name) for n, name in enumerate(names)]), done
+
+
+def recorded(
+    root: Path,
+    readers: list[Subscriber],
+    lane: Callable[[], DeliveryBackend],
+    settings: DeliverySettings,
+    **options: Any,
+) -> Tally:
+    """`readers` run through the dispatcher into the own ledger of the newsletter at `root`
+    (their rows added first)."""
+    ledger = open_ledger(root)
+    ledger.add(324, [(one.key, one.email) for one in readers])
+    dispatcher = Dispatcher(
+        newsletter_factory(),
+        settings,
+        lane,
+        ledger=ledger,
+        issue=324,
+        progress=lambda n: None,
+        notice=print,
+        **options,
+    )
+    try:
+        return finished(dispatcher, readers)
+    finally:
+        ledger.close()
 
 
 def test_each_verdict_ends_in_its_own_count_and_failure_line() -> None:
@@ -295,3 +343,102 @@ def test_the_summary_keeps_the_first_twenty_failures() -> None:
     tally, _ = dispatch({f"{n}@example.com": [Verdict.MAILBOX] for n in names}, names)
     assert tally.failed_mailbox == 25
     assert [email for email, _, _ in tally.failures] == [f"{n}@example.com" for n in names[:20]]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_each_outcome_is_recorded_in_the_newsletters_own_ledger(
+    newsletter: Path, store: str
+) -> None:
+    """The ledger row of each reader after the run: its state, its tries, the last reply, and
+    the Message-ID of the message whose end of data went (none when it was refused before);
+    a reader who opted out while the run went is not tried."""
+    names = ["kim", "skip", "gone", "busy", "lost"]
+    script = {
+        "gone@example.com": [Verdict.MAILBOX],
+        "busy@example.com": [Verdict.RECIPIENT, Verdict.SENT],
+        "lost@example.com": [Verdict.UNCERTAIN],
+    }
+    readers = [reader(n, name) for n, name in enumerate(names)]
+    provider = Provider(script)
+    settings = DeliverySettings(concurrency=1, rate=100000.0, retry_delay=0.001)
+    tally = recorded(
+        newsletter, readers, provider.lane, settings, opt_outs=lambda: {"skip@example.com"}
+    )
+    assert (tally.sent, tally.failed_mailbox, tally.uncertain, tally.opted_out) == (2, 1, 1, 1)
+    ids = {
+        address: email.message_from_bytes(kept[-1])["Message-ID"]
+        for address, kept in provider.kept.items()
+    }
+    found = {row.recipient: row[3:7] for row in deliveries(newsletter)}
+    assert found["kim@example.com"] == ("sent", 1, "provider says sent", ids["kim@example.com"])
+    assert found["gone@example.com"] == ("failed_permanent", 1, "provider says mailbox", "")
+    assert found["skip@example.com"] == ("opted_out", 0, "opted out during the send", "")
+    assert found["busy@example.com"] == ("sent", 2, "provider says sent", ids["busy@example.com"])
+    assert found["lost@example.com"][:3] == ("sending", 1, "provider says uncertain")
+    lost_id = found["lost@example.com"][3]
+    assert lost_id.startswith("<") and lost_id.endswith(">") and lost_id not in ids.values()
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_halt_gives_back_the_rows_it_stopped_with_their_tries(
+    newsletter: Path, store: str
+) -> None:
+    """A refused sender stops the run: its row, the row whose retry was waiting and the rows
+    never tried go back to `pending` for the next run, each with the tries it had and its
+    last reply."""
+    script = {"busy@example.com": [Verdict.RECIPIENT], "halt@example.com": [Verdict.HALT]}
+    readers = [reader(n, name) for n, name in enumerate(["busy", "halt", "rest"])]
+    settings = DeliverySettings(concurrency=1, rate=100000.0, retry_delay=60.0)  # not waited
+    tally = recorded(newsletter, readers, Provider(script).lane, settings)
+    assert (tally.halted, tally.left_pending) == (
+        "the relay refused the sender (provider says halt)",
+        3,
+    )
+    assert {row.recipient: row[3:6] for row in deliveries(newsletter)} == {
+        "busy@example.com": ("pending", 1, "provider says recipient"),
+        "halt@example.com": ("pending", 1, "provider says halt"),
+        "rest@example.com": ("pending", 0, ""),
+    }
+
+
+def test_a_message_that_goes_clears_the_count_of_link_faults() -> None:
+    """The relay is judged gone only after max_attempts faults per lane in a row: one sent
+    message in between starts the count again."""
+    c, s = Verdict.CONNECTION, Verdict.SENT
+    script = {"a@example.com": [c, s], "c@example.com": [c, s]}
+    tally, done = dispatch(script, ["a", "b", "c"], max_attempts=2)
+    assert (tally.halted, tally.sent, tally.slowed, sum(done)) == ("", 3, 2, 3)
+
+
+class Halting(Lane):
+    """A lane that holds `slow`'s message until the relay has refused the sender on another
+    lane, then answers it with a temporary failure."""
+
+    def __init__(self, provider: Provider, refused: asyncio.Event) -> None:
+        super().__init__(provider)
+        self.refused = refused
+
+    async def deliver(
+        self, sender: str, recipient: str, data: bytes, before_end: BeforeEnd
+    ) -> Outcome:
+        if recipient == "slow@example.com":
+            await asyncio.wait_for(self.refused.wait(), STUCK_SECONDS)
+            return Outcome(Verdict.RECIPIENT, "451 try later")
+        self.refused.set()
+        return Outcome(Verdict.HALT, "550 sender refused")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_temporary_failure_after_the_halt_is_left_for_the_next_run(
+    newsletter: Path, store: str
+) -> None:
+    readers = [reader(n, name) for n, name in enumerate(["slow", "halt"])]
+    refused = asyncio.Event()
+    provider = Provider({})
+    settings = DeliverySettings(concurrency=2, rate=100000.0, retry_delay=0.001)
+    tally = recorded(newsletter, readers, lambda: Halting(provider, refused), settings)
+    assert (tally.left_pending, tally.failed_temporary) == (2, 0)
+    assert {row.recipient: row[3:6] for row in deliveries(newsletter)} == {
+        "slow@example.com": ("pending", 1, "451 try later"),
+        "halt@example.com": ("pending", 1, "550 sender refused"),
+    }

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from weekly.deliver.outcomes import Stage, Verdict, classify
-from weekly.deliver.pacing import Pacer
+from weekly.deliver.outcomes import Stage, Verdict, classify, enhanced_code
+from weekly.deliver.pacing import Pacer, backoff
 
 from .faultsmtp import FaultServer, make_big_build
 from .smtp import configure, make_build, subscribers, write_list
@@ -116,7 +116,8 @@ def test_a_cut_or_a_timeout_before_the_end_of_data_is_retried(
     make_big_build(ready)
     server = FaultServer(small_window=True)
     with server.running():
-        output = send_with_fault(ready, run_weekly, server, fault, 1, timeout=1)
+        # 2 s, not 1: at load 16 the other readers' big messages timed out too
+        output = send_with_fault(ready, run_weekly, server, fault, 1, timeout=2)
         assert "Sent 6, failed 0" in output and "uncertain 0," in output
         assert server.stored[TARGET] == 1 and server.ends[TARGET] == 1
         assert ledger_row(ready, TARGET)[:2] == ("sent", 2)
@@ -213,6 +214,23 @@ def test_five_thousand_readers_each_get_exactly_one(
 )
 def test_the_outcome_table(stage: Stage, code: int, text: str, verdict: Verdict) -> None:
     assert classify(stage, code, text) is verdict
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # no store involved
+def test_the_enhanced_code_is_read_only_in_the_replys_class() -> None:
+    assert enhanced_code(550, "5.1.1 no such user") == "5.1.1"
+    assert enhanced_code(550, "4.1.1 odd") == ""
+    assert enhanced_code(451, "greylisted") == ""
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # no store involved
+def test_each_retry_waits_twice_the_last_within_half_either_way_up_to_five_minutes() -> None:
+    """The backoff doubles from the first delay, is capped at 300 s, and is jittered by up
+    to half either way (400 draws each: a draw within a tenth of each bound is all but sure)."""
+    for attempt, middle in [(1, 2.0), (2, 4.0), (3, 8.0), (12, 300.0)]:
+        waits = [backoff(2.0, attempt) for _ in range(400)]
+        assert middle * 0.5 <= min(waits) < middle * 0.6, (attempt, min(waits))
+        assert middle * 1.4 < max(waits) <= middle * 1.5, (attempt, max(waits))
 
 
 def test_the_pace_recovers_after_a_421() -> None:

@@ -12,9 +12,12 @@ import threading
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from weekly.clock import stamp
+from weekly.deliver.schedule import local_text, schedule_lines
 from weekly.deliver.schedule_runner import ScheduleRunner
 from weekly.project import build_dir
 from weekly.render.composed import META_FILE, load_composed
@@ -105,6 +108,27 @@ def test_a_time_the_clocks_skip_is_refused(newsletter: Path, run_weekly) -> None
         "Error: --at: 2099-03-08 02:30 does not exist in America/New_York (a clock change)\n"
     )
     assert stored(newsletter) == []
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_times_show_seconds_only_when_they_have_some(newsletter: Path) -> None:
+    seoul = ZoneInfo("Asia/Seoul")
+    assert local_text(datetime(2099, 10, 9, tzinfo=UTC), seoul) == "2099-10-09 09:00 KST"
+    assert (
+        local_text(datetime(2099, 10, 9, 0, 0, 5, tzinfo=UTC), seoul) == "2099-10-09 09:00:05 KST"
+    )
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_the_list_marks_a_schedule_that_allows_changes(newsletter: Path) -> None:
+    with closing(open_schedules(newsletter)) as schedules:
+        schedules.put(Schedule(324, stamp(datetime(2099, 10, 9, tzinfo=UTC)), "f1", True))
+        schedules.put(Schedule(325, stamp(datetime(2099, 10, 10, tzinfo=UTC)), "f2"))
+    assert list(schedule_lines(newsletter)) == [
+        " issue  time (Asia/Seoul)         state      detail",
+        "   324  2099-10-09 09:00 KST      waiting     (--allow-changes)",
+        "   325  2099-10-10 09:00 KST      waiting",
+    ]
 
 
 @pytest.mark.usefixtures("ready")

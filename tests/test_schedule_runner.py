@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -19,7 +20,7 @@ from weekly.deliver.schedule_runner import SCHEDULE_LOG, ScheduleRunner, latenes
 from weekly.project import build_dir
 from weekly.render.composed import load_composed
 from weekly.store import open_schedules
-from weekly.store.schedules import FAILED, REFUSED, SENT, Schedule
+from weekly.store.schedules import FAILED, MISSED, REFUSED, SENT, Schedule
 
 from .smtp import Recorder, configure, make_build, smtp_server, subscribers, write_list
 from .test_serve import LogWait
@@ -102,28 +103,69 @@ def test_allow_changes_sends_the_changed_build(
     assert {m["Subject"] for m in sink.parsed().values()} == {"고친 제목"}
     lines = [r.getMessage() for r in schedule_log.records]
     assert "schedule: issue 324 changed since scheduled; sent anyway (--allow-changes)" in lines
+    # "started 2 s late" on a loaded machine
+    started = [line for line in lines if line.startswith("schedule: issue 324: send started")]
+    assert len(started) == 1 and started[0].endswith(f" (due {schedule.due})"), lines
     assert "schedule: issue 324: send finished, exit 0: sent 2 (sent)" in lines
 
 
-def test_a_send_that_fails_is_recorded_with_its_error(ready: Path, sink: Recorder) -> None:
+def test_a_send_that_fails_is_recorded_with_its_error(
+    ready: Path, sink: Recorder, schedule_log: LogWait
+) -> None:
     (ready / "subscribers.csv").unlink()
     due_now(ready)
     found = run_due(ready)
     assert found.state == FAILED and found.detail.startswith("exit 1: Error: "), found.detail
     assert "subscribers.csv" in found.detail
     assert sink.messages == []
+    lines = [r.getMessage() for r in schedule_log.records]
+    assert lines[-1] == "schedule: issue 324: send finished, exit 1: nobody in the ledger (failed)"
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_lateness_reads_as_people_say_it() -> None:
-    assert [lateness(s) for s in (0.4, 40, 720, 27_000)] == ["0 s", "40 s", "12 min", "7.5 h"]
+    seconds = (0.4, 40, 60, 720, 3000, 3600, 27_000, 720_000)
+    assert [lateness(s) for s in seconds] == [
+        "0 s",
+        "40 s",
+        "1 min",
+        "12 min",
+        "50 min",
+        "1.0 h",
+        "7.5 h",
+        "200.0 h",
+    ]
 
 
-def test_a_build_gone_by_send_time_is_refused(ready: Path) -> None:
+def test_a_build_gone_by_send_time_is_refused(ready: Path, schedule_log: LogWait) -> None:
     due_now(ready)
     for path in build_dir(ready, 324).iterdir():
         path.unlink()
     found = run_due(ready)
     assert found.state == REFUSED and found.detail.startswith("issue 324 is not composed")
+    lines = [r.getMessage() for r in schedule_log.records]
+    assert lines == [f"schedule: issue 324 refused: {found.detail}"]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_send_found_later_than_the_grace_is_missed(ready: Path, schedule_log: LogWait) -> None:
+    """serve was down past schedule.grace: the send is marked missed, with how late, and
+    nothing is sent."""
+    schedule = due_now(ready)
+
+    async def late_check() -> None:
+        with closing(open_schedules(ready)) as table:
+            runner = ScheduleRunner(ready, table, 60.0)
+            await runner.check(schedule.due_time + timedelta(seconds=720))
+            await runner.settle()
+
+    asyncio.run(late_check())
+    with closing(open_schedules(ready)) as table:
+        found = table.get(324)
+    detail = "serve was not running: 12 min late, over schedule.grace (1 min); not sent"
+    assert found is not None and (found.state, found.detail) == (MISSED, detail)
+    lines = [r.getMessage() for r in schedule_log.records]
+    assert lines == [f"schedule: issue 324 missed: due {schedule.due}, {detail}"]
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # a broken SQLite ledger file
@@ -138,7 +180,8 @@ def test_a_send_that_cannot_be_recorded_fails_and_says_so(
     due_now(ready)
     found = run_due(ready)
     assert (found.state, found.detail) == (FAILED, "the send could not be run: see serve's log")
-    assert any("the send could not be run" in r.getMessage() for r in schedule_log.records)
+    lines = [r.getMessage() for r in schedule_log.records]
+    assert "schedule: issue 324: the send could not be run" in lines
 
 
 def test_a_store_that_fails_is_logged_and_checked_again(

@@ -225,10 +225,14 @@ def test_group_commit_fences_rows_another_sender_took_and_reports_a_lost_store(
 
     async def mark() -> None:
         writer = GroupCommit(mine.marks())
-        await writer.begin("k1", "<1@x>")()
+        # k1's `sending` and its outcome arrive together: one statement changes a row once,
+        # so they are committed one after the other, in that order.
+        sending = writer.begin("k1", "<1@x>")
+        sent = writer.outcome(Mark("k1", "sent", "250 OK", None, 0))
+        await sending()
         with pytest.raises(Fenced):
             await writer.begin("k2", "<2@x>")()
-        await writer.outcome(Mark("k1", "sent", "250 OK", None, 0))
+        await sent
         with psycopg.connect(pg_url, autocommit=True) as conn:  # the store out of reach
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -239,7 +243,11 @@ def test_group_commit_fences_rows_another_sender_took_and_reports_a_lost_store(
             await writer.begin("k3", "<3@x>")()
         await writer.close()
 
-    asyncio.run(mark())
+    async def bounded() -> None:
+        async with asyncio.timeout(5):  # a writer that never commits fails here
+            await mark()
+
+    asyncio.run(bounded())
     mine.close()
     other.close()
     with psycopg.connect(pg_url) as conn:

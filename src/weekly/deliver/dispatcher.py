@@ -373,12 +373,9 @@ class Dispatcher:
             task.add_done_callback(functools.partial(self._retried, job))
 
     async def _later(self, job: _Job, delay: float) -> None:
-        """Queue `job` again after `delay`, unless the run stops first."""
+        """Queue `job` again after `delay`; a stop cancels it first (see `_retried`)."""
         await asyncio.sleep(delay)
-        if self._stopping:
-            self._drop(job)
-        else:
-            await self._queue.put(job)
+        await self._queue.put(job)
 
     def _retried(self, job: _Job, task: asyncio.Task[None]) -> None:
         """A retry cancelled by a stop gives its row back. Handled here, not in `_later`: a

@@ -202,3 +202,16 @@ def test_a_sender_with_a_quoted_at_sign_keeps_its_whole_local_part() -> None:
         "Weekly",
         '"news@desk"@xn--vv4b11d.kr',
     )
+
+
+def test_a_test_send_carries_no_open_pixel_and_a_readers_copy_does(newsletter: Path) -> None:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[tracking]\nopens = "aggregate"\n')
+    composed = Composed(324, "제목", "", "<html><body><p>%%name%%</p></body></html>", "t", {})
+    config = load_config(newsletter)
+    pixel = 'src="https://news.example.com/weekly/o/324/'
+    for test, tracked in ((False, True), (True, False)):
+        built = MessageFactory(composed, config, SECRET, test=test).build(reader("김"))
+        parsed = email.message_from_bytes(built.data, policy=email.policy.default)
+        html = parsed.get_body(("html",))
+        assert html is not None and (pixel in html.get_content()) is tracked

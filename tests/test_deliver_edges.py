@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from weekly.audience.subscriber_list import ListReport
 from weekly.config import DeliverySettings
-from weekly.deliver.backends.smtp import check_security, is_loopback, password
+from weekly.deliver.backends import check_settings
+from weekly.deliver.backends.smtp import is_loopback, password
 from weekly.deliver.consent_watch import ConsentWatch
 from weekly.deliver.dispatcher import Tally
 from weekly.deliver.dkim_keys import load_private_key
@@ -98,12 +99,12 @@ def test_plain_smtp_off_this_machine_and_a_login_without_its_password_say_what_t
 ) -> None:
     remote = DeliverySettings(host="smtp.example.com", security="none", username="kim")
     with pytest.raises(WeeklyError) as plain:
-        check_security(remote, insecure=False)
+        check_settings(remote, insecure=False)
     assert str(plain.value) == (
         "delivery.security is none but smtp.example.com is not this machine: "
         "use starttls or tls, or pass --insecure"
     )
-    check_security(remote, insecure=True)
+    check_settings(remote, insecure=True)  # the editor's --insecure
     monkeypatch.delenv("WEEKLY_SMTP_PASSWORD", raising=False)
     with pytest.raises(WeeklyError) as login:
         password(remote)

@@ -11,7 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from weekly.audience.subscriber_list import ListReport
-from weekly.deliver.backends.smtp import is_loopback
+from weekly.config import DeliverySettings
+from weekly.deliver.backends import check_settings
+from weekly.deliver.backends.smtp import is_loopback, password
 from weekly.deliver.consent_watch import ConsentWatch
 from weekly.deliver.dispatcher import Tally
 from weekly.deliver.dkim_keys import load_private_key
@@ -87,7 +89,28 @@ def test_a_reply_outside_smtp_classes_trusts_the_link_no_further(code: int) -> N
 
 def test_localhost_is_loopback() -> None:
     assert is_loopback("localhost") and is_loopback("127.0.0.1")
-    assert not is_loopback("192.0.2.1")
+    assert is_loopback("LocalHost.") and is_loopback("::1") and is_loopback("127.8.9.10")
+    assert not is_loopback("192.0.2.1") and not is_loopback(".localhost")
+    assert not is_loopback("localhost.example.com") and not is_loopback("localhost ")
+
+
+def test_plain_smtp_off_this_machine_and_a_login_without_its_password_say_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    remote = DeliverySettings(host="smtp.example.com", security="none", username="kim")
+    with pytest.raises(WeeklyError) as plain:
+        check_settings(remote, insecure=False)
+    assert str(plain.value) == (
+        "delivery.security is none but smtp.example.com is not this machine: "
+        "use starttls or tls, or pass --insecure"
+    )
+    check_settings(remote, insecure=True)  # the editor's --insecure
+    monkeypatch.delenv("WEEKLY_SMTP_PASSWORD", raising=False)
+    with pytest.raises(WeeklyError) as login:
+        password(remote)
+    assert str(login.value) == "delivery.username is set but WEEKLY_SMTP_PASSWORD is not"
+    monkeypatch.setenv("WEEKLY_SMTP_PASSWORD", "s3cret")
+    assert password(remote) == "s3cret" and password(DeliverySettings()) is None
 
 
 def test_without_a_mailto_list_unsubscribe_has_only_the_link(

@@ -71,7 +71,13 @@ def test_keygen_writes_private_key_and_prints_record(newsletter: Path, signer, r
     assert printed == f"{name} IN TXT ( {quoted} )\n" and 255 < len(record) <= 510
     again = run_weekly("dkim", "keygen")
     assert again.exit_code == 1 and "--force" in again.output
-    assert run_weekly("dkim", "keygen", "--force").exit_code == 0
+    forced = run_weekly("dkim", "keygen", "--force")
+    assert forced.exit_code == 0
+    new = txt_value(load_private_key(key))
+    assert new != record and forced.output == (
+        f"Wrote {key} (keep it secret); publish this record:\n"
+        f'{name} IN TXT ( "{new[:255]}" "{new[255:]}" )\n'
+    )
 
 
 def test_signed_message_verifies_with_dkimpy(signer: DkimSigner, dkim_dns) -> None:

@@ -6,15 +6,19 @@ import email
 import email.policy
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
+
+import dkim
 
 from weekly.addresses import list_id_of
 from weekly.audience.subscriber_list import Subscriber
 from weekly.audience.tokens import make_token, read_visitor_mark, token_address
 from weekly.config import load_config
-from weekly.deliver.message import Frame, MessageFactory
+from weekly.deliver.dkim import DkimSigner
+from weekly.deliver.message import Frame, MessageFactory, sender_mailbox
 from weekly.render.composed import Composed
 
 from .conftest import REPO
@@ -172,3 +176,42 @@ def test_a_two_part_frame_is_multipart_alternative_in_the_order_given() -> None:
     )
     other = Frame(["Subject: hi"], ("text/plain", "text/html"), None)
     assert other.message("", (b"", b"")).count(b) == 0  # each frame its own boundary
+
+
+def test_a_signed_frame_is_the_unsigned_message_under_a_signature_that_verifies(
+    newsletter: Path, dkim_dns: Callable[..., bytes | None]
+) -> None:
+    signer = DkimSigner.from_config(load_config(newsletter))
+    fields = ["From: a@news.example.com", "Subject: hi"]
+    head, bodies = "To: b@example.com\r\n", (b"dGV4dA==\r\n", b"PHA+PC9wPg==\r\n")
+    signed = Frame(fields, ("text/plain", "text/html"), signer).message(head, bodies)
+    plain = Frame(fields, ("text/plain", "text/html"), None).message(head, bodies)
+    boundary = re.compile(rb"=_weekly_[0-9a-f]{24}")
+    start = signed.index(b"To: b@example.com\r\n")
+    assert signed[start:] == boundary.sub(boundary.findall(signed)[0], plain)
+    assert signed.startswith(b"DKIM-Signature: v=1;")
+    assert dkim.verify(signed, dnsfunc=dkim_dns)
+    composed = Composed(324, "제목", "", "<p>%%name%%</p>", "%%name%%", {})
+    built = MessageFactory(composed, load_config(newsletter), SECRET).build(reader("김"))
+    assert built.data.startswith(b"DKIM-Signature: ")
+    assert dkim.verify(built.data, dnsfunc=dkim_dns)
+
+
+def test_a_sender_with_a_quoted_at_sign_keeps_its_whole_local_part() -> None:
+    assert sender_mailbox('Weekly <"news@desk"@예시.kr>') == (
+        "Weekly",
+        '"news@desk"@xn--vv4b11d.kr',
+    )
+
+
+def test_a_test_send_carries_no_open_pixel_and_a_readers_copy_does(newsletter: Path) -> None:
+    with (newsletter / "weekly.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[tracking]\nopens = "aggregate"\n')
+    composed = Composed(324, "제목", "", "<html><body><p>%%name%%</p></body></html>", "t", {})
+    config = load_config(newsletter)
+    pixel = 'src="https://news.example.com/weekly/o/324/'
+    for test, tracked in ((False, True), (True, False)):
+        built = MessageFactory(composed, config, SECRET, test=test).build(reader("김"))
+        parsed = email.message_from_bytes(built.data, policy=email.policy.default)
+        html = parsed.get_body(("html",))
+        assert html is not None and (pixel in html.get_content()) is tracked

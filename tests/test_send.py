@@ -27,7 +27,13 @@ from weekly.deliver.plan import SendOptions
 from weekly.deliver.send import Conversation, send_issue
 from weekly.errors import WeeklyError
 from weekly.render.composed import load_composed
-from weekly.store import existing_consent_log, existing_ledger, hold_issue, open_ledger
+from weekly.store import (
+    existing_consent_log,
+    existing_ledger,
+    hold_issue,
+    open_crew,
+    open_ledger,
+)
 from weekly.store import senders as crew
 from weekly.store.consent import BOUNCED, CONFIRMED, UNSUBSCRIBED
 
@@ -232,6 +238,36 @@ def test_status_as_the_real_command_counts_every_state(
         "1 uncertain: a run stopped while sending them; "
         "`weekly send --resend-uncertain` sends them again\n"
     )
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_status_shows_a_seated_sender_as_running_and_every_time_in_utc(
+    ready: Path, run_weekly: Run, store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_list(ready, [f"{kind}0@example.com,,subscribed," for kind in ("ok", "perm")])
+    with smtp_server(Faulty(pipelining=False)) as port:
+        configure(ready, port)
+        assert run_weekly("send", "324", "--yes").exit_code == 1
+    seat = open_crew(ready, 324)
+    assert seat is not None
+    monkeypatch.setenv("TZ", "Asia/Seoul")  # the report's times stay in UTC
+    time.tzset()
+    try:
+        seat.join()  # a sender still at work on the issue
+        shown = run_weekly("status", "324")
+        failed = run_weekly("status", "324", "--failed")
+    finally:
+        seat.close()
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    first, running = crew(ready, 324)
+    assert [line for line in shown.output.splitlines() if line.startswith("  sender ")] == [
+        f"  sender {s.host} pid {s.pid}: {s.sent:,} sent, {s.rate:,.1f}/s, last heartbeat "
+        f"{s.heartbeat.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC{end}"
+        for s, end in ((first, " (stopped)"), (running, ""))
+    ]
+    assert failed.output.startswith("email,") and failed.output.count("\n") == 2
+    assert "\r" not in failed.output
 
 
 class AlwaysBusy(Recorder):

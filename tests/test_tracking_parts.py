@@ -17,7 +17,7 @@ from weekly.deliver.message import MessageFactory
 from weekly.deliver.tracking import Tracker
 from weekly.errors import WeeklyError
 from weekly.render.compose import compose_to_build
-from weekly.render.composed import load_composed
+from weekly.render.composed import Composed, load_composed
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 from weekly.store.hits import BOT, CLICK, HUMAN, MACHINE, OPEN, Hit
@@ -306,3 +306,72 @@ def test_the_grouped_log_answers_as_the_log_it_wraps(newsletter: Path, store: st
         assert sorted(standings) == ["a@example.com", "b@example.com", "c@example.com"]
         assert not standings["c@example.com"].suppressed
         assert [e.kind for e in grouped.history("a@example.com")] == [UNSUBSCRIBED]
+
+
+SITE = "https://news.example.com/weekly/"
+PIXEL = (
+    f'<img src="{SITE}o/324/%%open_mark%%.gif" width="1" height="1" alt="" '
+    'style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">'
+)
+
+
+def bare_tracker(root: Path, settings: str) -> Tracker:
+    """A tracker of issue 324 whose one tracked link is https://example.org/a (no compose)."""
+    track(root, settings)
+    build = root / "build" / "324"
+    build.mkdir(parents=True)
+    (build / "links.json").write_text(
+        '[{"number": 1, "href": "https://example.org/a", "text": "a"}]', encoding="utf-8"
+    )
+    composed = Composed(324, "s", "", "<p>%%tracking_note%%</p>", "")  # the note's place
+    return Tracker(load_config(root), composed, SECRET)
+
+
+@pytest.mark.parametrize(
+    ("html", "tracked"),
+    [
+        ("<body><p>a</p></body><!-- </body> -->", "<body><p>a</p></body><!-- X</body> -->"),
+        ("<p>a</p>", "<p>a</p>X"),  # no closing body: the pixel goes at the end
+        ("</body>", "X</body>"),
+    ],
+)
+def test_the_open_pixel_goes_before_the_last_closing_body_else_at_the_end(
+    newsletter: Path, html: str, tracked: str
+) -> None:
+    tracker = bare_tracker(newsletter, 'clicks = "off"\nopens = "aggregate"')
+    assert tracker.parts(html, "text https://example.org/a\n") == (
+        tracked.replace("X", PIXEL),
+        "text https://example.org/a\n",
+    )
+
+
+def test_tracked_links_point_at_the_redirect_with_the_mark_and_opens_off_add_no_pixel(
+    newsletter: Path,
+) -> None:
+    tracker = bare_tracker(newsletter, 'clicks = "aggregate"\nopens = "off"')
+    html = (
+        '<body><a href="https://example.org/a">a</a> <a href="https://example.org/b">b</a></body>'
+    )
+    text = "a https://example.org/a b https://example.org/b\n"
+    redirect = f"{SITE}r/324/1/%%click_mark%%"
+    assert tracker.parts(html, text) == (
+        f'<body><a href="{redirect}">a</a> <a href="https://example.org/b">b</a></body>',
+        f"a {redirect} b https://example.org/b\n",
+    )
+
+
+def test_clicks_by_name_and_opens_in_aggregate_give_two_marks(newsletter: Path) -> None:
+    tracker = bare_tracker(newsletter, 'clicks = "subscriber"\nopens = "aggregate"')
+    values = tracker.values(reader("y"), 100)
+    click, opened = (read_visitor_mark(SECRET, values[k]) for k in ("click_mark", "open_mark"))
+    assert click is not None and opened is not None
+    assert (click.key, opened.key, opened.made) == ("kim@example.com", "", 100)
+
+
+def test_a_list_without_the_tracking_column_names_no_one(newsletter: Path) -> None:
+    tracker = bare_tracker(newsletter, 'clicks = "subscriber"\nopens = "subscriber"')
+    plain = Subscriber(2, "kim@example.com", "kim@example.com", "kim@example.com", "", "", {})
+    values = tracker.values(plain, 100)
+    mark = read_visitor_mark(SECRET, values["click_mark"])
+    assert mark is not None and mark.key == ""
+    assert values["open_mark"] == values["click_mark"] and values["tracking_note"] == ""

@@ -262,7 +262,8 @@ class Scripted:
             if reply is None:
                 writer.close()
                 return
-            writer.write("".join(f"{r}\r\n" for r in reply).encode())
+            # surrogateescape: "\udce4" in a reply goes out as the byte 0xe4 (not UTF-8)
+            writer.write("".join(f"{r}\r\n" for r in reply).encode("utf-8", "surrogateescape"))
             in_data = verb == "DATA" and reply[-1].startswith("354")
             if in_data and self.body == "close":
                 writer.close()
@@ -548,19 +549,20 @@ def test_without_pipelining_the_first_refusal_ends_the_exchange() -> None:
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
-    ("answers", "greeting", "expected"),
+    ("answers", "greeting", "timeout", "expected"),
     [
-        ({}, "-", Outcome(Verdict.CONNECTION, "no reply in time (connect)")),
-        ({"MAIL": []}, "", Outcome(Verdict.CONNECTION, "no reply in time (mail)")),
-        ({".": []}, "", Outcome(Verdict.UNCERTAIN, "no reply in time (end)")),  # it may have it
+        # No round trip comes before the greeting, so a short timeout cannot fire early.
+        ({}, "-", 0.02, Outcome(Verdict.CONNECTION, "no reply in time (connect)")),
+        ({"MAIL": []}, "", 0.1, Outcome(Verdict.CONNECTION, "no reply in time (mail)")),
+        ({".": []}, "", 0.1, Outcome(Verdict.UNCERTAIN, "no reply in time (end)")),  # it may
     ],
 )
 def test_silence_where_a_reply_is_due_ends_at_the_timeout(
-    answers: dict[str, list[str] | None], greeting: str, expected: Outcome
+    answers: dict[str, list[str] | None], greeting: str, timeout: float, expected: Outcome
 ) -> None:
     async def scenario() -> Outcome:
         async with Scripted(answers, greeting=greeting or "220 scripted ESMTP") as server:
-            connection = lane(server.port, timeout=0.1)
+            connection = lane(server.port, timeout=timeout)
             return await connection.deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
 
     assert asyncio.run(scenario()) == expected
@@ -576,3 +578,21 @@ def test_a_reply_line_without_a_code_counts_as_no_reply() -> None:
             return found
 
     assert asyncio.run(scenario()) == Outcome(Verdict.CONNECTION, "")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_reply_is_kept_as_the_server_wrote_it_even_in_another_charset() -> None:
+    """Latin-1 in a reply does not stop the send; its bytes become U+FFFD and the rest of
+    each line, blanks and all, is kept as the server wrote it."""
+    refusal = ["550-5.1.1 Empf\udce4nger BOX", "550 5.1.1 gone "]
+
+    async def scenario() -> Outcome:
+        async with Scripted({"RCPT": refusal}) as server:
+            connection = lane(server.port)
+            found = await connection.deliver("w@example.com", "a@example.com", b"x\r\n", nothing)
+            await connection.close()
+            return found
+
+    assert asyncio.run(scenario()) == Outcome(
+        Verdict.MAILBOX, "550 5.1.1 Empf\ufffdnger BOX 5.1.1 gone "
+    )

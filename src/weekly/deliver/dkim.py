@@ -108,8 +108,6 @@ class DkimSigner:
         key: rsa.RSAPrivateKey,
         headers: Sequence[str] = SIGNED_HEADERS,
     ) -> None:
-        self.domain = domain
-        self.selector = selector
         self._key = key
         self._order = [name.encode("ascii") for name in headers]
         self._wanted = frozenset(self._order)

@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 import webbrowser
@@ -34,15 +35,23 @@ def get(url: str) -> tuple[int, str]:
         return exc.code, ""
 
 
+# The preview's two file watchers (issues and templates; weekly.toml), by thread name.
+WATCHERS = {"preview-watch", "preview-watch-settings"}
+
+
 def watching(previewer: Previewer, saved: Path) -> None:
     """Return once the watcher that covers `saved` reports a save of it: a watcher still
-    starting would miss the edit a test makes next. Each try waits on the snapshot's change."""
+    starting would miss the edit a test makes next. Each try waits on the snapshot's change;
+    a watcher that has stopped fails after the first try, one that never reports within 5 s then."""
     content = saved.read_bytes()
-    for _ in range(15):
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
         version = previewer.snapshot.version
         saved.write_bytes(content)
-        if previewer.wait_for_change(version, timeout=2).version != version:
+        if previewer.wait_for_change(version, timeout=0.5).version != version:
             return
+        running = {thread.name for thread in threading.enumerate()}
+        assert running >= WATCHERS, f"a preview watcher stopped: {sorted(WATCHERS - running)}"
     raise AssertionError(f"the watcher never saw {saved} saved")
 
 
@@ -305,3 +314,5 @@ def test_an_open_page_is_let_go_when_the_preview_stops(newsletter: Path) -> None
     with events:
         # the stream ends with the preview (perhaps with a last heartbeat), not at a timeout
         assert events.read() in (b"", b": still here\n\n")
+    # and the file watchers have stopped with it
+    assert not WATCHERS & {thread.name for thread in threading.enumerate()}

@@ -55,8 +55,14 @@ def inbox(request: pytest.FixtureRequest) -> Iterator[tuple[Recorder, int]]:
 
 
 def wait_for(recorder: Recorder, count: int) -> list[tuple[str, Message]]:
-    """The first `count` messages the relay got (the mail goes out after the answer)."""
-    recorder.wait(count)
+    """The first `count` messages the relay got (the mail goes out after the answer). A mail
+    that failed (serve logs why) ends the wait at once, one that never comes after 5 s."""
+    (log,) = [h for h in logging.getLogger("weekly.web.serve").handlers if isinstance(h, LogWait)]
+    deadline = time.monotonic() + 5
+    while not recorder.wait(count, timeout=0.05):
+        failed = [r.getMessage() for r in log.records if r.levelno >= logging.WARNING]
+        assert not failed, failed[0]
+        assert time.monotonic() < deadline, f"the relay got {len(recorder.messages)} of {count}"
     return [(rcpt, email.message_from_bytes(data)) for rcpt, data in recorder.messages]
 
 
@@ -94,8 +100,9 @@ class LogWait(logging.Handler):
             return list(self.records)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def serve_log() -> Iterator[LogWait]:
+    """What serve logs in each test: `wait_for` stops waiting for a mail once one failed."""
     handler = LogWait()
     logger = logging.getLogger("weekly.web.serve")
     logger.addHandler(handler)

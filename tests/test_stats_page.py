@@ -47,7 +47,8 @@ def test_the_right_password_shows_the_figures(known: Path, monkeypatch) -> None:
         assert httpx.get(f"{url}/stats/324", auth=("editor", PASSWORD[:-1])).status_code == 401
         for header in ("Bearer token", "Basic not-base64!", "Basic"):
             assert httpx.get(f"{url}/stats/", headers={"Authorization": header}).status_code == 401
-        with httpx.Client(base_url=url, auth=("editor", PASSWORD)) as client:
+        # the charts take seconds on a busy machine: more than httpx's 5 s default there
+        with httpx.Client(base_url=url, auth=("editor", PASSWORD), timeout=30) as client:
             overview = client.get("/stats/")
             one = client.get("/stats/324")
             untracked = client.get("/stats/323")

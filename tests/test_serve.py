@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -489,7 +490,8 @@ def test_the_confirmation_mail_says_who_asked_for_what_and_how_long_the_link_wor
     assert (mail["From"], mail["To"]) == (SENDER, "박 지민 <Park@example.com>")
     assert mail["Subject"] == "AI 주간 동향 구독을 확인해 주세요"
     assert mail["Auto-Submitted"] == "auto-generated"
-    assert mail["Message-ID"].endswith("@news.example.com>") and mail["Date"]
+    assert mail["Message-ID"].endswith("@news.example.com>")
+    assert mail["Date"].datetime.utcoffset() == timedelta(0)  # in UTC, not "-0000" (unknown)
     assert mail.get_content() == (
         "누군가(아마 본인)가 Park@Example.com 주소로 AI 주간 동향 뉴스레터 구독을\n"
         "신청했습니다.\n\n"

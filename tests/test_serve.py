@@ -410,12 +410,25 @@ def test_weekly_serve_as_the_real_command(newsletter: Path, settings, inbox) -> 
 def test_the_rate_limiter_forgets_stale_keys_once_it_holds_many() -> None:
     clock = Clock()
     limiter = RateLimiter(1, 10.0, clock)
-    for n in range(10_001):
+    for n in range(10_000):
         assert limiter.allow(f"10.0.{n // 256}.{n % 256}")
     assert not limiter.allow("10.0.0.0")  # within the window: still counted
     clock.now += 10
-    assert limiter.allow("192.0.2.1")  # over 10,000 keys: the stale ones go first
-    assert len(limiter._seen) == 1
+    assert limiter.allow("192.0.2.1")  # 10,000 keys are not yet many: all are kept
+    assert len(limiter._seen) == 10_001
+    assert limiter.allow("192.0.2.2")  # over 10,000 keys: the stale ones go first
+    assert sorted(limiter._seen) == ["192.0.2.1", "192.0.2.2"]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_an_event_counts_until_exactly_one_window_later() -> None:
+    clock = Clock()
+    limiter = RateLimiter(2, 10.0, clock)
+    assert limiter.allow("key") and limiter.allow("key")
+    clock.now += 9.5
+    assert not limiter.allow("key")
+    clock.now += 0.5  # the first two are exactly one window old: no longer counted
+    assert limiter.allow("key") and limiter.allow("key") and not limiter.allow("key")
 
 
 def serve_until_ctrl_c(root: Path, host: str | None, port: int | None, url: str) -> httpx.Response:

@@ -3,6 +3,7 @@ the confirmation mail, and the real subscription log."""
 
 from __future__ import annotations
 
+import copy
 import email
 import email.policy
 import logging
@@ -21,18 +22,29 @@ from typing import Any
 import dkim
 import httpx
 import pytest
+from starlette.applications import Starlette
+from uvicorn.config import LOGGING_CONFIG
 
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import SignUp, confirm_token, make_token
 from weekly.clock import stamp
 from weekly.config import load_config
+from weekly.deliver.schedule_runner import SCHEDULE_LOG
 from weekly.errors import WeeklyError
 from weekly.listen import listening_socket
 from weekly.render.jinja import environment
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 from weekly.web.confirm_mail import confirmation_mail
-from weekly.web.serve import HEADERS, HOUR, MAILS_PER_ADDRESS, NAME_LIMIT, RateLimiter, serve
+from weekly.web.serve import (
+    HEADERS,
+    HOUR,
+    MAILS_PER_ADDRESS,
+    NAME_LIMIT,
+    RateLimiter,
+    serve,
+    server_config,
+)
 
 from .serve_process import serve_process
 from .serving import Clock, Serving
@@ -429,6 +441,23 @@ def test_an_event_counts_until_exactly_one_window_later() -> None:
     assert not limiter.allow("key")
     clock.now += 0.5  # the first two are exactly one window old: no longer counted
     assert limiter.allow("key") and limiter.allow("key") and not limiter.allow("key")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_uvicorn_shows_no_banner_no_access_log_and_trusts_only_a_local_proxy() -> None:
+    """What `serve` tells uvicorn, as uvicorn takes it (its logging is set up right here)."""
+    untouched = copy.deepcopy(LOGGING_CONFIG)
+    logging.getLogger("uvicorn.error").setLevel(logging.NOTSET)
+    config = server_config(Starlette(), "127.0.0.1", 8025)
+    assert untouched == LOGGING_CONFIG  # uvicorn's own default stays as it was
+    assert (config.server_header, config.access_log) == (False, False)
+    assert (config.proxy_headers, config.forwarded_allow_ips) == (True, "127.0.0.1")
+    assert (config.loop, config.http) == ("asyncio", "httptools")
+    assert logging.getLogger("uvicorn.error").level == logging.INFO
+    assert not logging.getLogger("uvicorn.access").handlers
+    schedule = logging.getLogger(SCHEDULE_LOG)  # where scheduled sends stand: on serve's stderr
+    assert [handler.name for handler in schedule.handlers] == ["default"]
+    assert (schedule.level, schedule.propagate) == (logging.INFO, False)
 
 
 def serve_until_ctrl_c(root: Path, host: str | None, port: int | None, url: str) -> httpx.Response:

@@ -76,6 +76,7 @@ def test_snapshot_has_the_email_ready_to_show(newsletter: Path) -> None:
     assert "https://news.example.com/weekly/unsubscribe/preview\n" in snapshot.text
     assert snapshot.subject in snapshot.page and "소라 2" in snapshot.text
     assert (newsletter / ".weekly/preview/site/324/index.html").is_file()
+    assert Previewer(newsletter, 323).refresh().subject.startswith("AI 주간 동향 #323 ")
 
 
 def test_render_error_is_shown_and_the_last_email_kept(newsletter: Path) -> None:
@@ -118,6 +119,7 @@ def test_a_broken_page_template_leaves_a_bare_page_that_still_reloads(newsletter
 def test_server_routes(server: PreviewServer) -> None:
     status, page = get(server.url)
     assert status == 200 and 'id="desktop"' in page and 'id="phone"' in page
+    assert '<a href="/site/">' in page and '<a href="/site/324/">' in page  # the issue asked for
     light = get(server.url + "email.html")[1]
     dark = get(server.url + "email.html?scheme=dark")[1]
     assert "prefers-color-scheme" in light and "prefers-color-scheme" not in dark

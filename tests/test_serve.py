@@ -69,11 +69,14 @@ def inbox(request: pytest.FixtureRequest) -> Iterator[tuple[Recorder, int]]:
 
 def wait_for(recorder: Recorder, count: int) -> list[tuple[str, Message]]:
     """The first `count` messages the relay got (the mail goes out after the answer). A mail
-    that failed (serve logs why) ends the wait at once, one that never comes after 5 s."""
-    (log,) = [h for h in logging.getLogger("weekly.web.serve").handlers if isinstance(h, LogWait)]
+    that failed (serve logs why, where `serve_log` listens) ends the wait at once, one that
+    never came, 5 s on."""
+    logs = [h for h in logging.getLogger("weekly.web.serve").handlers if isinstance(h, LogWait)]
     deadline = time.monotonic() + 5
     while not recorder.wait(count, timeout=0.05):
-        failed = [r.getMessage() for r in log.records if r.levelno >= logging.WARNING]
+        failed = [
+            r.getMessage() for log in logs for r in log.records if r.levelno >= logging.WARNING
+        ]
         assert not failed, failed[0]
         assert time.monotonic() < deadline, f"the relay got {len(recorder.messages)} of {count}"
     return [(rcpt, email.message_from_bytes(data)) for rcpt, data in recorder.messages]
@@ -109,7 +112,7 @@ class LogWait(logging.Handler):
 
     def wait(self, count: int) -> list[logging.LogRecord]:
         with self.arrived:
-            self.arrived.wait_for(lambda: len(self.records) >= count, 20)
+            self.arrived.wait_for(lambda: len(self.records) >= count, 5)  # a few lines, at once
             return list(self.records)
 
 

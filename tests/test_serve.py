@@ -450,7 +450,10 @@ def test_an_event_counts_until_exactly_one_window_later() -> None:
 def test_uvicorn_shows_no_banner_no_access_log_and_trusts_only_a_local_proxy() -> None:
     """What `serve` tells uvicorn, as uvicorn takes it (its logging is set up right here)."""
     untouched = copy.deepcopy(LOGGING_CONFIG)
+    # as a fresh process has them (an earlier serve in this process set them up)
     logging.getLogger("uvicorn.error").setLevel(logging.NOTSET)
+    logging.getLogger(SCHEDULE_LOG).setLevel(logging.NOTSET)
+    logging.getLogger(SCHEDULE_LOG).propagate = True
     config = server_config(Starlette(), "127.0.0.1", 8025)
     assert untouched == LOGGING_CONFIG  # uvicorn's own default stays as it was
     assert (config.server_header, config.access_log) == (False, False)

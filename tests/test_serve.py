@@ -100,10 +100,11 @@ def settings(newsletter: Path, inbox, monkeypatch) -> Callable[[str], None]:
 class LogWait(logging.Handler):
     """Keeps what `weekly.web.serve` logs, so a test can wait for a line of it."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 20.0) -> None:
         super().__init__(logging.INFO)
         self.records: list[logging.LogRecord] = []
         self.arrived = threading.Condition()
+        self.seconds = seconds  # how long `wait` waits at most
 
     def emit(self, record: logging.LogRecord) -> None:
         with self.arrived:
@@ -112,14 +113,14 @@ class LogWait(logging.Handler):
 
     def wait(self, count: int) -> list[logging.LogRecord]:
         with self.arrived:
-            self.arrived.wait_for(lambda: len(self.records) >= count, 5)  # a few lines, at once
+            self.arrived.wait_for(lambda: len(self.records) >= count, self.seconds)
             return list(self.records)
 
 
 @pytest.fixture(autouse=True)
 def serve_log() -> Iterator[LogWait]:
     """What serve logs in each test: `wait_for` stops waiting for a mail once one failed."""
-    handler = LogWait()
+    handler = LogWait(seconds=5)  # serve logs a sign-up's lines at once
     logger = logging.getLogger("weekly.web.serve")
     logger.addHandler(handler)
     try:

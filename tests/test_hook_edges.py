@@ -89,12 +89,27 @@ def test_a_certificate_must_be_a_current_pem_rsa_one() -> None:
         certs.files["/expired.pem"] = sign.self_signed(rsa_key, days=-1)
         certs.files["/text.pem"] = b"not a certificate"
         certs.files["/ec.pem"] = sign.self_signed(ec_key)  # type: ignore[arg-type]
-        assert "expired" in refusal(verifier, certs.url("/expired.pem"))
-        assert "not a PEM certificate" in refusal(verifier, certs.url("/text.pem"))
-        assert "not RSA" in refusal(verifier, certs.url("/ec.pem"))
+        assert refusal(verifier, certs.url("/expired.pem")) == (
+            "the signing certificate has expired (or is not valid yet)"
+        )
+        text = refusal(verifier, certs.url("/text.pem"))
+        assert text == "the signing certificate is not a PEM certificate"
+        assert refusal(verifier, certs.url("/ec.pem")) == "the signing certificate's key is not RSA"
         assert "cannot fetch" in refusal(verifier, certs.url("/missing.pem"))
         certs.files["/other.pem"] = sign.self_signed(rsa_key)  # not the key that signs
-        assert "bad SNS signature" in refusal(verifier, certs.url("/other.pem"))
+        assert refusal(verifier, certs.url("/other.pem")) == "bad SNS signature"
+        elsewhere = "https://example.com/cert.pem"
+        assert refusal(verifier, elsewhere) == (
+            f"{elsewhere!r} is not on an SNS host (sns.REGION.amazonaws.com)"
+        )
+        message = sign.sns_message(rsa_key, certs.url("/other.pem"), "Notification", Message="{}")
+        for changed, words in (
+            ({"SignatureVersion": "3"}, "unknown SignatureVersion '3'"),
+            ({"Signature": "%" + message["Signature"]}, "Signature is not base64"),
+        ):
+            with pytest.raises(Refused) as caught:
+                asyncio.run(verifier.verify({**message, **changed}))
+            assert str(caught.value) == words
         assert "unknown SNS message type" in refusal(verifier, certs.url("/other.pem"), "Other")
         # A redirect could lead off the allowed hosts: it is not followed.
         assert "302" in refusal(verifier, certs.url("/redirect"))

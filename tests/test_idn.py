@@ -109,6 +109,7 @@ def test_non_ascii_local_part_needs_smtputf8(ready: Path, run_weekly: Run, offer
 def test_idn_sign_up_gets_its_confirmation(
     inbox: tuple[Recorder, int],
     service,  # noqa: F811
+    serve_log: LogWait,  # noqa: F811
     address: str,
     wire: str,
 ) -> None:

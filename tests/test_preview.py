@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 import webbrowser
@@ -34,15 +35,23 @@ def get(url: str) -> tuple[int, str]:
         return exc.code, ""
 
 
+# The preview's two file watchers (issues and templates; weekly.toml), by thread name.
+WATCHERS = {"preview-watch", "preview-watch-settings"}
+
+
 def watching(previewer: Previewer, saved: Path) -> None:
     """Return once the watcher that covers `saved` reports a save of it: a watcher still
-    starting would miss the edit a test makes next. Each try waits on the snapshot's change."""
+    starting would miss the edit a test makes next. Each try waits on the snapshot's change;
+    a watcher that has stopped fails after the first try, one that never reports within 5 s then."""
     content = saved.read_bytes()
-    for _ in range(15):
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
         version = previewer.snapshot.version
         saved.write_bytes(content)
-        if previewer.wait_for_change(version, timeout=2).version != version:
+        if previewer.wait_for_change(version, timeout=0.5).version != version:
             return
+        running = {thread.name for thread in threading.enumerate()}
+        assert running >= WATCHERS, f"a preview watcher stopped: {sorted(WATCHERS - running)}"
     raise AssertionError(f"the watcher never saw {saved} saved")
 
 
@@ -67,6 +76,7 @@ def test_snapshot_has_the_email_ready_to_show(newsletter: Path) -> None:
     assert "https://news.example.com/weekly/unsubscribe/preview\n" in snapshot.text
     assert snapshot.subject in snapshot.page and "소라 2" in snapshot.text
     assert (newsletter / ".weekly/preview/site/324/index.html").is_file()
+    assert Previewer(newsletter, 323).refresh().subject.startswith("AI 주간 동향 #323 ")
 
 
 def test_render_error_is_shown_and_the_last_email_kept(newsletter: Path) -> None:
@@ -109,6 +119,7 @@ def test_a_broken_page_template_leaves_a_bare_page_that_still_reloads(newsletter
 def test_server_routes(server: PreviewServer) -> None:
     status, page = get(server.url)
     assert status == 200 and 'id="desktop"' in page and 'id="phone"' in page
+    assert '<a href="/site/">' in page and '<a href="/site/324/">' in page  # the issue asked for
     light = get(server.url + "email.html")[1]
     dark = get(server.url + "email.html?scheme=dark")[1]
     assert "prefers-color-scheme" in light and "prefers-color-scheme" not in dark
@@ -305,3 +316,5 @@ def test_an_open_page_is_let_go_when_the_preview_stops(newsletter: Path) -> None
     with events:
         # the stream ends with the preview (perhaps with a last heartbeat), not at a timeout
         assert events.read() in (b"", b": still here\n\n")
+    # and the file watchers have stopped with it
+    assert not WATCHERS & {thread.name for thread in threading.enumerate()}

@@ -3,6 +3,7 @@ the confirmation mail, and the real subscription log."""
 
 from __future__ import annotations
 
+import copy
 import email
 import email.policy
 import logging
@@ -13,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -20,18 +22,29 @@ from typing import Any
 import dkim
 import httpx
 import pytest
+from starlette.applications import Starlette
+from uvicorn.config import LOGGING_CONFIG
 
 from weekly.addresses import list_id_of
 from weekly.audience.tokens import SignUp, confirm_token, make_token
 from weekly.clock import stamp
 from weekly.config import load_config
+from weekly.deliver.schedule_runner import SCHEDULE_LOG
 from weekly.errors import WeeklyError
 from weekly.listen import listening_socket
 from weekly.render.jinja import environment
 from weekly.store import open_consent_log
 from weekly.store.consent import CONFIRMED, UNSUBSCRIBED, Event
 from weekly.web.confirm_mail import confirmation_mail
-from weekly.web.serve import HEADERS, HOUR, MAILS_PER_ADDRESS, NAME_LIMIT, RateLimiter, serve
+from weekly.web.serve import (
+    HEADERS,
+    HOUR,
+    MAILS_PER_ADDRESS,
+    NAME_LIMIT,
+    RateLimiter,
+    serve,
+    server_config,
+)
 
 from .serve_process import serve_process
 from .serving import Clock, Serving
@@ -55,8 +68,17 @@ def inbox(request: pytest.FixtureRequest) -> Iterator[tuple[Recorder, int]]:
 
 
 def wait_for(recorder: Recorder, count: int) -> list[tuple[str, Message]]:
-    """The first `count` messages the relay got (the mail goes out after the answer)."""
-    recorder.wait(count)
+    """The first `count` messages the relay got (the mail goes out after the answer). A mail
+    that failed (serve logs why, where `serve_log` listens) ends the wait at once, one that
+    never came, 5 s on."""
+    logs = [h for h in logging.getLogger("weekly.web.serve").handlers if isinstance(h, LogWait)]
+    deadline = time.monotonic() + 5
+    while not recorder.wait(count, timeout=0.05):
+        failed = [
+            r.getMessage() for log in logs for r in log.records if r.levelno >= logging.WARNING
+        ]
+        assert not failed, failed[0]
+        assert time.monotonic() < deadline, f"the relay got {len(recorder.messages)} of {count}"
     return [(rcpt, email.message_from_bytes(data)) for rcpt, data in recorder.messages]
 
 
@@ -78,10 +100,11 @@ def settings(newsletter: Path, inbox, monkeypatch) -> Callable[[str], None]:
 class LogWait(logging.Handler):
     """Keeps what `weekly.web.serve` logs, so a test can wait for a line of it."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 20.0) -> None:
         super().__init__(logging.INFO)
         self.records: list[logging.LogRecord] = []
         self.arrived = threading.Condition()
+        self.seconds = seconds  # how long `wait` waits at most
 
     def emit(self, record: logging.LogRecord) -> None:
         with self.arrived:
@@ -90,13 +113,14 @@ class LogWait(logging.Handler):
 
     def wait(self, count: int) -> list[logging.LogRecord]:
         with self.arrived:
-            self.arrived.wait_for(lambda: len(self.records) >= count, 20)
+            self.arrived.wait_for(lambda: len(self.records) >= count, self.seconds)
             return list(self.records)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def serve_log() -> Iterator[LogWait]:
-    handler = LogWait()
+    """What serve logs in each test: `wait_for` stops waiting for a mail once one failed."""
+    handler = LogWait(seconds=5)  # serve logs a sign-up's lines at once
     logger = logging.getLogger("weekly.web.serve")
     logger.addHandler(handler)
     try:
@@ -402,12 +426,45 @@ def test_weekly_serve_as_the_real_command(newsletter: Path, settings, inbox) -> 
 def test_the_rate_limiter_forgets_stale_keys_once_it_holds_many() -> None:
     clock = Clock()
     limiter = RateLimiter(1, 10.0, clock)
-    for n in range(10_001):
+    for n in range(10_000):
         assert limiter.allow(f"10.0.{n // 256}.{n % 256}")
     assert not limiter.allow("10.0.0.0")  # within the window: still counted
     clock.now += 10
-    assert limiter.allow("192.0.2.1")  # over 10,000 keys: the stale ones go first
-    assert len(limiter._seen) == 1
+    assert limiter.allow("192.0.2.1")  # 10,000 keys are not yet many: all are kept
+    assert len(limiter._seen) == 10_001
+    assert limiter.allow("192.0.2.2")  # over 10,000 keys: the stale ones go first
+    assert sorted(limiter._seen) == ["192.0.2.1", "192.0.2.2"]
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_an_event_counts_until_exactly_one_window_later() -> None:
+    clock = Clock()
+    limiter = RateLimiter(2, 10.0, clock)
+    assert limiter.allow("key") and limiter.allow("key")
+    clock.now += 9.5
+    assert not limiter.allow("key")
+    clock.now += 0.5  # the first two are exactly one window old: no longer counted
+    assert limiter.allow("key") and limiter.allow("key") and not limiter.allow("key")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_uvicorn_shows_no_banner_no_access_log_and_trusts_only_a_local_proxy() -> None:
+    """What `serve` tells uvicorn, as uvicorn takes it (its logging is set up right here)."""
+    untouched = copy.deepcopy(LOGGING_CONFIG)
+    # as a fresh process has them (an earlier serve in this process set them up)
+    logging.getLogger("uvicorn.error").setLevel(logging.NOTSET)
+    logging.getLogger(SCHEDULE_LOG).setLevel(logging.NOTSET)
+    logging.getLogger(SCHEDULE_LOG).propagate = True
+    config = server_config(Starlette(), "127.0.0.1", 8025)
+    assert untouched == LOGGING_CONFIG  # uvicorn's own default stays as it was
+    assert (config.server_header, config.access_log) == (False, False)
+    assert (config.proxy_headers, config.forwarded_allow_ips) == (True, "127.0.0.1")
+    assert (config.loop, config.http) == ("asyncio", "httptools")
+    assert logging.getLogger("uvicorn.error").level == logging.INFO
+    assert not logging.getLogger("uvicorn.access").handlers
+    schedule = logging.getLogger(SCHEDULE_LOG)  # where scheduled sends stand: on serve's stderr
+    assert [handler.name for handler in schedule.handlers] == ["default"]
+    assert (schedule.level, schedule.propagate) == (logging.INFO, False)
 
 
 def serve_until_ctrl_c(root: Path, host: str | None, port: int | None, url: str) -> httpx.Response:
@@ -482,7 +539,8 @@ def test_the_confirmation_mail_says_who_asked_for_what_and_how_long_the_link_wor
     assert (mail["From"], mail["To"]) == (SENDER, "박 지민 <Park@example.com>")
     assert mail["Subject"] == "AI 주간 동향 구독을 확인해 주세요"
     assert mail["Auto-Submitted"] == "auto-generated"
-    assert mail["Message-ID"].endswith("@news.example.com>") and mail["Date"]
+    assert mail["Message-ID"].endswith("@news.example.com>")
+    assert mail["Date"].datetime.utcoffset() == timedelta(0)  # in UTC, not "-0000" (unknown)
     assert mail.get_content() == (
         "누군가(아마 본인)가 Park@Example.com 주소로 AI 주간 동향 뉴스레터 구독을\n"
         "신청했습니다.\n\n"

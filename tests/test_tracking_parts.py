@@ -135,23 +135,49 @@ def test_a_full_queue_drops_counts_and_says_so(caplog: pytest.LogCaptureFixture)
         for link in (2, 3, 4, 5):
             writer.put(hit(link))  # never blocks: 2 and 3 wait, 4 and 5 are dropped
     assert writer.dropped == 2
-    assert "hit log queue full: 1 hit(s) dropped so far" in caplog.text  # once a second
+    said = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert said == [
+        (logging.WARNING, "hit log queue full: 1 hit(s) dropped so far")
+    ]  # once a second
     store.go.set()
     with caplog.at_level(logging.INFO, logger="weekly.web.hits"):
         writer.stop()
     assert [h.link for batch in store.batches for h in batch] == [1, 2, 3]
     assert store.closed
-    assert "3 hit(s) written, 2 dropped (queue full), 0 lost" in caplog.text
+    last = caplog.records[-1]
+    assert (last.levelno, last.getMessage()) == (
+        logging.WARNING,
+        "hit log: 3 hit(s) written, 2 dropped (queue full), 0 lost (store failing)",
+    )
 
 
-def test_a_failing_store_is_tried_again_and_once_more_at_stop() -> None:
+def test_a_failing_store_is_tried_again_and_once_more_at_stop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     store = SlowLog(failures=1)
-    writer = HitWriter(store)  # type: ignore[arg-type]
-    writer.put(hit(7))
-    assert store.failed.wait(10)
-    writer.stop()  # wakes the retry at once
+    with caplog.at_level(logging.INFO, logger="weekly.web.hits"):
+        writer = HitWriter(store)  # type: ignore[arg-type]
+        writer.put(hit(7))
+        assert store.failed.wait(10)
+        writer.stop()  # wakes the retry at once
     assert [[h.link for h in batch] for batch in store.batches] == [[7]]
     assert (writer.written, writer.lost) == (1, 0)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "hit log: 1 hit(s) not written yet, trying again: the store is down"),
+        (logging.INFO, "hit log: 1 hit(s) written, 0 dropped (queue full), 0 lost (store failing)"),
+    ]
+
+
+def test_hits_queued_behind_a_slow_commit_go_in_batches_of_a_thousand() -> None:
+    store = SlowLog(hold=True)
+    writer = HitWriter(store)  # type: ignore[arg-type]
+    writer.put(hit(1))
+    assert store.entered.wait(10)  # hit 1 is being written; the next 1,500 queue up
+    for link in range(2, 1502):
+        writer.put(hit(link))
+    store.go.set()
+    writer.stop()
+    assert [len(batch) for batch in store.batches] == [1, 1000, 500]
 
 
 def test_a_store_still_down_at_stop_loses_the_batch_and_says_so(
@@ -164,8 +190,10 @@ def test_a_store_still_down_at_stop_loses_the_batch_and_says_so(
     with caplog.at_level(logging.WARNING, logger="weekly.web.hits"):
         writer.stop()
     assert (writer.written, writer.lost) == (0, 1)
-    assert "hit log: not written at stop: the store is down" in caplog.text
-    assert "0 hit(s) written, 0 dropped (queue full), 1 lost (store failing)" in caplog.text
+    assert [r.getMessage() for r in caplog.records][-2:] == [
+        "hit log: not written at stop: the store is down",
+        "hit log: 0 hit(s) written, 0 dropped (queue full), 1 lost (store failing)",
+    ]
 
 
 def test_a_dead_store_at_stop_is_tried_once_not_once_a_batch() -> None:

@@ -67,6 +67,11 @@ def test_clicks_per_reader_who_agreed_and_opens_in_aggregate(newsletter: Path, s
             assert pixel.headers["content-type"] == "image/gif" and pixel.content == PIXEL_GIF
         assert client.head(f"/r/324/2/{kim[0]}").status_code == 302  # a gateway's check
         assert client.get(f"/r/324/2/{mark(None, 0)}").status_code == 302  # at once: a scanner
+        proxy = {"User-Agent": "Mozilla/5.0 (via ggpht.com GoogleImageProxy)"}
+        assert client.get(f"/r/324/2/{mark(None)}", headers=proxy).status_code == 302  # no reader
+        del client.headers["User-Agent"]
+        assert client.get(f"/r/324/2/{mark(None)}").status_code == 302  # no agent: not a browser
+        client.headers["User-Agent"] = BROWSER
         for bad in (f"/r/324/999/{kim[0]}", f"/r/324/1/{kim[0]}x", f"/o/324/{kim[0]}x.gif"):
             refused = client.get(bad)
             assert refused.status_code == 404 and no_trace(refused)
@@ -75,7 +80,7 @@ def test_clicks_per_reader_who_agreed_and_opens_in_aggregate(newsletter: Path, s
     assert tallies(root) == {
         (CLICK, 1, HUMAN, 3, 2),  # Kim's two marks are one reader; the anonymous one another
         (OPEN, 0, HUMAN, 2, 2),  # opens in aggregate: each mark its own visitor
-        (CLICK, 2, BOT, 2, 2),
+        (CLICK, 2, BOT, 4, 4),
     }
 
 

@@ -67,7 +67,7 @@ bench: $(STAMP)
 # CHILDREN is how many mutants run at once: more than the cores pays while mutants that hang
 # wait out their bound using no CPU.
 MUTANTS ?=
-CHILDREN ?= 4
+CHILDREN ?= 8
 mutate: $(STAMP)
 	MUTATE_CHILDREN=$(CHILDREN) $(BIN)/python .ci/mutate.py $(foreach name,$(MUTANTS),'$(name)')
 

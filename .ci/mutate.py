@@ -69,4 +69,4 @@ def main(names: list[str], children: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], os.environ.get("MUTATE_CHILDREN", "4")))
+    sys.exit(main(sys.argv[1:], os.environ.get("MUTATE_CHILDREN", "8")))

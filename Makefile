@@ -64,10 +64,10 @@ bench: $(STAMP)
 # [tool.weekly.mutation]), with one PostgreSQL cluster for all its runs; then
 # docs/mutation.md gets the scores. MUTANTS picks a subset by mutant name:
 #   make mutate MUTANTS='weekly.deliver.outcomes*'
-# CHILDREN is how many mutants run at once: more than the cores pays while mutants that hang
-# wait out their bound using no CPU.
+# CHILDREN is how many mutants run at once (8 unless given: .ci/mutate.py); more than the
+# cores pays while mutants that hang wait out their bound using no CPU.
 MUTANTS ?=
-CHILDREN ?= 8
+CHILDREN ?=
 mutate: $(STAMP)
 	MUTATE_CHILDREN=$(CHILDREN) $(BIN)/python .ci/mutate.py $(foreach name,$(MUTANTS),'$(name)')
 

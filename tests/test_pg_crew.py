@@ -15,6 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from weekly.audience.subscriber_list import Subscriber
+from weekly.config import load_config
+from weekly.deliver.crew_send import SharedRun, payload, subscriber_of
 from weekly.errors import WeeklyError
 from weekly.store import open_crew, senders
 from weekly.store.deliveries import PENDING, RETRYING, SENT, Mark
@@ -23,7 +26,15 @@ from weekly.store.postgres.crew import PostgresCrew
 from weekly.store.postgres.database import Database, application_name
 from weekly.store.postgres.ledger import PostgresLedger
 
+from .conftest import REPO
+
 ISSUE = 324
+
+
+def reader(key: str) -> str:
+    """The stored payload of a subscriber whose key is `key`."""
+    address = f"{key}@example.com"
+    return payload(Subscriber(1, address, address, key, "", "subscribed", {}))
 
 
 class Crews:
@@ -39,13 +50,13 @@ class Crews:
         return crew
 
     def loader(self, keys: list[str], lease: float = 60.0) -> PostgresCrew:
-        """The sender that joined first and loaded `keys` (each key's payload: the key)."""
+        """The sender that joined first and loaded `keys`, each as the subscriber `key`."""
         ledger = PostgresLedger(Database(self.url))
         ledger.set_fingerprint(ISSUE, "abc")
         ledger.close()
         crew = self.seat(lease)
         assert crew.join() is True
-        crew.load((key, f"{key}@example.com", key) for key in keys)
+        crew.load((key, f"{key}@example.com", reader(key)) for key in keys)
         return crew
 
     def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
@@ -92,7 +103,7 @@ def test_the_first_sender_loads_and_the_others_claim_what_no_live_sender_holds(
     second = crews.seat()
     assert second.join() is False  # a live sender loaded the list: no second load
     mine = dict(first.claim(2, (PENDING,)))
-    assert len(mine) == 2 and all(payload == key for key, payload in mine.items())
+    assert len(mine) == 2 and all(subscriber_of(text).key == key for key, text in mine.items())
     assert second.claim(5, (SENT,)) == []  # only rows in the states asked for
     (theirs,) = second.claim(5, (PENDING,))
     assert theirs[0] not in mine and second.claim(5, (PENDING,)) == []
@@ -268,3 +279,39 @@ def test_the_shared_pace_says_how_long_to_wait_and_when_the_day_is_full(crews: C
     pace.slow_down(60.0, 0.25)
     assert pace.take(10, rate=4.0, burst=0.0, cap=12) == 5.0  # at half the pace
     assert pace.take(3, rate=4.0, burst=0.0, cap=12) is None  # 13 would pass the day's 12
+
+
+class LeaseRunsOutAfterAnEmptyClaim(PostgresCrew):
+    """A seat whose first empty claim is followed at once by `holder`'s lease running out:
+    the moment between a claim and the look at who still holds rows, made to happen."""
+
+    def __init__(self, database: Database, holder: PostgresCrew, crews: Crews) -> None:
+        super().__init__(database, ISSUE, lease_seconds=60.0)
+        self._holder, self._crews, self._done = holder, crews, False
+
+    def claim(self, limit: int, states: Sequence[str]) -> list[tuple[str, str]]:
+        rows = super().claim(limit, states)
+        if not rows and not self._done:
+            self._done = True
+            self._crews.query(
+                "UPDATE senders SET lease_until = clock_timestamp() WHERE id = %s RETURNING id",
+                self._holder.sender,
+            )
+        return rows
+
+
+def test_rows_freed_between_an_empty_claim_and_the_look_are_still_sent(crews: Crews) -> None:
+    """A sender frozen past its lease (SIGSTOP, a paused VM) must not leave its rows behind
+    when its lease runs out just after another sender's claim came back empty."""
+    holder = crews.loader(["a", "b", "c"])
+    assert len(holder.claim(3, (PENDING,))) == 3
+    late = LeaseRunsOutAfterAnEmptyClaim(Database(crews.url), holder, crews)
+    crews.made.append(late)
+    assert late.join() is False
+    run = SharedRun(late, load_config(REPO), (PENDING,))
+
+    async def drain() -> list[str]:
+        return [subscriber.key async for subscriber in run.claimed()]
+
+    assert sorted(asyncio.run(drain())) == ["a", "b", "c"]
+    assert crews.held_by(late) == {"a", "b", "c"}

@@ -103,17 +103,23 @@ class SharedRun:
         return advance
 
     async def claimed(self) -> AsyncIterator[Subscriber]:
-        """Rows claimed batch by batch until none is left and no live sender holds any."""
+        """Rows claimed batch by batch until none is left and no live sender holds any.
+        Only a claim made after nothing was seen held elsewhere ends it: a lease that runs
+        out between an empty claim and that look frees rows the next claim takes."""
         crew = self._crew
+        none_held = False  # no live sender held a row at the last look since rows came
         while True:
             rows = await asyncio.to_thread(crew.claim, CLAIM, self._states)
             for _, text in rows:
                 yield subscriber_of(text)
             if rows:
-                continue
-            if not await asyncio.to_thread(crew.held_elsewhere, self._states):
+                none_held = False
+            elif none_held:
                 return
-            await asyncio.sleep(self._poll)  # another sender may die and free its rows
+            elif await asyncio.to_thread(crew.held_elsewhere, self._states):
+                await asyncio.sleep(self._poll)  # another sender may die and free its rows
+            else:
+                none_held = True
 
     @contextmanager
     def seated(self) -> Iterator[None]:

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.pgcluster import temporary_cluster  # noqa: E402
+from tests.scratch import use_ram_for_scratch  # noqa: E402
 
 
 def _selection(names: list[str]) -> str:
@@ -46,6 +47,7 @@ def main(names: list[str], children: str) -> int:
     bin_dir = Path(sys.executable).parent
     if copied := refresh_data_files():
         print(f"mutmut: {copied} changed templates and catalogs copied into mutants/src")
+    use_ram_for_scratch()  # the cluster, the tmp_path folders and every pytest run's files
     load = os.getloadavg()[0]
     start = time.monotonic()
     # pytest's tmp_path folders of thousands of runs go to a folder of their own, removed at the

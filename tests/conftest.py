@@ -14,9 +14,12 @@ from click.testing import CliRunner, Result
 from weekly.cli import main
 
 from .pgcluster import binaries, drop_database, fresh_database, temporary_cluster
+from .scratch import use_ram_for_scratch
 from .smtp import SECRET, make_build
 
 REPO = Path(__file__).resolve().parent.parent
+
+use_ram_for_scratch()  # before pytest makes its first tmp_path or the cluster its folder
 
 
 @pytest.fixture

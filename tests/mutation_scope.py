@@ -5,6 +5,7 @@ time it takes without the mutant; the CLI's subprocesses import the mutant."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -122,3 +123,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
     finally:
         _allow(HANG_SECONDS)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _mutant() is None:
+        # mutmut's fork server forks every mutant's run from the process that ran its warm-up
+        # session. Frozen, that heap is left out of each child's garbage collections (pytest
+        # runs a full one at every session's end), which would otherwise touch, and so copy,
+        # every page of it: 0.18 -> 0.055 s of CPU a mutant for a one-test run.
+        gc.freeze()

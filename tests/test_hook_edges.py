@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from weekly.web.hooks.shared import Refused
 from weekly.web.hooks import sns
+from weekly.web.hooks.shared import Refused
 from weekly.web.hooks.sns import SnsVerifier, canonical
 
 from . import hook_signing as sign

@@ -443,12 +443,14 @@ def test_each_answer_has_its_status_and_the_log_its_line(hooked: Hooked) -> None
     event = sign.mailgun_event("kim@example.com")
     a_minute_ago = sign.mailgun_body(event, timestamp=time.time() - 60)
     for body, status in (
+        (sign.mailgun_body(event, timestamp=time.time() - 3600), 401),
         (a_minute_ago, 200),
         (a_minute_ago, 401),
         (sign.mailgun_body({**event, "id": 7}), 400),
     ):
         assert hooked.post("/hooks/mailgun", body) == status, status
     assert hooked.log.lines == [
+        "/hooks/mailgun: refused: signed too long ago (or in the future)",
         "/hooks/mailgun: 1 reports, 1 new events",
         "/hooks/mailgun: refused: already received (a replay)",
         "/hooks/mailgun: unreadable: mailgun: no event-data with an id",

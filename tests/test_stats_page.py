@@ -83,6 +83,8 @@ def test_with_nothing_sent_the_page_says_so(newsletter: Path, store: str, monkey
         serve_in_thread(newsletter) as (url, _),
         httpx.Client(base_url=url, auth=("editor", PASSWORD)) as client,
     ):
-        empty = client.get("/stats/")
-    assert empty.status_code == 404
-    assert f"<p>nothing has been sent from {newsletter.resolve()} yet</p>" in empty.text
+        every, one = client.get("/stats/"), client.get("/stats/324")
+    where = newsletter.resolve()
+    assert every.status_code == one.status_code == 404
+    assert f"<p>nothing has been sent from {where} yet</p>" in every.text
+    assert f"<p>issue 324 has not been sent from {where}</p>" in one.text

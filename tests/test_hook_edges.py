@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
+import threading
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from weekly.web.hooks import sns
 from weekly.web.hooks.shared import Refused
 from weekly.web.hooks.sns import SnsVerifier, canonical
 
@@ -65,6 +68,7 @@ def test_a_provider_without_its_secret_stops_serve_first(
         ("https://mybucket.s3.amazonaws.com/cert.pem", False),
         ("https://user@sns.us-east-1.amazonaws.com/cert.pem", False),
         ("http://127.0.0.1:8101/cert.pem", True),  # on the test allow-list
+        ("https://127.0.0.1:8101/cert.pem", True),  # either scheme there
         ("http://127.0.0.1:8102/cert.pem", False),
         ("ftp://127.0.0.1:8101/cert.pem", False),
     ],
@@ -114,6 +118,49 @@ def test_a_certificate_must_be_a_current_pem_rsa_one() -> None:
         # A redirect could lead off the allowed hosts: it is not followed.
         assert "302" in refusal(verifier, certs.url("/redirect"))
         assert certs.fetched[-1] == "/redirect"
+
+
+def test_a_message_without_its_certificate_url_is_refused_before_any_fetch() -> None:
+    verifier = SnsVerifier("")
+    with pytest.raises(Refused) as caught:
+        asyncio.run(verifier.verify({"SignatureVersion": "2", "Signature": ""}))
+    assert str(caught.value) == "'' is not on an SNS host (sns.REGION.amazonaws.com)"
+
+
+def test_a_certificate_is_read_only_to_its_first_64_kib() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    with sign.cert_server() as certs:
+        # a certificate behind 70,000 bytes of text: a host sending more is not read to the end
+        certs.files["/long.pem"] = b"# padding\n" * 7000 + sign.self_signed(key)
+        message = sign.sns_message(key, certs.url("/long.pem"), "Notification", Message="{}")
+        with pytest.raises(Refused) as caught:
+            asyncio.run(SnsVerifier(certs.host).verify(message))
+    assert str(caught.value) == "the signing certificate is not a PEM certificate"
+
+
+def test_a_certificate_host_that_never_answers_is_given_up_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sns, "FETCH_SECONDS", 0.1)  # 10 s in service
+    said: list[str] = []
+
+    def fetch(verifier: SnsVerifier, url: str) -> None:
+        try:
+            asyncio.run(verifier.fetch(url))
+        except Refused as exc:
+            said.append(str(exc))
+
+    # a listening socket that never accepts: the connection waits in its backlog, unanswered
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        host = f"127.0.0.1:{silent.getsockname()[1]}"
+        url = f"http://{host}/cert.pem"
+        fetching = threading.Thread(target=fetch, args=(SnsVerifier(host), url), daemon=True)
+        fetching.start()
+        fetching.join(5)
+        gave_up = not fetching.is_alive()
+    fetching.join(5)  # closing the socket resets the connection: a fetch with no timeout ends
+    assert gave_up
+    assert said == [f"cannot fetch {url}: timed out"]
 
 
 def test_the_text_sns_signs_lists_each_types_fields_in_order() -> None:

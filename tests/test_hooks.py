@@ -8,7 +8,9 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from weekly.audience.provider_events import provider_time
-from weekly.store import open_consent_log
+from weekly.clock import stamp
+from weekly.store import open_consent_log, open_hook_log
 from weekly.store.consent import BOUNCED, COMPLAINED, CONFIRMED
 
 from . import hook_signing as sign
@@ -431,6 +434,41 @@ def test_every_answer_says_what_happened_and_the_log_one_line_each(hooked: Hooke
     assert hooked.log.wait("/hooks/mailgun: refused: bad signature")
     assert hooked.log.wait("/hooks/mailgun: unreadable: mailgun: no event-data with an id")
     assert hooked.log.wait("/hooks/mailgun: refused: signed too long ago (or in the future)")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_each_answer_has_its_status_and_the_log_its_line(hooked: Hooked) -> None:
+    """The status and log line of each way a request ends; a replay of a request signed a
+    minute ago is refused, and its key is let go once that minute leaves the window."""
+    event = sign.mailgun_event("kim@example.com")
+    a_minute_ago = sign.mailgun_body(event, timestamp=time.time() - 60)
+    for body, status in (
+        (sign.mailgun_body(event, timestamp=time.time() - 3600), 401),
+        (a_minute_ago, 200),
+        (a_minute_ago, 401),
+        (sign.mailgun_body({**event, "id": 7}), 400),
+    ):
+        assert hooked.post("/hooks/mailgun", body) == status, status
+    assert hooked.log.lines == [
+        "/hooks/mailgun: refused: signed too long ago (or in the future)",
+        "/hooks/mailgun: 1 reports, 1 new events",
+        "/hooks/mailgun: refused: already received (a replay)",
+        "/hooks/mailgun: unreadable: mailgun: no event-data with an id",
+    ]
+    # Remembered as of when Mailgun signed it, not when it arrived: let go once the window
+    # has moved past that second.
+    signature = json.loads(a_minute_ago)["signature"]
+    moved_on = stamp(datetime.fromtimestamp(int(signature["timestamp"]) + 1, UTC))
+    with closing(open_hook_log(hooked.root)) as log:
+        assert log.first_use(f"mailgun:{signature['token']}", stamp(), moved_on)
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not(hooked: Hooked) -> None:
+    limit = 4 * 1024 * 1024
+    assert hooked.post("/hooks/mailgun", b" " * (limit + 1)) == 413
+    assert hooked.post("/hooks/mailgun", b" " * limit) == 401  # read whole: not JSON
+    assert hooked.log.lines == ["/hooks/mailgun: refused: not JSON"]
 
 
 def _confirmed(address: str) -> Any:

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from weekly.stats.chart import NARROW
+
 from .serving import serve_in_thread
 from .statsdata import LINK_2, known_newsletter
 
@@ -59,6 +61,10 @@ def test_the_right_password_shows_the_figures(known: Path, monkeypatch) -> None:
     assert rows == ["323", "324"]
     assert "28.6 %" in overview.text and "<svg" in overview.text
     assert "<?xml" not in overview.text and "<!DOCTYPE svg" not in overview.text
+    # drawn for a phone's screen, and with no creation date: the same numbers, the same page
+    for page in (overview, one):
+        assert re.search(rf'<svg [^>]*width="{NARROW * 72:g}pt"', page.text), page.text[:2000]
+        assert "<dc:date>" not in page.text
     assert one.status_code == 200
     text = re.sub(r"<[^>]+>", " ", one.text.split("<figure>")[0])
     assert "독자 3명 (열람 4회)" in text  # readers who opened, with machines apart below
@@ -66,5 +72,19 @@ def test_the_right_password_shows_the_figures(known: Path, monkeypatch) -> None:
     assert "독자 2명 (클릭 5회)" in text and "28.6 %" in text
     assert LINK_2 in one.text and one.text.count("<svg") == 1
     assert untracked.status_code == 200 and untracked.text.count("추적 안 함") == 2
-    assert "<svg" not in untracked.text
+    assert "<svg" not in untracked.text and "<figure>" not in untracked.text
     assert missing.status_code == 404 and "issue 999 has not been sent" in missing.text
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_with_nothing_sent_the_page_says_so(newsletter: Path, store: str, monkeypatch) -> None:
+    monkeypatch.setenv("WEEKLY_STATS_PASSWORD", PASSWORD)
+    with (
+        serve_in_thread(newsletter) as (url, _),
+        httpx.Client(base_url=url, auth=("editor", PASSWORD)) as client,
+    ):
+        every, one = client.get("/stats/"), client.get("/stats/324")
+    where = newsletter.resolve()
+    assert every.status_code == one.status_code == 404
+    assert f"<p>nothing has been sent from {where} yet</p>" in every.text
+    assert f"<p>issue 324 has not been sent from {where}</p>" in one.text

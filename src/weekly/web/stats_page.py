@@ -96,7 +96,7 @@ def stats_routes(config: Config, page: Page) -> list[Route]:
                 lambda: links_figure(figures, language, NARROW), "svg", log.warning
             )
             chart = inline_svg(drawn)
-        return show(issue=figures, issues=[figures], chart=chart)
+        return show(issue=figures, chart=chart)
 
     return [
         Route("/stats/", every_issue, methods=["GET"]),

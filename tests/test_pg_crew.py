@@ -176,7 +176,7 @@ def test_a_refused_mark_and_a_lost_connection_are_one_line_naming_the_store(
 
     refused, lost = asyncio.run(write())
     assert refused == (  # the store, then the server's own first line, nothing between
-        f"store {shown(crews.url)}: new row for relation \"deliveries\" violates check"
+        f'store {shown(crews.url)}: new row for relation "deliveries" violates check'
         ' constraint "deliveries_state_check"'
     )
     assert lost.startswith(f"store {shown(crews.url)}: ")

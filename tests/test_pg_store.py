@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
@@ -362,6 +364,26 @@ def test_the_store_s_connections_name_this_process_and_a_lost_one_names_the_stor
         assert str(lost.value).startswith(f"store {shown(pg_url)}: ")
     finally:
         database.close()
+
+
+def test_sixteen_callers_hold_a_store_connection_at_once(pg_url: str) -> None:
+    """A shared send's lanes, heartbeat, claims and writes each hold a connection at the
+    same time: sixteen callers all get their own at once, none waits for another's."""
+    database = Database(pg_url)
+    together = threading.Barrier(16, timeout=5)  # broken if one waits on the others
+    callers = ThreadPoolExecutor(16)
+
+    def hold(_: int) -> int:
+        with database.connection() as conn:
+            together.wait()
+            return conn.info.backend_pid
+
+    try:
+        pids = set(callers.map(hold, range(16)))
+    finally:
+        database.close()  # a caller still waiting for a connection gives up now
+        callers.shutdown()
+    assert len(pids) == 16
 
 
 def test_a_database_at_the_first_schema_version_counts_as_the_tool_s(

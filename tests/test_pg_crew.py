@@ -175,7 +175,10 @@ def test_a_refused_mark_and_a_lost_connection_are_one_line_naming_the_store(
             await writer.close()
 
     refused, lost = asyncio.run(write())
-    assert refused.startswith(f"store {shown(crews.url)}: ") and "deliveries_state_check" in refused
+    assert refused == (  # the store, then the server's own first line, nothing between
+        f'store {shown(crews.url)}: new row for relation "deliveries" violates check'
+        ' constraint "deliveries_state_check"'
+    )
     assert lost.startswith(f"store {shown(crews.url)}: ")
     assert "\n" not in refused + lost
     assert crews.query("SELECT state FROM deliveries") == [(PENDING,)]

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
@@ -362,6 +364,26 @@ def test_the_store_s_connections_name_this_process_and_a_lost_one_names_the_stor
         assert str(lost.value).startswith(f"store {shown(pg_url)}: ")
     finally:
         database.close()
+
+
+def test_callers_at_once_each_hold_a_store_connection_without_waiting(pg_url: str) -> None:
+    """A shared send's lanes, heartbeat, claims and writes hold connections at the same time:
+    four callers at once each get their own (the pool grows to sixteen), none waits."""
+    database = Database(pg_url)
+    together = threading.Barrier(4, timeout=5)  # broken if one waits on the others
+    callers = ThreadPoolExecutor(4)
+
+    def hold(_: int) -> int:
+        with database.connection() as conn:
+            together.wait()
+            return conn.info.backend_pid
+
+    try:
+        pids = set(callers.map(hold, range(4)))
+    finally:
+        database.close()  # a caller still waiting for a connection gives up now
+        callers.shutdown()
+    assert len(pids) == 4
 
 
 def test_a_database_at_the_first_schema_version_counts_as_the_tool_s(

@@ -354,6 +354,28 @@ def test_a_connection_closed_after_the_end_of_data_is_uncertain() -> None:
     )
 
 
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_relay_gone_while_the_ledger_commits_is_retried_not_uncertain() -> None:
+    """The relay closes the connection after the body, while the row's `sending` is being
+    committed: the end of data can no longer go out, so the server has no message to hold
+    and the row is retried, with the reason."""
+
+    async def scenario() -> Outcome:
+        async with Scripted(body="close") as server:
+            connection = lane(server.port)
+
+            async def committed() -> None:
+                async with asyncio.timeout(5):  # until this side has read the close
+                    while connection.session.open:
+                        await asyncio.sleep(0.001)
+
+            return await connection.deliver("w@example.com", "a@example.com", b"x\r\n", committed)
+
+    assert asyncio.run(scenario()) == Outcome(
+        Verdict.CONNECTION, "connection lost (data): the connection is closed"
+    )
+
+
 BIG = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n" * 150_000
 
 

@@ -180,8 +180,8 @@ class Connection:
             session.write(data)
             await session.drained()
             await self._before(before_end)
+            session.write(b".\r\n")  # raises, sending nothing, if the relay has gone
             stage = Stage.END
-            session.write(b".\r\n")
             code, text = await session.reply()
         except TimeoutError:
             await self.close()

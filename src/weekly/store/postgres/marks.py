@@ -94,7 +94,7 @@ class PostgresMarks:
 
 async def _result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
     """The one result of the statement just sent, waiting in the loop; the server's error
-    as psycopg's."""
+    as psycopg raises it from a cursor (its class, its words without libpq's `ERROR:  `)."""
     loop = asyncio.get_running_loop()
     while pgconn.flush():
         await _ready_for(loop.add_writer, loop.remove_writer, pgconn.socket)
@@ -106,9 +106,7 @@ async def _result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
             if last is None:
                 assert result is not None  # libpq ends every statement's results with None
                 if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
-                    raise psycopg.DatabaseError(
-                        (result.error_message or b"").decode(errors="replace")
-                    )
+                    raise psycopg.errors.error_from_result(result)
                 return result
             result = last
         await _ready_for(loop.add_reader, loop.remove_reader, pgconn.socket)

@@ -38,7 +38,10 @@ def results() -> dict[str, str]:
 # SQL reads keywords and unquoted names in any case: a mutant that only changes the case of
 # an SQL string is equivalent, and is counted apart, unless the change reaches a part whose
 # case counts: a quoted value or name, or a placeholder (`%S` is no placeholder to psycopg).
-SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|CREATE|BEGIN|COMMIT|ROLLBACK)\b")
+SQL = re.compile(
+    r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|CREATE|BEGIN|COMMIT|ROLLBACK|PRAGMA|ATTACH"
+    r"|ORDER BY|GROUP BY|JOIN)\b"
+)
 CASED = re.compile(r"'[^']*'|\"[^\"]*\"|%\(\w+\)[sbt]|%[sbt]")
 
 

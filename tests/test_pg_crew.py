@@ -10,14 +10,15 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from weekly.audience.subscriber_list import Subscriber
-from weekly.config import load_config
-from weekly.deliver.crew_send import SharedRun, payload, subscriber_of
+from weekly.config import Config, load_config
+from weekly.deliver.crew_send import SharedPacer, SharedRun, payload, subscriber_of
 from weekly.errors import WeeklyError
 from weekly.store import open_crew, senders
 from weekly.store.deliveries import PENDING, RETRYING, SENT, Mark
@@ -315,3 +316,35 @@ def test_rows_freed_between_an_empty_claim_and_the_look_are_still_sent(crews: Cr
 
     assert sorted(asyncio.run(drain())) == ["a", "b", "c"]
     assert crews.held_by(late) == {"a", "b", "c"}
+
+
+def shared_config(rate: float, daily_cap: int) -> Config:
+    """The repository's settings with the pace and the day's cap of a shared send."""
+    config = load_config(REPO)
+    return replace(config, delivery=replace(config.delivery, rate=rate, daily_cap=daily_cap))
+
+
+def test_the_shared_pace_lets_exactly_the_days_cap_through(crews: Crews) -> None:
+    """Tokens come from the store two at a time (a tenth of 20 a second); near the cap the
+    sender takes the last one alone, then every later message is refused."""
+    pacer = SharedPacer(crews.seat(), shared_config(rate=20.0, daily_cap=3))
+
+    async def waits() -> list[bool]:
+        return [await pacer.wait() for _ in range(4)]
+
+    assert asyncio.run(waits()) == [True, True, True, False]
+    assert crews.query("SELECT day_count FROM pace") == [(3,)]
+
+
+def test_a_sender_loads_its_segment_and_leaves_with_the_count_it_finished(crews: Crews) -> None:
+    first = crews.seat()
+    run = SharedRun(first, load_config(REPO), (PENDING,))
+    run.join(lambda: iter([("a", "a@example.com", reader("a"))]), "tag:vip")
+    assert crews.query("SELECT recipient, segment FROM deliveries") == [("a", "tag:vip")]
+    heard: list[int] = []
+    advance = run.counted(heard.append)
+    with run.seated():
+        advance(2)
+        advance(1)
+    assert heard == [2, 1]
+    assert [(s.pid, s.sent, s.alive) for s in first.senders()] == [(os.getpid(), 3, False)]

@@ -324,16 +324,30 @@ def shared_config(rate: float, daily_cap: int) -> Config:
     return replace(config, delivery=replace(config.delivery, rate=rate, daily_cap=daily_cap))
 
 
+async def waits(pacer: SharedPacer, count: int) -> list[bool]:
+    """What `count` messages in a row hear from `pacer`, within a few seconds (a slice of two
+    hundred tokens at 20 a second would make one wait last ten)."""
+
+    async def each() -> list[bool]:
+        return [await pacer.wait() for _ in range(count)]
+
+    return await asyncio.wait_for(each(), 3.0)
+
+
 def test_the_shared_pace_lets_exactly_the_days_cap_through(crews: Crews) -> None:
     """Tokens come from the store two at a time (a tenth of 20 a second); near the cap the
     sender takes the last one alone, then every later message is refused."""
-    pacer = SharedPacer(crews.seat(), shared_config(rate=20.0, daily_cap=3))
-
-    async def waits() -> list[bool]:
-        return [await pacer.wait() for _ in range(4)]
-
-    assert asyncio.run(waits()) == [True, True, True, False]
+    capped = SharedPacer(crews.seat(), shared_config(rate=20.0, daily_cap=3))
+    assert asyncio.run(waits(capped, 4)) == [True, True, True, False]
     assert crews.query("SELECT day_count FROM pace") == [(3,)]
+
+
+def test_without_a_cap_the_shared_pace_lets_every_message_through(
+    crews: Crews,
+) -> None:
+    free = SharedPacer(crews.seat(), shared_config(rate=20.0, daily_cap=0))
+    assert asyncio.run(waits(free, 4)) == [True] * 4
+    assert crews.query("SELECT day_count FROM pace") == [(4,)]
 
 
 def test_a_sender_loads_its_segment_and_leaves_with_the_count_it_finished(crews: Crews) -> None:

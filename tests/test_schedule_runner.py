@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -136,6 +139,54 @@ def test_a_send_that_fails_is_recorded_with_its_error(
         f"schedule: issue 324: send started 1 s late (due {schedule.due})",
         "schedule: issue 324: send finished, exit 1: nobody in the ledger (failed)",
     ]
+
+
+class Held(Recorder):
+    """Holds the first message's end of data until `release` is set; `reached` says it came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.reached.is_set():
+            self.reached.set()
+            await asyncio.to_thread(self.release.wait, 10)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_send_stopped_with_serve_waits_to_resume(ready: Path, schedule_log: LogWait) -> None:
+    """serve stopping mid-send stops the send (its message in flight finished) and puts the
+    schedule back to waiting, not failed: the next serve resumes it."""
+    write_list(ready, subscribers(3))
+    schedule = due_now(ready)
+    held = Held()
+
+    async def stop_mid_send() -> None:
+        with closing(open_schedules(ready)) as table:
+            runner = ScheduleRunner(ready, table, 60.0)
+            await runner.check(schedule.due_time + timedelta(seconds=0.5))
+            assert await asyncio.to_thread(held.reached.wait, 10), "the send never started"
+            stopping = asyncio.create_task(runner.stop())
+            await asyncio.sleep(0)  # stop() signals the send before it first waits
+            held.release.set()
+            await asyncio.wait_for(stopping, 15)
+
+    with smtp_server(held) as port:
+        configure(ready, port, concurrency=1)
+        asyncio.run(stop_mid_send())
+    with closing(open_schedules(ready)) as table:
+        found = table.get(324)
+    detail = "stopped with serve; resumes when serve runs again"
+    assert found is not None and (found.state, found.detail) == (WAITING, detail)
+    assert 1 <= len(held.accepted()) < 3  # the one held, perhaps one begun before the signal
+    finished = schedule_log.records[-1].getMessage()
+    assert re.fullmatch(
+        r"schedule: issue 324: send finished, exit 143: sent [12], pending [12] \(waiting\)",
+        finished,
+    ), finished
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)

@@ -303,9 +303,10 @@ class LeaseRunsOutAfterAnEmptyClaim(PostgresCrew):
 
 def test_rows_freed_between_an_empty_claim_and_the_look_are_still_sent(crews: Crews) -> None:
     """A sender frozen past its lease (SIGSTOP, a paused VM) must not leave its rows behind
-    when its lease runs out just after another sender's claim came back empty."""
+    when its lease runs out just after another sender's claim came back empty, even when
+    that claim follows one that brought rows."""
     holder = crews.loader(["a", "b", "c"])
-    assert len(holder.claim(3, (PENDING,))) == 3
+    assert len(holder.claim(2, (PENDING,))) == 2  # the late sender's first claim gets one
     late = LeaseRunsOutAfterAnEmptyClaim(Database(crews.url), holder, crews)
     crews.made.append(late)
     assert late.join() is False
@@ -325,8 +326,8 @@ def shared_config(rate: float, daily_cap: int) -> Config:
 
 
 async def waits(pacer: SharedPacer, count: int) -> list[bool]:
-    """What `count` messages in a row hear from `pacer`, within a few seconds (a slice of two
-    hundred tokens at 20 a second would make one wait last ten)."""
+    """What `count` messages in a row hear from `pacer`, within a few seconds (a slice of the
+    rate times ten, not a tenth, would make one wait last ten)."""
 
     async def each() -> list[bool]:
         return [await pacer.wait() for _ in range(count)]
@@ -335,9 +336,17 @@ async def waits(pacer: SharedPacer, count: int) -> list[bool]:
 
 
 def test_the_shared_pace_lets_exactly_the_days_cap_through(crews: Crews) -> None:
-    """Tokens come from the store two at a time (a tenth of 20 a second); near the cap the
-    sender takes the last one alone, then every later message is refused."""
-    capped = SharedPacer(crews.seat(), shared_config(rate=20.0, daily_cap=3))
+    """Near the cap a sender's slice of the rate (a thousand tokens here) no longer fits:
+    it takes the last tokens one at a time, then every later message is refused."""
+    capped = SharedPacer(crews.seat(), shared_config(rate=10_000.0, daily_cap=3))
+    assert asyncio.run(waits(capped, 4)) == [True, True, True, False]
+    assert crews.query("SELECT day_count FROM pace") == [(3,)]
+
+
+def test_a_slice_that_fits_is_taken_whole_and_the_rest_one_at_a_time(crews: Crews) -> None:
+    """Tokens come from the store two at a time (a tenth of 24 a second) while two fit
+    under the cap, then the last one alone."""
+    capped = SharedPacer(crews.seat(), shared_config(rate=24.0, daily_cap=3))
     assert asyncio.run(waits(capped, 4)) == [True, True, True, False]
     assert crews.query("SELECT day_count FROM pace") == [(3,)]
 
@@ -345,9 +354,9 @@ def test_the_shared_pace_lets_exactly_the_days_cap_through(crews: Crews) -> None
 def test_without_a_cap_the_shared_pace_lets_every_message_through(
     crews: Crews,
 ) -> None:
-    free = SharedPacer(crews.seat(), shared_config(rate=20.0, daily_cap=0))
+    free = SharedPacer(crews.seat(), shared_config(rate=10_000.0, daily_cap=0))
     assert asyncio.run(waits(free, 4)) == [True] * 4
-    assert crews.query("SELECT day_count FROM pace") == [(4,)]
+    assert crews.query("SELECT day_count FROM pace") == [(1000,)]  # a tenth of the rate at once
 
 
 def test_a_sender_loads_its_segment_and_leaves_with_the_count_it_finished(crews: Crews) -> None:

@@ -335,6 +335,16 @@ def test_dry_run_builds_everything_and_changes_nothing(ready: Path, run_weekly: 
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_list_with_nobody_to_mail_says_so_and_connects_to_nothing(
+    ready: Path, run_weekly: Run
+) -> None:
+    write_list(ready, ["gone@example.org,Gone,unsubscribed,"])
+    configure(ready, 1)  # nothing listens there
+    result = run_weekly("send", "324", "--yes")
+    assert (result.exit_code, result.stdout) == (0, "Nothing to send.\n")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_a_dry_run_needs_no_relay_password(
     ready: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from weekly.deliver.outcomes import Stage, Verdict, classify, enhanced_code
 from weekly.deliver.pacing import Pacer, backoff
@@ -40,15 +41,15 @@ def still_mailed(root: Path, run_weekly: Run, server: FaultServer, address: str)
 
 def send_with_fault(
     ready: Path, run_weekly: Run, server: FaultServer, fault: str, times: int, **settings: object
-) -> str:
-    """Send issue 324 to six readers, `TARGET` meeting `fault` `times` times; the output."""
+) -> Result:
+    """Send issue 324 to six readers, `TARGET` meeting `fault` `times` times; its result."""
     write_list(ready, subscribers(6))
     server.plan[TARGET] = (fault, times)
     configure(ready, server.port, **{"concurrency": 2, **settings})
     result = run_weekly("send", "324", "--yes")
     others = {f"user{i}@example.com" for i in range(6)} - {TARGET}
     assert all(server.stored[a] == 1 for a in others), result.output
-    return result.output
+    return result
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_a_temporary_refusal_retries_that_recipient_and_delivers_once(
     ends: int,
     slowed: int,
 ) -> None:
-    output = send_with_fault(ready, run_weekly, server, fault, times)
+    output = send_with_fault(ready, run_weekly, server, fault, times).output
     assert "Sent 6, failed 0" in output and "uncertain 0," in output
     said = re.search(r"connection (\d+) times", output)
     assert (int(said[1]) if said else 0) == slowed, output
@@ -101,7 +102,7 @@ def test_a_permanent_refusal_fails_and_only_a_mailbox_one_suppresses(
     row: tuple[str, int, str],
     mailed: bool,
 ) -> None:
-    output = send_with_fault(ready, run_weekly, server, fault, 99)
+    output = send_with_fault(ready, run_weekly, server, fault, 99).output
     assert f"failed 1 {summary} 0 temporary)" in output
     assert server.stored[TARGET] == 0 and server.rcpts[TARGET] == 1
     state, attempts, reply = ledger_row(ready, TARGET)
@@ -117,7 +118,7 @@ def test_a_cut_or_a_timeout_before_the_end_of_data_is_retried(
     server = FaultServer(small_window=True)
     with server.running():
         # 2 s, not 1: at load 16 the other readers' big messages timed out too
-        output = send_with_fault(ready, run_weekly, server, fault, 1, timeout=2)
+        output = send_with_fault(ready, run_weekly, server, fault, 1, timeout=2).output
         assert "Sent 6, failed 0" in output and "uncertain 0," in output
         assert server.stored[TARGET] == 1 and server.ends[TARGET] == 1
         assert ledger_row(ready, TARGET)[:2] == ("sent", 2)
@@ -128,19 +129,21 @@ def test_a_cut_or_a_timeout_before_the_end_of_data_is_retried(
 def test_no_reply_after_the_end_of_data_is_uncertain_and_not_resent(
     ready: Path, run_weekly: Run, server: FaultServer, fault: str
 ) -> None:
-    output = send_with_fault(ready, run_weekly, server, fault, 1, timeout=0.5)
-    assert "Sent 5, failed 0" in output and "uncertain 1," in output
+    result = send_with_fault(ready, run_weekly, server, fault, 1, timeout=0.5)
+    assert "Sent 5, failed 0" in result.output and "uncertain 1," in result.output
+    assert result.exit_code == 1  # a row this run left uncertain fails it
     assert server.stored[TARGET] == 1
     assert ledger_row(ready, TARGET)[:2] == ("sending", 1)
     again = run_weekly("send", "324", "--yes")
     assert "Nothing to send." in again.output and server.stored[TARGET] == 1
+    assert again.exit_code == 0  # an earlier run's uncertain row was reported by that run
     assert still_mailed(ready, run_weekly, server, TARGET)
 
 
 def test_354_after_a_refused_rcpt_under_pipelining_keeps_the_session_in_step(
     ready: Path, run_weekly: Run, server: FaultServer
 ) -> None:
-    output = send_with_fault(ready, run_weekly, server, "unknown_354", 1, concurrency=1)
+    output = send_with_fault(ready, run_weekly, server, "unknown_354", 1, concurrency=1).output
     assert "Sent 5, failed 1 (1 mailbox," in output
     assert server.stored[TARGET] == 0
     assert ledger_row(ready, TARGET)[0] == "failed_permanent"
@@ -150,7 +153,7 @@ def test_354_after_a_refused_rcpt_under_pipelining_keeps_the_session_in_step(
 def test_attempts_stop_at_max_attempts_and_are_counted(
     ready: Path, run_weekly: Run, server: FaultServer
 ) -> None:
-    output = send_with_fault(ready, run_weekly, server, "greylist", 99, max_attempts=3)
+    output = send_with_fault(ready, run_weekly, server, "greylist", 99, max_attempts=3).output
     assert "failed 1 (0 mailbox, 0 message, 1 temporary)" in output
     assert server.rcpts[TARGET] == 3 and server.stored[TARGET] == 0
     assert ledger_row(ready, TARGET)[:2] == ("failed_temporary", 3)

@@ -10,14 +10,15 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from weekly.audience.subscriber_list import Subscriber
-from weekly.config import load_config
-from weekly.deliver.crew_send import SharedRun, payload, subscriber_of
+from weekly.config import Config, load_config
+from weekly.deliver.crew_send import SharedPacer, SharedRun, payload, subscriber_of
 from weekly.errors import WeeklyError
 from weekly.store import open_crew, senders
 from weekly.store.deliveries import PENDING, RETRYING, SENT, Mark
@@ -305,9 +306,10 @@ class LeaseRunsOutAfterAnEmptyClaim(PostgresCrew):
 
 def test_rows_freed_between_an_empty_claim_and_the_look_are_still_sent(crews: Crews) -> None:
     """A sender frozen past its lease (SIGSTOP, a paused VM) must not leave its rows behind
-    when its lease runs out just after another sender's claim came back empty."""
+    when its lease runs out just after another sender's claim came back empty, even when
+    that claim follows one that brought rows."""
     holder = crews.loader(["a", "b", "c"])
-    assert len(holder.claim(3, (PENDING,))) == 3
+    assert len(holder.claim(2, (PENDING,))) == 2  # the late sender's first claim gets one
     late = LeaseRunsOutAfterAnEmptyClaim(Database(crews.url), holder, crews)
     crews.made.append(late)
     assert late.join() is False
@@ -318,3 +320,57 @@ def test_rows_freed_between_an_empty_claim_and_the_look_are_still_sent(crews: Cr
 
     assert sorted(asyncio.run(drain())) == ["a", "b", "c"]
     assert crews.held_by(late) == {"a", "b", "c"}
+
+
+def shared_config(rate: float, daily_cap: int) -> Config:
+    """The repository's settings with the pace and the day's cap of a shared send."""
+    config = load_config(REPO)
+    return replace(config, delivery=replace(config.delivery, rate=rate, daily_cap=daily_cap))
+
+
+async def waits(pacer: SharedPacer, count: int) -> list[bool]:
+    """What `count` messages in a row hear from `pacer`, within a few seconds (a slice of the
+    rate times ten, not a tenth, would make one wait last ten)."""
+
+    async def each() -> list[bool]:
+        return [await pacer.wait() for _ in range(count)]
+
+    return await asyncio.wait_for(each(), 3.0)
+
+
+def test_the_shared_pace_lets_exactly_the_days_cap_through(crews: Crews) -> None:
+    """Near the cap a sender's slice of the rate (a thousand tokens here) no longer fits:
+    it takes the last tokens one at a time, then every later message is refused."""
+    capped = SharedPacer(crews.seat(), shared_config(rate=10_000.0, daily_cap=3))
+    assert asyncio.run(waits(capped, 4)) == [True, True, True, False]
+    assert crews.query("SELECT day_count FROM pace") == [(3,)]
+
+
+def test_a_slice_that_fits_is_taken_whole_and_the_rest_one_at_a_time(crews: Crews) -> None:
+    """Tokens come from the store two at a time (a tenth of 24 a second) while two fit
+    under the cap, then the last one alone."""
+    capped = SharedPacer(crews.seat(), shared_config(rate=24.0, daily_cap=3))
+    assert asyncio.run(waits(capped, 4)) == [True, True, True, False]
+    assert crews.query("SELECT day_count FROM pace") == [(3,)]
+
+
+def test_without_a_cap_the_shared_pace_lets_every_message_through(
+    crews: Crews,
+) -> None:
+    free = SharedPacer(crews.seat(), shared_config(rate=10_000.0, daily_cap=0))
+    assert asyncio.run(waits(free, 4)) == [True] * 4
+    assert crews.query("SELECT day_count FROM pace") == [(1000,)]  # a tenth of the rate at once
+
+
+def test_a_sender_loads_its_segment_and_leaves_with_the_count_it_finished(crews: Crews) -> None:
+    first = crews.seat()
+    run = SharedRun(first, load_config(REPO), (PENDING,))
+    run.join(lambda: iter([("a", "a@example.com", reader("a"))]), "tag:vip")
+    assert crews.query("SELECT recipient, segment FROM deliveries") == [("a", "tag:vip")]
+    heard: list[int] = []
+    advance = run.counted(heard.append)
+    with run.seated():
+        advance(2)
+        advance(1)
+    assert heard == [2, 1]
+    assert [(s.pid, s.sent, s.alive) for s in first.senders()] == [(os.getpid(), 3, False)]

@@ -304,17 +304,20 @@ def test_of_two_claims_at_once_each_schedule_goes_to_one(newsletter: Path) -> No
         assert all(s.runner == ("a" if s.issue in won["a"] else "b") for s in table.listed())
 
 
-def test_a_send_whose_serve_died_waits_again(newsletter: Path) -> None:
+def test_a_send_whose_serve_died_waits_again(
+    newsletter: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A schedule left running by a serve process on this machine that no longer exists is
-    put back to waiting; one held by a live process or another machine is left alone."""
+    put back to waiting, and the log says so; one held by a live process or another machine
+    is left alone, and does not stop the look at the ones listed after it."""
     gone = subprocess.Popen([sys.executable, "-c", ""])
     gone.wait()
     here = socket.gethostname()
     holders = {
-        1: f"pid {gone.pid} on {here}",
-        2: f"pid {os.getpid()} on {here}",
-        3: f"pid {gone.pid} on elsewhere.example",
-        4: "someone",
+        1: f"pid {os.getpid()} on {here}",
+        2: f"pid {gone.pid} on elsewhere.example",
+        3: "someone",
+        4: f"pid {gone.pid} on {here}",
     }
     with closing(open_schedules(newsletter)) as table:
         for issue, holder in holders.items():
@@ -323,9 +326,12 @@ def test_a_send_whose_serve_died_waits_again(newsletter: Path) -> None:
         table.put(schedule(5, "2030-01-01T00:00:00+00:00"))
         ScheduleRunner(newsletter, table, 60.0).recover()
         states = {s.issue: (s.state, s.detail) for s in table.listed()}
-    assert states[1] == (WAITING, f"its serve ({holders[1]}) stopped during the send; run again")
+    detail = f"its serve ({holders[4]}) stopped during the send; run again"
+    assert states[4] == (WAITING, detail)
     assert states[5] == (WAITING, "")
-    assert states[2] == states[3] == states[4] == (RUNNING, "started")
+    assert states[1] == states[2] == states[3] == (RUNNING, "started")
+    logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert logged == [("weekly.schedule", "WARNING", f"schedule: issue 4: {detail}")]
 
 
 @pytest.mark.usefixtures("ready")

@@ -289,7 +289,7 @@ def test_temporary_failures_stop_at_max_attempts_and_retry_on_request(
     with smtp_server(recorder) as port:
         configure(ready, port)
         plain = run_weekly("send", "324", "--yes")
-        assert "Nothing to send." in plain.output and not recorder.messages
+        assert plain.stdout == "Nothing to send.\n" and not recorder.messages
         retried = run_weekly("send", "324", "--yes", "--retry-failed")
     assert retried.exit_code == 0, retried.output
     assert len(recorder.messages) == 3
@@ -317,6 +317,7 @@ def test_test_addresses_get_a_tagged_copy_and_the_ledger_is_untouched(
         configure(ready, port)
         result = run_weekly("send", "324", "--test", "me@example.com", "--test", "you@example.org")
     assert result.exit_code == 0, result.output
+    assert "List:     --test me@example.com, you@example.org" in result.stderr.splitlines()
     assert sorted(recorder.accepted()) == ["me@example.com", "you@example.org"]
     assert all(m["Subject"] == f"[TEST] {SUBJECT}" for m in recorder.parsed().values())
     assert not deliveries(ready)
@@ -327,9 +328,33 @@ def test_dry_run_builds_everything_and_changes_nothing(ready: Path, run_weekly: 
     configure(ready, 1)  # nothing listens there: a dry run must not connect
     result = run_weekly("send", "324", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "Would send 7 messages" in result.output
+    said = r"Would send 7 messages \(0\.\d MB\) via 127\.0\.0\.1:1 \(none\); nothing was sent and"
+    assert re.fullmatch(said + r" nothing changed\.\n", result.stdout), result.stdout
     assert not (ready / ".weekly").exists()
     assert existing_ledger(ready) is None and existing_consent_log(ready) is None  # any store
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_list_with_nobody_to_mail_says_so_and_connects_to_nothing(
+    ready: Path, run_weekly: Run
+) -> None:
+    write_list(ready, ["gone@example.org,Gone,unsubscribed,"])
+    configure(ready, 1)  # nothing listens there
+    result = run_weekly("send", "324", "--yes")
+    assert (result.exit_code, result.stdout) == (0, "Nothing to send.\n")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_dry_run_needs_no_relay_password(
+    ready: Path, run_weekly: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It builds every message and connects to nothing, so the relay's login is not asked."""
+    write_list(ready, subscribers(1))
+    configure(ready, 1, username="weekly")
+    monkeypatch.delenv("WEEKLY_SMTP_PASSWORD", raising=False)
+    result = run_weekly("send", "324", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Would send 1 message ("), result.stdout
 
 
 def test_dry_run_size_adds_up_and_covers_test_addresses(ready: Path, run_weekly: Run) -> None:

@@ -9,6 +9,8 @@ import gc
 import json
 import os
 import signal
+import sys
+import threading
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,14 @@ def _allow(seconds: float) -> None:
 _measured = pytest.StashKey[dict[str, float]]()
 
 
+if _mutant() is not None:
+    # mutmut's own runs put its copy (mutants/src) first on sys.path; a run by hand
+    # (`cd mutants && MUTANT_UNDER_TEST=... pytest`) would import the project's src/ through
+    # the editable install instead, and test no mutant at all. This module is loaded (-p)
+    # before any conftest imports `weekly`.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     mutant = _mutant()
     if mutant is None:
@@ -125,10 +135,30 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         _allow(HANG_SECONDS)
 
 
+_status = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_status] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Outside a mutant's run, freeze the heap for the forks to come; under a mutant, end the
+    process at once when a thread the mutant left running would keep it alive (a preview
+    watcher that ignores its stop): mutmut's own runs end with os._exit anyway, a run by
+    hand would wait at interpreter exit until `Hung` stops it."""
     if _mutant() is None:
         # mutmut's fork server forks every mutant's run from the process that ran its warm-up
         # session. Frozen, that heap is left out of each child's garbage collections (pytest
         # runs a full one at every session's end), which would otherwise touch, and so copy,
         # every page of it: 0.18 -> 0.055 s of CPU a mutant for a one-test run.
         gc.freeze()
+        return
+    if _status not in config.stash:
+        return
+    main = threading.main_thread()
+    if any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(config.stash[_status])

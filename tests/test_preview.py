@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import html
 import http.client
 import re
 import signal
@@ -61,6 +62,10 @@ def server(newsletter: Path) -> Iterator[PreviewServer]:
     previewer.refresh()
     with PreviewServer(previewer, 0) as running:
         yield running
+    # Stopping waits at most 5 s for each thread; a watcher that ignores the stop fails here,
+    # in the first test that stops a preview, rather than making every later test wait its
+    # 5 s and the whole run hang (a mutant of the watcher did, to mutmut's 36 s limit).
+    assert not WATCHERS & {thread.name for thread in threading.enumerate()}
 
 
 def test_snapshot_has_the_email_ready_to_show(newsletter: Path) -> None:
@@ -75,6 +80,7 @@ def test_snapshot_has_the_email_ready_to_show(newsletter: Path) -> None:
     assert "reader@example.com 주소로" in snapshot.text
     assert "https://news.example.com/weekly/unsubscribe/preview\n" in snapshot.text
     assert snapshot.subject in snapshot.page and "소라 2" in snapshot.text
+    assert '<html lang="ko">' in snapshot.page and snapshot.warnings == ()
     assert (newsletter / ".weekly/preview/site/324/index.html").is_file()
     assert Previewer(newsletter, 323).refresh().subject.startswith("AI 주간 동향 #323 ")
 
@@ -85,9 +91,10 @@ def test_render_error_is_shown_and_the_last_email_kept(newsletter: Path) -> None
     (newsletter / "issues/324/20-sora.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
     bad = previewer.refresh()
     assert bad.version == good.version + 1
-    assert bad.error is not None and re.search(
-        r"issues/324/20-sora.md:\d+: invalid YAML", bad.error
-    )
+    assert bad.error is not None
+    composing, archiving = bad.error.split("\n\n")  # both steps failed on it: each says so
+    assert composing == archiving
+    assert re.fullmatch(r".*/issues/324/20-sora.md:\d+: invalid YAML front matter: .*", composing)
     assert bad.email_html == good.email_html
     assert 'role="alert"' in bad.page and "20-sora.md" in bad.page
 
@@ -107,13 +114,48 @@ def test_a_broken_page_template_leaves_a_bare_page_that_still_reloads(newsletter
     own = newsletter / "templates" / "preview" / "page.html"
     own.parent.mkdir(parents=True)
     own.write_text("{% if %}<b>", encoding="utf-8")
-    snapshot = Previewer(newsletter, 324).refresh()
+    previewer = Previewer(newsletter, 324)
+    snapshot = previewer.refresh()
     assert snapshot.error is None and "소라 2" in snapshot.text  # the email is fine
     assert snapshot.page == (
         '<!doctype html><meta charset="utf-8"><meta name="weekly-version" content="1">'
         f'<title>weekly preview</title><pre role="alert">{own}:1: Expected an expression, '
         'got &#x27;end of statement block&#x27;</pre><script src="/preview.js"></script>'
     )
+    (newsletter / "issues/324/20-sora.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    broken = previewer.refresh()
+    alert = re.search(r'<pre role="alert">(.*)</pre>', broken.page, re.S)
+    assert alert is not None and broken.error is not None  # the page's problem, then the issue's
+    assert alert[1] == html.escape(
+        f"{own}:1: Expected an expression, got 'end of statement block'\n\n{broken.error}"
+    )
+
+
+def test_a_draft_an_overlong_subject_and_a_query_in_the_unsubscribe_link_are_previewed(
+    newsletter: Path,
+) -> None:
+    issue = newsletter / "issues/324/issue.md"
+    issue.write_text(issue.read_text("utf-8").replace("---\n", "---\ndraft: true\n", 1), "utf-8")
+    toml = newsletter / "weekly.toml"
+    text = toml.read_text("utf-8").replace("/{token}", "/{token}?from=mail&list=ai")
+    toml.write_text(text + "\n[compose]\nsubject_max_chars = 20\n", "utf-8")
+    snapshot = Previewer(newsletter, 324).refresh()
+    assert snapshot.error is None
+    assert (newsletter / ".weekly/preview/site/324/index.html").is_file()  # drafts included
+    assert snapshot.warnings == (
+        f"subject is {len(snapshot.subject)} characters, over 20 [subject]",
+    )
+    # the sample reader's link, as the HTML part and the text part each write it
+    assert "unsubscribe/preview?from=mail&amp;list=ai" in snapshot.email_html
+    assert "unsubscribe/preview?from=mail&list=ai" not in snapshot.email_html
+    assert "/unsubscribe/preview?from=mail&list=ai\n" in snapshot.text
+
+
+def test_the_sample_reader_has_no_name(newsletter: Path) -> None:
+    own = newsletter / "templates" / "email.txt"
+    own.write_text("[{{ subscriber.name }}] {{ subscriber.unsubscribe_url }}\n", "utf-8")
+    text = Previewer(newsletter, 324).refresh().text
+    assert text == "[] https://news.example.com/weekly/unsubscribe/preview\n"
 
 
 def test_server_routes(server: PreviewServer) -> None:

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from uvicorn.config import LOGGING_CONFIG
 
 from weekly.addresses import list_id_of
-from weekly.audience.tokens import SignUp, confirm_token, make_token
+from weekly.audience.tokens import SignUp, confirm_token, make_token, read_confirm_token
 from weekly.clock import stamp
 from weekly.config import load_config
 from weekly.deliver.schedule_runner import SCHEDULE_LOG
@@ -348,18 +348,21 @@ def test_a_confirmation_mail_that_fails_is_logged_and_the_answer_unchanged(
     assert inbox[0].messages == []
 
 
-def test_bad_address_is_shown_back_with_the_form(service) -> None:
+def test_bad_address_is_shown_back_with_the_form(settings, service) -> None:
+    settings('\n[serve]\nsignup_tags = "policy;ai"\n')
+    topics = "<legend>관심 주제 (선택)</legend>"
     form = service().get("/subscribe")
-    assert form.status_code == 200
+    assert form.status_code == 200 and '<html lang="ko">' in form.text and topics in form.text
     assert '<form method="post" action="/subscribe">' in form.text
     assert form.text.count('value=""') == 2  # both fields start empty
     assert "올바른 이메일 주소가 아닙니다" not in form.text
     response = service().post("/subscribe", data={"email": "not an address", "name": " 김  x "})
     assert response.status_code == 400
-    assert "올바른 이메일 주소가 아닙니다" in response.text
+    assert "올바른 이메일 주소가 아닙니다" in response.text and topics in response.text
     assert 'value="not an address"' in response.text and 'value="김 x"' in response.text
     assert '<form method="post" action="/subscribe">' in response.text
-    assert service().post("/subscribe", data={"name": "x"}).status_code == 400  # no email
+    missing = service().post("/subscribe", data={"name": "x"})
+    assert missing.status_code == 400 and 'autocomplete="email" value=""' in missing.text
 
 
 def test_a_long_name_is_cut_to_the_limit(newsletter: Path, inbox, service) -> None:
@@ -548,3 +551,102 @@ def test_the_confirmation_mail_says_who_asked_for_what_and_how_long_the_link_wor
         "직접 신청하지 않으셨다면 이 메일을 무시하세요. 구독되지 않습니다.\n\n"
         "--\nAI 주간 동향\n서울특별시 중구 세종대로 110, 04524\n"
     )
+
+
+# Fast tests (SQLite only) of what a sign-up and a confirmation show and keep, the app started
+# and answering before the test: make mutate runs a mutant's fastest tests first, within 2 s
+# of their measured time (the test's own, not its fixtures'), so these are the ones that
+# reach serve's routes, where the slower end-to-end tests above would not be run.
+SENT = (
+    "{email} 주소로 메일을 받을 수 있다면 확인 링크가 담긴 메일이 곧 도착합니다. "
+    "링크는 48시간 동안 유효합니다."
+)
+
+
+@pytest.fixture
+def signups(settings, service: Serving) -> Serving:
+    """serve offering two topics, one sign-up an hour from each IP, up and answering."""
+    settings('\n[serve]\nsignup_tags = "policy;ai"\nsignups_per_hour = 1\n')
+    assert service().get("/subscribe").status_code == 200
+    return service
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_one_ip_is_capped_for_exactly_an_hour_and_the_link_carries_the_topics_picked(
+    signups: Serving, clock: Clock, inbox
+) -> None:
+    client = signups(**{"X-Forwarded-For": "198.51.100.7"})
+    picked = {"email": "ann@example.com", "name": "앤", "tags": ["policy", "evil", "ai"]}
+    answer = client.post("/subscribe", data=picked)
+    assert answer.status_code == 200 and SENT.format(email="ann@example.com") in answer.text
+    refused = client.post("/subscribe", data={"email": "bob@example.com"})
+    assert refused.status_code == 429
+    assert "<h1>요청이 너무 많습니다</h1>" in refused.text
+    assert "잠시 후 다시 시도해 주세요." in refused.text
+    clock.now += HOUR  # serve's clock: the window has moved on
+    assert client.post("/subscribe", data={"email": "bob@example.com"}).status_code == 200
+    (link,) = [confirmation_link(m) for rcpt, m in wait_for(inbox[0], 2) if rcpt[0] == "a"]
+    asked = read_confirm_token(SECRET.encode(), link.rpartition("/")[2], HOUR)
+    assert asked is not None and (asked.name, asked.tags) == ("앤", "ai;policy")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_confirmation_keeps_when_it_was_asked_from_where_and_for_what(
+    newsletter: Path, signups: Serving
+) -> None:
+    asked = SignUp("park@example.com", "박 지민", int(time.time()) - 3600, "ai;policy")
+    token = confirm_token(SECRET.encode(), asked)
+    confirmed = signups(**{"X-Forwarded-For": "203.0.113.9"}).get(f"/confirm/{token}")
+    assert confirmed.status_code == 200
+    welcome = "다음 호부터 park@example.com 주소로 AI 주간 동향 뉴스레터를 보내 드립니다."
+    assert welcome in confirmed.text
+    with open_consent_log(newsletter) as store:
+        (event,) = store.history("park@example.com")
+    assert (event.kind, event.source, event.name, event.ip, event.tags) == (
+        CONFIRMED,
+        "web",
+        "박 지민",
+        "203.0.113.9",
+        "ai;policy",
+    )
+    when = stamp(datetime.fromtimestamp(asked.requested_at, UTC))
+    assert (event.detail, event.ref) == (
+        f"double opt-in, asked {when}",
+        "confirm:" + token.rpartition(".")[2],
+    )
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("delivery", "error"),
+    [
+        (
+            'host = "relay.example.com"',
+            "delivery.security is none but relay.example.com is not this machine: "
+            "use starttls or tls, or pass --insecure",
+        ),
+        (
+            'host = "127.0.0.1"\nusername = "news"',
+            "delivery.username is set but WEEKLY_SMTP_PASSWORD is not",
+        ),
+    ],
+)
+def test_delivery_settings_serve_cannot_use_stop_it_before_any_state_is_made(
+    newsletter: Path, settings, monkeypatch: pytest.MonkeyPatch, delivery: str, error: str
+) -> None:
+    monkeypatch.delenv("WEEKLY_SMTP_PASSWORD", raising=False)
+    toml = newsletter / "weekly.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(re.sub(r"^host = .*$", delivery, text, count=1, flags=re.M), "utf-8")
+    with pytest.raises(WeeklyError) as caught:
+        Serving(newsletter).start()
+    assert caught.value.message == error
+    assert not (newsletter / ".weekly").exists()
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_serve_watches_for_scheduled_sends_from_its_start(
+    service: Serving, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert service().get("/subscribe").status_code == 200  # answered once started
+    assert "schedule: checking for due sends every " in capsys.readouterr().err

@@ -282,9 +282,7 @@ def create_app(root: Path, clock: Callable[[], float] = time.monotonic) -> Starl
         hooks.close()
         service.store.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.service = service
-    return app
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def server_config(app: Starlette, host: str, port: int) -> uvicorn.Config:

@@ -304,12 +304,16 @@ class LeaseRunsOutAfterAnEmptyClaim(PostgresCrew):
         return rows
 
 
-def test_rows_freed_between_an_empty_claim_and_the_look_are_still_sent(crews: Crews) -> None:
+@pytest.mark.parametrize("free_at_first", [0, 1])
+def test_rows_freed_between_an_empty_claim_and_the_look_are_still_sent(
+    crews: Crews, free_at_first: int
+) -> None:
     """A sender frozen past its lease (SIGSTOP, a paused VM) must not leave its rows behind
-    when its lease runs out just after another sender's claim came back empty, even when
-    that claim follows one that brought rows."""
+    when its lease runs out just after another sender's claim came back empty: the late
+    sender's very first claim (nothing free yet), or one that follows a claim that brought
+    rows."""
     holder = crews.loader(["a", "b", "c"])
-    assert len(holder.claim(2, (PENDING,))) == 2  # the late sender's first claim gets one
+    assert len(holder.claim(3 - free_at_first, (PENDING,))) == 3 - free_at_first
     late = LeaseRunsOutAfterAnEmptyClaim(Database(crews.url), holder, crews)
     crews.made.append(late)
     assert late.join() is False

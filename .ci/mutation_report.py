@@ -14,10 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "mutation.md"
 BEGIN, END = "<!-- mutation results: begin -->", "<!-- mutation results: end -->"
 # Statuses that mean a test (or the type checker) noticed the mutant.
-KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+TYPED = "caught by type check"  # killed by mypy strict (tests/mutant_types.py), no test run
+KILLED = {"killed", "timeout", TYPED, "segfault"}
 NOT_RUN = {"not checked", "skipped"}
 EQUIVALENT = "equivalent: SQL case"
-TYPED = "caught by type check"  # killed by mypy strict (tests/mutant_types.py), no test run
 
 
 def results() -> dict[str, str]:

@@ -132,11 +132,15 @@ def paced(root: Path, port: int, admin: str, recipients: int, rate: int) -> None
     )
 
 
+def numbers(text: str) -> list[int]:
+    """`1,2,4` as [1, 2, 4] (argparse applies it to the defaults too)."""
+    return [int(n) for n in text.split(",")]
+
+
 def compare(root: Path, port: int, admin: str, args: argparse.Namespace, lanes: int) -> float:
     """SQLite's single sender and PostgreSQL's 1, 2, 4... with `lanes` connections each,
     round after round; the medians printed; PostgreSQL's single sender over SQLite's."""
     set_delivery(root, port, lanes, rate=1_000_000)
-    counts = [int(n) for n in args.senders.split(",")]
     print(f"concurrency {lanes} per sender, {load_average()} at the start:")
     rates: dict[str, list[float]] = {}
     per_message: dict[str, list[float]] = {}
@@ -144,7 +148,7 @@ def compare(root: Path, port: int, admin: str, args: argparse.Namespace, lanes: 
         wall = run_senders(root, 1, "", args.recipients)
         rates.setdefault("sqlite 1", []).append(args.recipients / wall)
         line = [f"sqlite x1 {args.recipients / wall:,.0f}/s"]
-        for count in counts:
+        for count in args.senders:
             url = fresh_database(admin, f"scale_{lanes}_{number}_{count}")
             migrate_database(url)
             before = commits(url)
@@ -167,9 +171,11 @@ def compare(root: Path, port: int, admin: str, args: argparse.Namespace, lanes: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=20_000)
-    parser.add_argument("--senders", default="1,2,4")
+    parser.add_argument("--senders", type=numbers, default="1,2,4")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--lanes", default=LANES, help="delivery.concurrency values to compare")
+    parser.add_argument(
+        "--lanes", type=numbers, default=LANES, help="delivery.concurrency values to compare"
+    )
     parser.add_argument("--paced-rate", type=int, default=500)
     parser.add_argument("--paced-seconds", type=int, default=20)
     parser.add_argument("--realtime", action="store_true", help="run under SCHED_RR")
@@ -197,10 +203,7 @@ def main() -> None:
             f"{', SCHED_RR' if args.realtime else ''}"
         )
         with temporary_cluster() as admin:
-            ratios = {
-                lanes: compare(root, port, admin, args, lanes)
-                for lanes in (int(n) for n in args.lanes.split(","))
-            }
+            ratios = {lanes: compare(root, port, admin, args, lanes) for lanes in args.lanes}
             paced(root, port, admin, args.paced_rate * args.paced_seconds, args.paced_rate)
         best = max(ratios, key=lambda lanes: ratios[lanes])
         verdict = "met" if ratios[best] >= 0.8 else "NOT met"

@@ -24,6 +24,8 @@ DURATIONS = "mutmut-stats.json"
 # collection and the session's end get HANG_SECONDS. docs/mutation.md says how they were set.
 HANG_SECONDS = 10.0
 HANG_FACTOR = 10.0
+# mutmut's copy of the package (mutants/src): this file runs from mutants/tests.
+COPY = Path(__file__).resolve().parent.parent / "src"
 
 
 def module_of(mutant: str) -> str:
@@ -96,7 +98,7 @@ if _mutant() is not None:
     # (`cd mutants && MUTANT_UNDER_TEST=... pytest`) would import the project's src/ through
     # the editable install instead, and test no mutant at all. This module is loaded (-p)
     # before any conftest imports `weekly`.
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    sys.path.insert(0, str(COPY))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -109,9 +111,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _allow(HANG_SECONDS)
     # mutmut runs the tests in mutants/, whose src/ holds the mutated copy: a `weekly`
     # subprocess started by a test then runs the mutant too (MUTANT_UNDER_TEST is inherited).
-    source = str(config.rootpath / "src")
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        [source, *filter(None, [os.environ.get("PYTHONPATH")])]
+        [str(COPY), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
     # mutmut names every test that reached the function, from any file; choosing among the
     # node ids before collection spares collecting files none of whose tests will run.

@@ -6,18 +6,18 @@ parameters: a cursor's execute cost the loop 276 us of CPU per 16-mark statement
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import psycopg
-from psycopg import pq
+from psycopg import generators, pq, waiting
 
 from weekly.clock import stamp
 from weekly.store.deliveries import Mark
 from weekly.store.postgres.database import connect_async, store_error
 
 _NAME = b"weekly_marks"
+_INTERVAL = 0.1  # how often a wait wakes to let the loop see a cancellation: psycopg's own
 # Many rows' state changes in one statement (autocommit: one round trip, one commit), each
 # only while this sender still holds the row: a sender whose lease ran out and whose rows
 # another took over changes none of them, and learns which.
@@ -93,30 +93,11 @@ class PostgresMarks:
 
 
 async def _result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
-    """The one result of the statement just sent, waiting in the loop; the server's error
-    as psycopg raises it from a cursor (its class, its words without libpq's `ERROR:  `)."""
-    loop = asyncio.get_running_loop()
-    while pgconn.flush():
-        await _ready_for(loop.add_writer, loop.remove_writer, pgconn.socket)
-    result: pq.abc.PGresult | None = None
-    while True:
-        pgconn.consume_input()
-        while not pgconn.is_busy():
-            last = pgconn.get_result()
-            if last is None:
-                assert result is not None  # libpq ends every statement's results with None
-                if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
-                    raise psycopg.errors.error_from_result(result)
-                return result
-            result = last
-        await _ready_for(loop.add_reader, loop.remove_reader, pgconn.socket)
-
-
-async def _ready_for(add: Callable[..., None], remove: Callable[[int], object], fd: int) -> None:
-    """Until `fd` is ready (readable or writable, as `add` watches it)."""
-    ready = asyncio.get_running_loop().create_future()
-    add(fd, ready.set_result, None)
-    try:
-        await ready
-    finally:
-        remove(fd)
+    """The result of the statement just sent, awaited in the loop the way psycopg's own
+    cursors await theirs; the server's error as psycopg raises it from a cursor (its class,
+    its words without libpq's `ERROR:  `)."""
+    results = await waiting.wait_async(generators.execute(pgconn), pgconn.socket, _INTERVAL)
+    result: pq.abc.PGresult = results[-1]
+    if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+        raise psycopg.errors.error_from_result(result)
+    return result
